@@ -1,0 +1,96 @@
+/**
+ * The media interface shared by both backends (native ffmpeg and ffmpeg.wasm).
+ * Stage code only ever sees {@link MediaBackend}.
+ */
+
+/** What `probe()` reports about a media file. */
+export interface ProbeResult {
+  path: string;
+  /** Container duration in seconds (0 if unknown). */
+  durationS: number;
+  video: VideoStreamInfo | null;
+  audio: AudioStreamInfo[];
+}
+
+export interface VideoStreamInfo {
+  index: number;
+  codec: string;
+  width: number;
+  height: number;
+  /** Average frame rate, frames per second (e.g. 25, 29.97). */
+  fps: number;
+  /** Frame rate as a rational "num/den" string, as ffmpeg reports it. */
+  fpsRational: string;
+  /** Number of frames if known (counted or from the container), else null. */
+  frameCount: number | null;
+  /** Display rotation in degrees (0, 90, 180, 270). */
+  rotationDeg: number;
+  pixFmt: string;
+  durationS: number;
+}
+
+export interface AudioStreamInfo {
+  index: number;
+  codec: string;
+  sampleRateHz: number;
+  channels: number;
+  durationS: number;
+}
+
+/** One decoded RGB frame. `data` is `[height, width, 3]` uint8, row-major. */
+export interface Frame {
+  index: number;
+  /** Presentation time in seconds (index / fps). */
+  timeS: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export interface DecodeVideoOptions {
+  /** Optional output size; default is the native size (rotation applied). */
+  width?: number;
+  height?: number;
+  /** Start time in seconds. */
+  startS?: number;
+  /** Maximum number of frames to decode. */
+  maxFrames?: number;
+  signal?: AbortSignal;
+}
+
+export interface EncodeVideoOptions {
+  width: number;
+  height: number;
+  /** Frame rate as a rational string ("25/1", "30000/1001") or a number. */
+  fps: string | number;
+  /** x264 constant rate factor, 0–51 (default 18). */
+  crf?: number;
+  /** x264 preset (default "medium"). */
+  preset?: string;
+  /** Optional audio to mux in: a file path (any format ffmpeg reads). */
+  audioPath?: string;
+  /** Stop at the shorter of video and audio (default false: keep the video length). */
+  shortest?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A writable stream of frames; `close()` finishes the file, `abort()` discards it. */
+export interface FrameWriter {
+  write(frame: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface MediaBackend {
+  readonly name: "native" | "wasm";
+  probe(path: string): Promise<ProbeResult>;
+  /** Stream RGB frames; memory stays bounded regardless of clip length. */
+  decodeVideo(path: string, opts?: DecodeVideoOptions): AsyncIterable<Frame>;
+  /** Decode the first audio stream to mono float32 at `sampleRateHz`. */
+  decodeAudio(path: string, sampleRateHz: number, signal?: AbortSignal): Promise<Float32Array>;
+  /** Encode frames to an H.264/yuv420p mp4 at `outPath` (written directly; callers use temp names). */
+  encodeVideo(outPath: string, opts: EncodeVideoOptions): Promise<FrameWriter>;
+  /** Copy the video stream of `videoPath` and put `audioPath` in as the only audio track. */
+  muxAudio(videoPath: string, audioPath: string, outPath: string, signal?: AbortSignal): Promise<void>;
+  [Symbol.asyncDispose]?(): Promise<void>;
+}
