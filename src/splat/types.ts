@@ -93,3 +93,69 @@ export interface SceneGrads {
   /** |dL/d(mean2D)| per Gaussian (view-space positional gradient, for densification). */
   means2dAbs: Float32Array; // [N]
 }
+
+/** Photometric loss: (1 - ssimWeight)·L1 + ssimWeight·(1 - SSIM), optionally masked. */
+export interface LossOptions {
+  /** Weight of the D-SSIM term (reference 3DGS: 0.2). */
+  ssimWeight?: number;
+  /** Per-pixel weight mask [H, W] in [0, 1]; default all ones. */
+  mask?: Float32Array;
+}
+
+/** Adam with one learning rate per parameter group (3DGS defaults in the docs). */
+export interface AdamOptions {
+  lr: {
+    means: number;
+    logScales: number;
+    quats: number;
+    opacityLogits: number;
+    colors: number;
+  };
+  beta1?: number; // default 0.9
+  beta2?: number; // default 0.999
+  eps?: number; // default 1e-15
+}
+
+/** Densification as in the 3DGS paper: clone small / split large Gaussians with a large view-space gradient, prune transparent ones. */
+export interface DensifyOptions {
+  /** Mean |dL/d mean2D| (pixels) above which a Gaussian is densified (reference 0.0002 in NDC units; document the unit). */
+  gradThreshold: number;
+  /** Scale (world units) separating clone (below) from split (above). */
+  scaleThreshold: number;
+  /** Prune Gaussians with opacity below this (reference 0.005). */
+  minOpacity: number;
+  /** Seed for the split sampling. */
+  seed?: number;
+}
+
+/** A rendering + differentiation backend ("cpu" is the reference and the spec). */
+export interface SplatBackend extends Disposable {
+  readonly name: "cpu" | "webgpu";
+  /** Human-readable device description (e.g. the WebGPU adapter). */
+  readonly device: string;
+  render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput>;
+  /** Forward pass then backward pass for the given upstream image gradients. */
+  renderBackward(
+    scene: GaussianScene,
+    camera: Camera,
+    upstream: ImageGrads,
+    opts?: RenderOptions,
+  ): Promise<{ output: RenderOutput; grads: SceneGrads }>;
+  /** Loss value and dL/dRGB of a rendered image against a target [H, W, 3]. */
+  loss(
+    rendered: RenderOutput,
+    target: Float32Array,
+    opts?: LossOptions,
+  ): Promise<{ loss: number; grads: ImageGrads }>;
+  /** An optimiser whose parameters and Adam state live on this backend's device. */
+  createOptimizer(scene: GaussianScene, adam: AdamOptions): SceneOptimizer;
+}
+
+export interface SceneOptimizer extends Disposable {
+  /** Render from `camera`, compute the loss against `target` [H, W, 3], backprop, Adam update. Returns the loss before the update. */
+  step(camera: Camera, target: Float32Array, loss?: LossOptions, opts?: RenderOptions): Promise<number>;
+  /** The current parameters, copied back to the host. */
+  scene(): Promise<GaussianScene>;
+  /** Clone/split/prune using the view-space gradients accumulated since the last call. */
+  densifyAndPrune(opts: DensifyOptions): Promise<{ cloned: number; split: number; pruned: number }>;
+}
