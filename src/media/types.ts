@@ -87,10 +87,19 @@ export interface MediaBackend {
   /** Stream RGB frames; memory stays bounded regardless of clip length. */
   decodeVideo(path: string, opts?: DecodeVideoOptions): AsyncIterable<Frame>;
   /** Decode the first audio stream to mono float32 at `sampleRateHz`. */
-  decodeAudio(path: string, sampleRateHz: number, signal?: AbortSignal): Promise<Float32Array>;
+  decodeAudio(
+    path: string,
+    sampleRateHz: number,
+    signal?: AbortSignal,
+  ): Promise<Float32Array>;
   /** Encode frames to an H.264/yuv420p mp4 at `outPath` (written directly; callers use temp names). */
   encodeVideo(outPath: string, opts: EncodeVideoOptions): Promise<FrameWriter>;
   /** Copy the video stream of `videoPath` and put `audioPath` in as the only audio track. */
-  muxAudio(videoPath: string, audioPath: string, outPath: string, signal?: AbortSignal): Promise<void>;
+  muxAudio(
+    videoPath: string,
+    audioPath: string,
+    outPath: string,
+    signal?: AbortSignal,
+  ): Promise<void>;
   [Symbol.asyncDispose]?(): Promise<void>;
 }

@@ -7,9 +7,14 @@
  */
 
 /** Encode mono float32 samples `[T]` in [-1, 1] as a 16-bit PCM WAV file. */
-export function encodeWav(samples: Float32Array, sampleRateHz: number): Uint8Array {
+export function encodeWav(
+  samples: Float32Array,
+  sampleRateHz: number,
+): Uint8Array {
   if (!Number.isInteger(sampleRateHz) || sampleRateHz <= 0) {
-    throw new RangeError(`Invalid sample rate ${sampleRateHz}; pass a positive integer in Hz`);
+    throw new RangeError(
+      `Invalid sample rate ${sampleRateHz}; pass a positive integer in Hz`,
+    );
   }
   const dataBytes = samples.length * 2;
   const buf = new ArrayBuffer(44 + dataBytes);
@@ -47,19 +52,24 @@ export interface DecodedWav {
 /** Decode a PCM/float WAV file to mono float32; throws a TypeError if it is not one. */
 export function decodeWav(bytes: Uint8Array, name = "audio"): DecodedWav {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const tag = (off: number) => String.fromCharCode(...bytes.subarray(off, off + 4));
+  const tag = (off: number) =>
+    String.fromCharCode(...bytes.subarray(off, off + 4));
   if (bytes.length < 12 || tag(0) !== "RIFF" || tag(8) !== "WAVE") {
     throw new TypeError(`Cannot read "${name}": not a RIFF/WAVE file`);
   }
   let off = 12;
-  let fmt: { format: number; channels: number; rate: number; bits: number } | null = null;
+  let fmt:
+    | { format: number; channels: number; rate: number; bits: number }
+    | null = null;
   while (off + 8 <= bytes.length) {
     const id = tag(off);
     const size = v.getUint32(off + 4, true);
     const body = off + 8;
     if (id === "fmt ") {
       let format = v.getUint16(body, true);
-      if (format === 0xfffe && size >= 26) format = v.getUint16(body + 24, true);
+      if (format === 0xfffe && size >= 26) {
+        format = v.getUint16(body + 24, true);
+      }
       fmt = {
         format,
         channels: v.getUint16(body + 2, true),
@@ -67,7 +77,11 @@ export function decodeWav(bytes: Uint8Array, name = "audio"): DecodedWav {
         bits: v.getUint16(body + 14, true),
       };
     } else if (id === "data") {
-      if (!fmt) throw new TypeError(`Cannot read "${name}": WAV data chunk before fmt chunk`);
+      if (!fmt) {
+        throw new TypeError(
+          `Cannot read "${name}": WAV data chunk before fmt chunk`,
+        );
+      }
       const { format, channels, rate, bits } = fmt;
       const bytesPer = bits / 8;
       const avail = Math.min(size, bytes.length - body);
@@ -83,10 +97,12 @@ export function decodeWav(bytes: Uint8Array, name = "audio"): DecodedWav {
           else if (format === 1 && bits === 16) s = v.getInt16(p, true) / 32768;
           else if (format === 1 && bits === 8) s = (v.getUint8(p) - 128) / 128;
           else if (format === 1 && bits === 24) {
-            const x = v.getUint8(p) | (v.getUint8(p + 1) << 8) | (v.getInt8(p + 2) << 16);
+            const x = v.getUint8(p) | (v.getUint8(p + 1) << 8) |
+              (v.getInt8(p + 2) << 16);
             s = x / 8388608;
-          } else if (format === 1 && bits === 32) s = v.getInt32(p, true) / 2147483648;
-          else {
+          } else if (format === 1 && bits === 32) {
+            s = v.getInt32(p, true) / 2147483648;
+          } else {
             throw new TypeError(
               `Cannot read "${name}": unsupported WAV encoding (format ${format}, ${bits} bits)`,
             );

@@ -1,0 +1,204 @@
+/**
+ * Pure functions that build ffmpeg/ffprobe argument lists. Both backends use
+ * them; golden tests pin their exact output (`_args_test.ts`).
+ *
+ * @module
+ */
+
+/** ffprobe arguments that print streams and format as JSON. */
+export function probeArgs(input: string): string[] {
+  return [
+    "-v",
+    "error",
+    "-print_format",
+    "json",
+    "-show_format",
+    "-show_streams",
+    input,
+  ];
+}
+
+export interface DecodeVideoArgs {
+  input: string;
+  output: string;
+  /** Seek (input side, accurate) in seconds. */
+  startS?: number;
+  maxFrames?: number;
+  /** Scale to this size (both or neither). */
+  width?: number;
+  height?: number;
+}
+
+/** Decode the first video stream to raw RGB24 frames. */
+export function decodeVideoArgs(a: DecodeVideoArgs): string[] {
+  const args = ["-hide_banner", "-nostdin", "-v", "error"];
+  if (a.startS !== undefined && a.startS > 0) {
+    args.push("-ss", fmtSeconds(a.startS));
+  }
+  args.push("-i", a.input, "-map", "0:v:0", "-an", "-sn", "-dn");
+  if (a.width !== undefined && a.height !== undefined) {
+    args.push("-vf", `scale=${a.width}:${a.height}:flags=bicubic`);
+  }
+  if (a.maxFrames !== undefined) args.push("-frames:v", String(a.maxFrames));
+  args.push(
+    "-fps_mode",
+    "passthrough",
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "rgb24",
+    a.output,
+  );
+  return args;
+}
+
+/** Decode the first audio stream to mono float32 little-endian samples. */
+export function decodeAudioArgs(
+  input: string,
+  sampleRateHz: number,
+  output: string,
+): string[] {
+  return [
+    "-hide_banner",
+    "-nostdin",
+    "-v",
+    "error",
+    "-i",
+    input,
+    "-map",
+    "0:a:0",
+    "-vn",
+    "-ac",
+    "1",
+    "-ar",
+    String(sampleRateHz),
+    "-f",
+    "f32le",
+    output,
+  ];
+}
+
+export interface EncodeVideoArgs {
+  /** Raw RGB24 input (a path or "pipe:0"). */
+  input: string;
+  output: string;
+  width: number;
+  height: number;
+  fps: string;
+  crf: number;
+  preset: string;
+  audio?: string;
+  shortest?: boolean;
+  /** Output container format (default mp4). */
+  format?: string;
+  /** Print progress key=value lines to this target (e.g. "pipe:1"). */
+  progress?: string;
+}
+
+/** Encode raw RGB24 frames as H.264 yuv420p (odd sizes padded to even), optionally muxing audio. */
+export function encodeVideoArgs(a: EncodeVideoArgs): string[] {
+  const args = ["-hide_banner", "-nostdin", "-v", "error", "-y"];
+  if (a.progress) args.push("-progress", a.progress, "-nostats");
+  args.push(
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "rgb24",
+    "-s",
+    `${a.width}x${a.height}`,
+    "-framerate",
+    a.fps,
+    "-i",
+    a.input,
+  );
+  if (a.audio) args.push("-i", a.audio);
+  args.push("-map", "0:v:0");
+  if (a.audio) args.push("-map", "1:a:0");
+  if (a.width % 2 !== 0 || a.height % 2 !== 0) {
+    args.push("-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2");
+  }
+  args.push(
+    "-c:v",
+    "libx264",
+    "-preset",
+    a.preset,
+    "-crf",
+    String(a.crf),
+    "-pix_fmt",
+    "yuv420p",
+  );
+  if (a.audio) args.push("-c:a", "aac", "-b:a", "192k");
+  if (a.shortest) args.push("-shortest");
+  const format = a.format ?? "mp4";
+  if (format === "mp4") args.push("-movflags", "+faststart");
+  args.push("-f", format, a.output);
+  return args;
+}
+
+/** Concatenate same-codec video segments listed in `listFile` (concat demuxer), optionally muxing audio. */
+export function concatArgs(
+  listFile: string,
+  output: string,
+  audio?: string,
+  shortest?: boolean,
+): string[] {
+  const args = [
+    "-hide_banner",
+    "-nostdin",
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "concat",
+    "-safe",
+    "0",
+  ];
+  args.push("-i", listFile);
+  if (audio) args.push("-i", audio);
+  args.push("-map", "0:v:0");
+  if (audio) args.push("-map", "1:a:0");
+  args.push("-c:v", "copy");
+  if (audio) args.push("-c:a", "aac", "-b:a", "192k");
+  if (shortest) args.push("-shortest");
+  args.push("-movflags", "+faststart", "-f", "mp4", output);
+  return args;
+}
+
+/** Copy the video stream of `video` and use `audio` as its only audio track. */
+export function muxAudioArgs(
+  video: string,
+  audio: string,
+  output: string,
+): string[] {
+  return [
+    "-hide_banner",
+    "-nostdin",
+    "-v",
+    "error",
+    "-y",
+    "-i",
+    video,
+    "-i",
+    audio,
+    "-map",
+    "0:v:0",
+    "-map",
+    "1:a:0",
+    "-c:v",
+    "copy",
+    "-c:a",
+    "aac",
+    "-b:a",
+    "192k",
+    "-movflags",
+    "+faststart",
+    "-f",
+    "mp4",
+    output,
+  ];
+}
+
+/** Seconds with microsecond precision, no exponent notation. */
+export function fmtSeconds(s: number): string {
+  return s.toFixed(6).replace(/\.?0+$/, "") || "0";
+}

@@ -1,0 +1,237 @@
+/**
+ * Native backend: spawns `ffmpeg`/`ffprobe` from PATH and streams frames through
+ * pipes, so memory is one frame plus pipe buffers whatever the clip length.
+ *
+ * @module
+ */
+import { MediaError } from "../errors.ts";
+import {
+  decodeAudioArgs,
+  decodeVideoArgs,
+  encodeVideoArgs,
+  muxAudioArgs,
+  probeArgs,
+} from "./_args.ts";
+import {
+  assertInputFile,
+  checkFrameCount,
+  fpsString,
+  requireVideo,
+  rgbFrameBytes,
+} from "./_common.ts";
+import { parseProbe } from "./_probe.ts";
+import { type LogFn, spawn } from "./_process.ts";
+import type {
+  DecodeVideoOptions,
+  EncodeVideoOptions,
+  Frame,
+  FrameWriter,
+  MediaBackend,
+  ProbeResult,
+} from "./types.ts";
+
+export class NativeMedia implements MediaBackend {
+  readonly name = "native" as const;
+  constructor(
+    private readonly log?: LogFn,
+    private readonly ffmpeg = "ffmpeg",
+    private readonly ffprobe = "ffprobe",
+  ) {}
+
+  async probe(path: string): Promise<ProbeResult> {
+    await assertInputFile(path);
+    const p = spawn(this.ffprobe, probeArgs(path), { log: this.log });
+    const out = new Response(p.child.stdout).text();
+    const text = await out;
+    const status = await p.child.status;
+    await p.stderrDone;
+    if (!status.success) {
+      throw new MediaError(
+        `Cannot read "${path}": ${
+          p.stderr.text.split("\n").pop() || "ffprobe failed"
+        }`,
+        {
+          hint:
+            "the file is corrupt, truncated or not a media file; re-export or re-download it",
+        },
+      );
+    }
+    return parseProbe(path, text);
+  }
+
+  async *decodeVideo(
+    path: string,
+    opts: DecodeVideoOptions = {},
+  ): AsyncGenerator<Frame> {
+    const info = requireVideo(await this.probe(path));
+    const width = opts.width ?? info.width;
+    const height = opts.height ?? info.height;
+    const frameBytes = rgbFrameBytes(width, height);
+    const args = decodeVideoArgs({
+      input: path,
+      output: "pipe:1",
+      ...(opts.startS !== undefined ? { startS: opts.startS } : {}),
+      ...(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {}),
+      ...(opts.width !== undefined && opts.height !== undefined
+        ? { width, height }
+        : {}),
+    });
+    const p = spawn(this.ffmpeg, args, { log: this.log, signal: opts.signal });
+    const startIndex = Math.round((opts.startS ?? 0) * info.fps);
+    const reader = p.child.stdout.getReader();
+    let buf = new Uint8Array(frameBytes);
+    let fill = 0;
+    let index = 0;
+    let finished = false;
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        let off = 0;
+        while (off < value.length) {
+          const n = Math.min(frameBytes - fill, value.length - off);
+          buf.set(value.subarray(off, off + n), fill);
+          fill += n;
+          off += n;
+          if (fill === frameBytes) {
+            const i = startIndex + index++;
+            yield {
+              index: i,
+              timeS: i / (info.fps || 1),
+              width,
+              height,
+              data: buf,
+            };
+            buf = new Uint8Array(frameBytes);
+            fill = 0;
+          }
+        }
+      }
+      await p.wait(`Cannot decode "${path}"`);
+      if (index === 0) {
+        throw new MediaError(
+          `Cannot decode "${path}": no frames could be decoded`,
+          {
+            hint: "the file may be truncated or corrupt; re-export it",
+          },
+        );
+      }
+      if (opts.startS === undefined && opts.maxFrames === undefined) {
+        checkFrameCount(path, index, info.frameCount);
+      }
+      finished = true;
+    } finally {
+      if (!finished) {
+        p.kill();
+        reader.releaseLock();
+        await p.child.status.catch(() => {});
+        await p.stderrDone;
+      }
+    }
+  }
+
+  async decodeAudio(
+    path: string,
+    sampleRateHz: number,
+    signal?: AbortSignal,
+  ): Promise<Float32Array> {
+    const probe = await this.probe(path);
+    if (probe.audio.length === 0) {
+      throw new MediaError(
+        `Cannot read audio from "${path}": no audio stream found`,
+        {
+          hint:
+            "pass a file with an audio track (wav, mp3, m4a, or a video with sound)",
+        },
+      );
+    }
+    const p = spawn(
+      this.ffmpeg,
+      decodeAudioArgs(path, sampleRateHz, "pipe:1"),
+      { log: this.log, signal },
+    );
+    const bytes = new Uint8Array(
+      await new Response(p.child.stdout).arrayBuffer(),
+    );
+    await p.wait(`Cannot decode audio of "${path}"`);
+    const n = Math.floor(bytes.length / 4);
+    return new Float32Array(bytes.buffer.slice(0, n * 4));
+  }
+
+  encodeVideo(outPath: string, opts: EncodeVideoOptions): Promise<FrameWriter> {
+    const frameBytes = rgbFrameBytes(opts.width, opts.height);
+    const args = encodeVideoArgs({
+      input: "pipe:0",
+      output: outPath,
+      width: opts.width,
+      height: opts.height,
+      fps: fpsString(opts.fps),
+      crf: opts.crf ?? 18,
+      preset: opts.preset ?? "medium",
+      ...(opts.audioPath ? { audio: opts.audioPath } : {}),
+      ...(opts.shortest ? { shortest: true } : {}),
+    });
+    const p = spawn(this.ffmpeg, args, {
+      log: this.log,
+      signal: opts.signal,
+      stdin: "piped",
+      stdout: "null",
+    });
+    const writer = p.child.stdin.getWriter();
+    let closed = false;
+    return Promise.resolve({
+      async write(frame: Uint8Array) {
+        if (frame.length !== frameBytes) {
+          throw new RangeError(
+            `Frame has ${frame.length} bytes, expected ${frameBytes} (${opts.width}×${opts.height} RGB)`,
+          );
+        }
+        try {
+          await writer.write(frame);
+        } catch (e) {
+          await p.child.status;
+          await p.stderrDone;
+          throw new MediaError(
+            `Cannot encode "${outPath}": ${
+              p.stderr.text || (e as Error).message
+            }`,
+            {
+              cause: e,
+            },
+          );
+        }
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        await writer.close().catch(() => {});
+        await p.wait(`Cannot encode "${outPath}"`);
+      },
+      async abort() {
+        if (closed) return;
+        closed = true;
+        p.kill();
+        await writer.abort().catch(() => {});
+        await p.child.status.catch(() => {});
+        await p.stderrDone;
+        await Deno.remove(outPath).catch(() => {});
+      },
+    });
+  }
+
+  async muxAudio(
+    videoPath: string,
+    audioPath: string,
+    outPath: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await assertInputFile(videoPath);
+    await assertInputFile(audioPath);
+    const p = spawn(this.ffmpeg, muxAudioArgs(videoPath, audioPath, outPath), {
+      log: this.log,
+      signal,
+      stdout: "null",
+    });
+    await p.wait(`Cannot mux "${audioPath}" into "${videoPath}"`);
+  }
+}
