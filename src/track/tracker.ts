@@ -1,0 +1,457 @@
+/**
+ * The face tracker: detection + mesh per frame ({@link FaceDetector}), speaker
+ * choice and identity following, scene cuts, One-Euro smoothing of the landmarks,
+ * the robust rigid head pose and the non-rigid expression in canonical head space.
+ * It consumes RGB {@link Frame}s one at a time and keeps O(1) state, so memory
+ * does not grow with clip length.
+ *
+ * @module
+ */
+import type { Frame } from "../media/types.ts";
+import { type FaceGeometry, measureGeometry } from "../articulation/measure.ts";
+import {
+  type CanonicalMesh,
+  loadCanonicalMesh,
+  MESH_VERTEX_COUNT,
+} from "./canonical_mesh.ts";
+import {
+  createFaceDetector,
+  type FaceDetector,
+  type RawFace,
+} from "./detector.ts";
+import {
+  DEFAULT_ONE_EURO,
+  OneEuroFilter,
+  type OneEuroParams,
+} from "./filter.ts";
+import {
+  eulerFromRotation,
+  fitPoseRobust,
+  type HeadPose,
+  unapplyPose,
+} from "./pose.ts";
+import {
+  colorHistogram,
+  histogramSimilarity,
+  SceneCutDetector,
+} from "./scene.ts";
+
+/** A box `[x, y, w, h]` in pixels. */
+export type Box = [number, number, number, number];
+
+/**
+ * Which face is the speaker: the largest box, the box nearest the image centre,
+ * the n-th face counted left to right (0-based), or the face that best overlaps a
+ * box hint `[x, y, w, h]` (pixels) on the first frame where faces are seen.
+ */
+export type SpeakerChoice = "largest" | "center" | number | Box;
+
+export interface TrackerOptions {
+  /** Frame rate of the clip (for the smoothing filter). */
+  fps: number;
+  speaker?: SpeakerChoice;
+  /** Most faces considered per frame (default 4). */
+  maxFaces?: number;
+  /** A face counts as found only if its mesh confidence ≥ this (default 0.6). */
+  minConfidence?: number;
+  /** … and the robust rigid fit's RMS residual ≤ this many cm (default 0.6). */
+  maxFitErrorCm?: number;
+  /** One-Euro parameters for the landmarks; `null` disables smoothing. */
+  smoothing?: OneEuroParams | null;
+  /** Histogram distance above which two frames are a scene cut (default 0.5). */
+  sceneCutThreshold?: number;
+  /** Appearance similarity (Bhattacharyya, 0..1) needed to re-identify the speaker after a gap (default 0.75). */
+  minAppearance?: number;
+  /** Re-run the full detector at least every N frames (default 10). */
+  redetectEvery?: number;
+}
+
+/** Why a frame has (or lacks) a tracked speaker. */
+export type FrameStatus = "ok" | "no_face" | "low_confidence" | "speaker_lost";
+
+/** The tracking result of one frame. Arrays are null when `found` is false. */
+export interface FrameTrack {
+  index: number;
+  timeS: number;
+  found: boolean;
+  status: FrameStatus;
+  /** This frame starts a new shot (tracking was re-initialised). */
+  sceneCut: boolean;
+  /** Number of faces the detector reported. */
+  faceCount: number;
+  /** Mesh confidence of the speaker's face, 0..1 (0 when no face). */
+  confidence: number;
+  /** RMS residual of the rigid fit over the rigid region, cm (NaN when no face). */
+  fitErrorCm: number;
+  box: Box | null;
+  /** [468, 3] smoothed landmarks: x, y image pixels; z pixels, relative, + away from camera. */
+  landmarks: Float32Array | null;
+  /** [468, 3] the same before smoothing. */
+  rawLandmarks: Float32Array | null;
+  pose: HeadPose | null;
+  /** Radians, see {@link eulerFromRotation}. */
+  euler: { yaw: number; pitch: number; roll: number } | null;
+  /** [468, 3] cm: head-space mesh minus the canonical mesh (identity + expression). */
+  expression: Float32Array | null;
+  /** Mouth/eye measurements of the head-space mesh (input to articulation and blink). */
+  geometry: FaceGeometry | null;
+}
+
+function iou(a: Box, b: Box): number {
+  const x0 = Math.max(a[0], b[0]), y0 = Math.max(a[1], b[1]);
+  const x1 = Math.min(a[0] + a[2], b[0] + b[2]),
+    y1 = Math.min(a[1] + a[3], b[1] + b[3]);
+  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  const union = a[2] * a[3] + b[2] * b[3] - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/**
+ * Pick the speaker among `faces` by the rule `choice`. Returns the index into
+ * `faces` (or -1) and a warning when the choice is ambiguous or impossible.
+ */
+export function chooseSpeaker(
+  faces: readonly { box: Box }[],
+  choice: SpeakerChoice,
+  width: number,
+  height: number,
+): { index: number; warning: string | null } {
+  if (faces.length === 0) return { index: -1, warning: null };
+  const order = faces.map((_, i) => i);
+  if (choice === "largest") {
+    order.sort((a, b) =>
+      faces[b]!.box[2] * faces[b]!.box[3] - faces[a]!.box[2] * faces[a]!.box[3]
+    );
+    const a0 = faces[order[0]!]!.box[2] * faces[order[0]!]!.box[3];
+    const a1 = order.length > 1
+      ? faces[order[1]!]!.box[2] * faces[order[1]!]!.box[3]
+      : 0;
+    return {
+      index: order[0]!,
+      warning: a1 > 0.85 * a0
+        ? `Speaker choice "largest" is ambiguous: two faces of similar size`
+        : null,
+    };
+  }
+  if (choice === "center") {
+    const d = (i: number) => {
+      const b = faces[i]!.box;
+      return Math.hypot(
+        b[0] + b[2] / 2 - width / 2,
+        b[1] + b[3] / 2 - height / 2,
+      );
+    };
+    order.sort((a, b) => d(a) - d(b));
+    const diag = Math.hypot(width, height);
+    const amb = order.length > 1 && d(order[1]!) - d(order[0]!) < 0.05 * diag;
+    return {
+      index: order[0]!,
+      warning: amb
+        ? `Speaker choice "center" is ambiguous: two faces equally near the centre`
+        : null,
+    };
+  }
+  if (typeof choice === "number") {
+    order.sort((a, b) =>
+      faces[a]!.box[0] + faces[a]!.box[2] / 2 -
+      (faces[b]!.box[0] + faces[b]!.box[2] / 2)
+    );
+    if (choice < 0 || choice >= order.length) {
+      return {
+        index: -1,
+        warning:
+          `Speaker index ${choice} is out of range: ${faces.length} face(s) visible; use 0..${
+            faces.length - 1
+          }`,
+      };
+    }
+    return { index: order[choice]!, warning: null };
+  }
+  const scores = faces.map((f) => iou(f.box, choice));
+  order.sort((a, b) => scores[b]! - scores[a]!);
+  const best = scores[order[0]!]!;
+  if (best < 0.1) {
+    return {
+      index: -1,
+      warning: `No face overlaps the speaker box hint [${
+        choice.join(", ")
+      }]; check the hint`,
+    };
+  }
+  const second = order.length > 1 ? scores[order[1]!]! : 0;
+  return {
+    index: order[0]!,
+    warning: second > 0.5 * best
+      ? `Speaker box hint [${choice.join(", ")}] overlaps several faces`
+      : null,
+  };
+}
+
+/** Tracks one speaker through a clip, frame by frame. */
+export class FaceTracker implements Disposable {
+  readonly mesh: CanonicalMesh;
+  readonly options: Required<Omit<TrackerOptions, "smoothing">> & {
+    smoothing: OneEuroParams | null;
+  };
+  /** Warnings so far (deduplicated by text, with the first frame seen). */
+  readonly warnings: string[] = [];
+  #warned = new Set<string>();
+  #detector: FaceDetector;
+  #cuts: SceneCutDetector;
+  #filter: OneEuroFilter | null;
+  #lastBox: Box | null = null;
+  #lastFoundIndex = -Infinity;
+  #template: Float32Array | null = null;
+  #identitySet = false;
+  #kz = 1;
+  #prevTimeS = NaN;
+  #frames = 0;
+
+  private constructor(
+    mesh: CanonicalMesh,
+    detector: FaceDetector,
+    options: TrackerOptions,
+  ) {
+    this.mesh = mesh;
+    this.#detector = detector;
+    this.options = {
+      fps: options.fps,
+      speaker: options.speaker ?? "largest",
+      maxFaces: options.maxFaces ?? 4,
+      minConfidence: options.minConfidence ?? 0.6,
+      maxFitErrorCm: options.maxFitErrorCm ?? 0.6,
+      smoothing: options.smoothing === undefined
+        ? DEFAULT_ONE_EURO
+        : options.smoothing,
+      sceneCutThreshold: options.sceneCutThreshold ?? 0.5,
+      minAppearance: options.minAppearance ?? 0.75,
+      redetectEvery: options.redetectEvery ?? 10,
+    };
+    this.#cuts = new SceneCutDetector(this.options.sceneCutThreshold);
+    this.#filter = this.options.smoothing
+      ? new OneEuroFilter(MESH_VERTEX_COUNT * 3, this.options.smoothing)
+      : null;
+  }
+
+  /** Load the models and the canonical mesh. */
+  static async create(options: TrackerOptions): Promise<FaceTracker> {
+    if (!(options.fps > 0)) {
+      throw new RangeError(`Tracker fps must be positive, got ${options.fps}`);
+    }
+    const mesh = await loadCanonicalMesh();
+    const detector = await createFaceDetector({
+      maxFaces: options.maxFaces ?? 4,
+      minScore: 0.3,
+      redetectEvery: options.redetectEvery ?? 10,
+    });
+    return new FaceTracker(mesh, detector, options);
+  }
+
+  #warn(message: string, frame: number): void {
+    if (this.#warned.has(message)) return;
+    this.#warned.add(message);
+    this.warnings.push(`${message} (first at frame ${frame})`);
+  }
+
+  /** Track the next frame (frames must come in order). */
+  async track(frame: Frame): Promise<FrameTrack> {
+    const sceneCut = this.#cuts.isCut(frame);
+    const gap = frame.index - this.#lastFoundIndex;
+    if (sceneCut) {
+      this.#lastBox = null;
+      this.#filter?.reset();
+      this.#kz = 1;
+    }
+    const redetect = this.#frames === 0 || sceneCut || gap > 1;
+    this.#frames++;
+    const faces = await this.#detector.detect(frame, redetect);
+    const base: FrameTrack = {
+      index: frame.index,
+      timeS: frame.timeS,
+      found: false,
+      status: faces.length === 0 ? "no_face" : "speaker_lost",
+      sceneCut,
+      faceCount: faces.length,
+      confidence: 0,
+      fitErrorCm: NaN,
+      box: null,
+      landmarks: null,
+      rawLandmarks: null,
+      pose: null,
+      euler: null,
+      expression: null,
+      geometry: null,
+    };
+    const pick = this.#pickSpeaker(faces, frame, gap);
+    if (pick < 0) {
+      this.#filter?.reset();
+      return base;
+    }
+    const face = faces[pick]!;
+    base.box = face.box;
+    base.confidence = face.meshScore;
+    // Rigid fit on the raw landmarks: quality gate and z scale.
+    const raw = this.#rescaleZ(face);
+    const rawPose = fitPoseRobust(
+      this.mesh.vertices,
+      raw,
+      this.mesh.procrustesWeights,
+    );
+    base.fitErrorCm = rawPose.rmsCm;
+    if (
+      face.meshScore < this.options.minConfidence ||
+      rawPose.rmsCm > this.options.maxFitErrorCm
+    ) {
+      base.status = "low_confidence";
+      this.#filter?.reset();
+      return base;
+    }
+    // Smooth (speed measured in cm/s via the face scale), then the final pose.
+    const dtS = gap === 1 && Number.isFinite(this.#prevTimeS)
+      ? frame.timeS - this.#prevTimeS
+      : 0;
+    if (gap !== 1) this.#filter?.reset();
+    const smooth = this.#filter
+      ? this.#filter.filter(
+        raw,
+        dtS > 0 ? dtS : 1 / this.options.fps,
+        rawPose.scale,
+      )
+      : raw;
+    const pose = this.#filter
+      ? fitPoseRobust(this.mesh.vertices, smooth, this.mesh.procrustesWeights)
+      : rawPose;
+    const expression = new Float32Array(MESH_VERTEX_COUNT * 3);
+    const head = new Float64Array(MESH_VERTEX_COUNT * 3);
+    const q = new Float64Array(3);
+    for (let i = 0; i < MESH_VERTEX_COUNT; i++) {
+      unapplyPose(
+        pose,
+        smooth[i * 3]!,
+        smooth[i * 3 + 1]!,
+        smooth[i * 3 + 2]!,
+        q,
+      );
+      for (let k = 0; k < 3; k++) {
+        head[i * 3 + k] = q[k]!;
+        expression[i * 3 + k] = q[k]! - this.mesh.vertices[i * 3 + k]!;
+      }
+    }
+    this.#prevTimeS = frame.timeS;
+    this.#lastFoundIndex = frame.index;
+    this.#lastBox = face.box;
+    const hist = colorHistogram(frame, face.box);
+    if (!this.#template) this.#template = hist;
+    else {for (let i = 0; i < hist.length; i++) {
+        this.#template[i] = 0.95 * this.#template[i]! + 0.05 * hist[i]!;
+      }}
+    return {
+      ...base,
+      found: true,
+      status: "ok",
+      landmarks: Float32Array.from(smooth),
+      rawLandmarks: Float32Array.from(raw),
+      pose,
+      euler: eulerFromRotation(pose.rotation),
+      expression,
+      geometry: measureGeometry(head),
+    };
+  }
+
+  /** Landmarks with z in pixels: the z scale is re-estimated from the rigid fit (Human leaves z in crop units). */
+  #rescaleZ(face: RawFace): Float64Array {
+    const lm = Float64Array.from(face.landmarks);
+    const w = this.mesh.procrustesWeights;
+    let kz = this.#kz;
+    for (let it = 0; it < 2; it++) {
+      const cur = Float64Array.from(lm);
+      for (let i = 0; i < MESH_VERTEX_COUNT; i++) {
+        cur[i * 3 + 2] = lm[i * 3 + 2]! * kz;
+      }
+      const pose = fitPoseRobust(this.mesh.vertices, cur, w, 1);
+      // Least-squares kz: predicted (centred) depth vs observed (centred) raw z.
+      let wS = 0, zp = 0, zo = 0;
+      const pred = new Float64Array(MESH_VERTEX_COUNT);
+      const R = pose.rotation;
+      const V = this.mesh.vertices;
+      for (let i = 0; i < MESH_VERTEX_COUNT; i++) {
+        pred[i] = pose.scale *
+          (R[6]! * V[i * 3]! + R[7]! * V[i * 3 + 1]! + R[8]! * V[i * 3 + 2]!);
+        if (w[i]! > 0) {
+          wS += w[i]!;
+          zp += w[i]! * pred[i]!;
+          zo += w[i]! * lm[i * 3 + 2]!;
+        }
+      }
+      zp /= wS;
+      zo /= wS;
+      let num = 0, den = 0;
+      for (let i = 0; i < MESH_VERTEX_COUNT; i++) {
+        if (!(w[i]! > 0)) continue;
+        const o = lm[i * 3 + 2]! - zo;
+        num += w[i]! * o * (pred[i]! - zp);
+        den += w[i]! * o * o;
+      }
+      if (den > 0 && num > 0) kz = Math.min(20, Math.max(0.05, num / den));
+    }
+    this.#kz = kz;
+    for (let i = 0; i < MESH_VERTEX_COUNT; i++) {
+      lm[i * 3 + 2] = lm[i * 3 + 2]! * kz;
+    }
+    return lm;
+  }
+
+  /** Index of the speaker among `faces`, or -1; follows the same person over time. */
+  #pickSpeaker(faces: RawFace[], frame: Frame, gap: number): number {
+    if (faces.length === 0) return -1;
+    if (!this.#identitySet) {
+      const { index, warning } = chooseSpeaker(
+        faces,
+        this.options.speaker,
+        frame.width,
+        frame.height,
+      );
+      if (warning) this.#warn(warning, frame.index);
+      if (index >= 0) this.#identitySet = true;
+      return index;
+    }
+    // Position continuity right after a tracked frame.
+    if (this.#lastBox && gap <= Math.max(2, Math.round(this.options.fps / 4))) {
+      let best = -1, bestIou = 0.3;
+      faces.forEach((f, i) => {
+        const v = iou(f.box, this.#lastBox!);
+        if (v > bestIou) [best, bestIou] = [i, v];
+      });
+      if (best >= 0) return best;
+    }
+    // Otherwise (after a cut or a gap): appearance.
+    if (!this.#template) return -1;
+    const sims = faces.map((f) =>
+      histogramSimilarity(colorHistogram(frame, f.box), this.#template!)
+    );
+    let best = 0;
+    for (let i = 1; i < sims.length; i++) if (sims[i]! > sims[best]!) best = i;
+    if (sims[best]! < this.options.minAppearance) {
+      this.#warn(
+        "Speaker not re-identified after a gap or scene cut: no face looks like them",
+        frame.index,
+      );
+      return -1;
+    }
+    const second = sims.filter((_, i) => i !== best).reduce(
+      (a, b) => Math.max(a, b),
+      0,
+    );
+    if (second > sims[best]! - 0.05) {
+      this.#warn(
+        "Speaker re-identification is ambiguous: two faces look alike",
+        frame.index,
+      );
+    }
+    return best;
+  }
+
+  [Symbol.dispose](): void {
+    this.#detector[Symbol.dispose]();
+  }
+}
