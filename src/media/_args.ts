@@ -169,8 +169,9 @@ export function muxAudioArgs(
   video: string,
   audio: string,
   output: string,
+  durationS?: number,
 ): string[] {
-  return [
+  const args = [
     "-hide_banner",
     "-nostdin",
     "-v",
@@ -190,12 +191,10 @@ export function muxAudioArgs(
     "aac",
     "-b:a",
     "192k",
-    "-movflags",
-    "+faststart",
-    "-f",
-    "mp4",
-    output,
   ];
+  if (durationS !== undefined) args.push("-t", fmtSeconds(durationS));
+  args.push("-movflags", "+faststart", "-f", "mp4", output);
+  return args;
 }
 
 /** Seconds with microsecond precision, no exponent notation. */

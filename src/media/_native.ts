@@ -223,13 +223,13 @@ export class NativeMedia implements MediaBackend {
     videoPath: string,
     audioPath: string,
     outPath: string,
-    signal?: AbortSignal,
+    opts: { durationS?: number; signal?: AbortSignal } = {},
   ): Promise<void> {
     await assertInputFile(videoPath);
     await assertInputFile(audioPath);
-    const p = spawn(this.ffmpeg, muxAudioArgs(videoPath, audioPath, outPath), {
+    const p = spawn(this.ffmpeg, muxAudioArgs(videoPath, audioPath, outPath, opts.durationS), {
       log: this.log,
-      signal,
+      signal: opts.signal,
       stdout: "null",
     });
     await p.wait(`Cannot mux "${audioPath}" into "${videoPath}"`);

@@ -431,6 +431,7 @@ export class WasmMedia implements MediaBackend {
     videoPath: string,
     audioPath: string,
     outPath: string,
+    opts: { durationS?: number; signal?: AbortSignal } = {},
   ): Promise<void> {
     await assertInputFile(videoPath);
     await assertInputFile(audioPath);
@@ -443,7 +444,7 @@ export class WasmMedia implements MediaBackend {
             const out = uniq("mux") + ".mp4";
             await this.#exec(
               ff,
-              muxAudioArgs(v, a, out),
+              muxAudioArgs(v, a, out, opts.durationS),
               `Cannot mux "${audioPath}" into "${videoPath}"`,
             );
             const data = await ff.readFile(out) as Uint8Array;

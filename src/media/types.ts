@@ -99,7 +99,7 @@ export interface MediaBackend {
     videoPath: string,
     audioPath: string,
     outPath: string,
-    signal?: AbortSignal,
+    opts?: { durationS?: number; signal?: AbortSignal },
   ): Promise<void>;
   [Symbol.asyncDispose]?(): Promise<void>;
 }

@@ -5,9 +5,17 @@
  * @module
  */
 import type { StageDef } from "../workflow/stage.ts";
+import audioReplace from "./audio_replace.ts";
+import faceTrack from "./face_track.ts";
+import mediaProbe from "./media_probe.ts";
+import videoEncode from "./video_encode.ts";
 
 // deno-lint-ignore no-explicit-any
 export const STAGES: readonly StageDef<any>[] = [
+  mediaProbe,
+  audioReplace,
+  videoEncode,
+  faceTrack,
 ];
 
 /** Look up a step type by its `uses:` name. */

@@ -1,0 +1,226 @@
+/**
+ * The `dub` command line. The only place that prints to the terminal or exits.
+ *
+ * @module
+ */
+import { Command, CommanderError, Option } from "commander";
+import { resolve } from "node:path";
+import { z } from "zod";
+import { DubError } from "../errors.ts";
+import { type MediaChoice, openMedia } from "../media/mod.ts";
+import { STAGES } from "../stages/mod.ts";
+import { loadWorkflow } from "../workflow/load.ts";
+import { planWorkflow } from "../workflow/plan.ts";
+import { runWorkflow } from "../workflow/run.ts";
+import { EXIT, exitCodeFor } from "./exit_codes.ts";
+import { humanRenderer, jsonRenderer } from "./progress.ts";
+
+const VERSION = "0.1.0";
+const enc = new TextEncoder();
+const out = (s: string) => Deno.stdout.writeSync(enc.encode(s + "\n"));
+const err = (s: string) => Deno.stderr.writeSync(enc.encode(s + "\n"));
+
+interface GlobalOpts {
+  cacheDir?: string;
+  media: MediaChoice;
+  json?: boolean;
+  verbose?: boolean;
+  set: string[];
+  force?: boolean | string;
+  concurrency?: number;
+  batch?: string;
+  report?: string;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function cacheDirFor(opts: GlobalOpts, workflowDir: string): string {
+  return resolve(opts.cacheDir ?? Deno.env.get("DUB_CACHE_DIR") ?? resolve(workflowDir, ".dub-cache"));
+}
+
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option("--set <key=value>", "override an input (name=value) or a step parameter (step.param=value); repeatable", collect, [])
+    .option("--cache-dir <dir>", "step cache folder (default: $DUB_CACHE_DIR or .dub-cache next to the workflow)")
+    .addOption(new Option("--media <backend>", "media backend").choices(["auto", "native", "wasm"]).default("auto"))
+    .option("--force [step]", "re-run every step, or only the named step, ignoring the cache")
+    .option("--concurrency <n>", "clip jobs at once in a batch", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new DubError("usage", `Invalid --concurrency "${v}"`, { hint: "pass a positive integer" });
+      return n;
+    })
+    .option("--batch <folder|glob>", "run the workflow over every clip in a folder or glob")
+    .option("--report <file>", "also write the JSON run report here")
+    .option("--json", "NDJSON events on stdout (for CI)")
+    .option("--verbose", "show ffmpeg command lines, step logs and error causes");
+}
+
+async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
+  const wf = await loadWorkflow(file, { sets: opts.set });
+  const renderer = opts.json ? jsonRenderer(out) : humanRenderer({ tty: Deno.stderr.isTerminal(), verbose: !!opts.verbose, err });
+  const verboseLog = opts.verbose && !opts.json ? (l: string) => err(`  ${l}`) : undefined;
+  await using media = await openMedia({ backend: opts.media, ...(verboseLog ? { log: verboseLog } : {}) });
+  const ac = new AbortController();
+  const onSig = () => {
+    if (!ac.signal.aborted) {
+      err("interrupting: finishing the current write, run again to resume");
+      ac.abort(new DubError("interrupted", "Interrupted"));
+    }
+  };
+  Deno.addSignalListener("SIGINT", onSig);
+  try {
+    const report = await runWorkflow(wf, {
+      cacheDir: cacheDirFor(opts, wf.dir),
+      media,
+      ...(opts.force !== undefined ? { force: opts.force } : {}),
+      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
+      ...(opts.report !== undefined ? { reportPath: opts.report } : {}),
+      signal: ac.signal,
+      onEvent: (e) => renderer.onEvent(e),
+    });
+    renderer.stop();
+    if (ac.signal.aborted) return EXIT.interrupted;
+    const failed = report.clips.filter((c) => c.status === "failed");
+    if (failed.length === 0) return EXIT.ok;
+    const isBatch = report.clips.length > 1 || wf.file.batch !== undefined || opts.batch !== undefined;
+    if (isBatch) return EXIT.batchPartial;
+    const c = failed[0]!;
+    if (!opts.json) err(`error: ${c.error}`);
+    return c.errorKind === "workflow" || c.errorKind === "usage" ? EXIT.usage : c.errorKind === "interrupted" ? EXIT.interrupted : EXIT.stepFailed;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSig);
+    renderer.stop();
+  }
+}
+
+/** Describe a zod schema field for `dub steps`. */
+function describeField(s: z.ZodType): string {
+  const j = z.toJSONSchema(s, { unrepresentable: "any", io: "input" }) as Record<string, unknown>;
+  const type = j.enum ? (j.enum as unknown[]).map((x) => JSON.stringify(x)).join("|") : String(j.type ?? "any");
+  const parts = [type];
+  if (j.default !== undefined) parts.push(`default ${JSON.stringify(j.default)}`);
+  if (j.minimum !== undefined) parts.push(`≥ ${j.minimum}`);
+  if (j.maximum !== undefined) parts.push(`≤ ${j.maximum}`);
+  return parts.join(", ") + (j.description ? ` — ${j.description}` : "");
+}
+
+export function buildProgram(): Command {
+  const program = new Command("dub")
+    .description("Dub film footage: re-render the speaker's mouth to follow a translated dialogue track")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => Deno.stdout.writeSync(enc.encode(s)), writeErr: (s) => Deno.stderr.writeSync(enc.encode(s)) })
+    .showHelpAfterError();
+  const codes: { code: number } = { code: EXIT.ok };
+
+  addRunOptions(program.command("run").argument("<workflow>", "workflow YAML file").description("run a workflow (also: dub WORKFLOW.yaml)"))
+    .action(async (file: string, opts: GlobalOpts) => {
+      codes.code = await cmdRun(file, opts);
+    });
+
+  program.command("validate").argument("<workflow>").description("check a workflow file and print its step order")
+    .option("--set <key=value>", "override an input or step parameter", collect, [])
+    .option("--json", "print the result as JSON")
+    .action(async (file: string, opts: { set: string[]; json?: boolean }) => {
+      const wf = await loadWorkflow(file, { sets: opts.set });
+      if (opts.json) out(JSON.stringify({ valid: true, workflow: wf.path, order: wf.order.map((s) => s.id) }));
+      else out(`${file}: valid; ${wf.order.length} steps: ${wf.order.map((s) => s.id).join(" → ")}`);
+    });
+
+  addRunOptions(program.command("plan").argument("<workflow>").description("show which steps are cached and which will run, and why"))
+    .action(async (file: string, opts: GlobalOpts) => {
+      const wf = await loadWorkflow(file, { sets: opts.set });
+      const plans = await planWorkflow(wf, {
+        cacheDir: cacheDirFor(opts, wf.dir),
+        ...(opts.force !== undefined ? { force: opts.force } : {}),
+        ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
+      });
+      if (opts.json) {
+        out(JSON.stringify(plans));
+        return;
+      }
+      for (const p of plans) {
+        out(`${p.clip}:`);
+        for (const s of p.steps) out(`  ${s.status.padEnd(7)} ${s.id} (${s.uses}): ${s.reason}`);
+      }
+    });
+
+  program.command("steps").description("list the registered step types with their parameters and outputs")
+    .option("--json", "print as JSON")
+    .action((opts: { json?: boolean }) => {
+      if (opts.json) {
+        out(JSON.stringify(STAGES.map((s) => ({
+          type: s.type,
+          version: s.version,
+          description: s.description,
+          params: z.toJSONSchema(s.params, { unrepresentable: "any", io: "input" }),
+          fileParams: s.fileParams,
+          outputs: s.outputs,
+        })), null, 2));
+        return;
+      }
+      for (const s of STAGES) {
+        out(`${s.type} (v${s.version}) — ${s.description}`);
+        out("  with:");
+        for (const [k, f] of Object.entries(s.params.shape as Record<string, z.ZodType>)) {
+          out(`    ${k}${s.fileParams.includes(k) ? " (file)" : ""}: ${describeField(f)}`);
+        }
+        out("  outputs:");
+        for (const [k, o] of Object.entries(s.outputs)) out(`    ${k} (${o.kind === "file" ? o.ext : "value"}): ${o.description}`);
+      }
+    });
+
+  return Object.assign(program, { codes });
+}
+
+/** Register optional command groups living in other folders. */
+async function registerExtras(program: Command): Promise<void> {
+  try {
+    const m = await import("./splat_cmd.ts");
+    m.registerSplatCommands(program);
+  } catch (e) {
+    if (!(e instanceof TypeError && /Module not found|Cannot find module/.test(String(e.message)))) throw e;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram() as Command & { codes: { code: number } };
+  await registerExtras(program);
+  // `dub WORKFLOW.yaml` is shorthand for `dub run WORKFLOW.yaml`.
+  const first = argv.find((a) => !a.startsWith("-"));
+  if (first && /\.(ya?ml)$/i.test(first) && argv.indexOf(first) === argv.findIndex((a) => !a.startsWith("-"))) {
+    const known = program.commands.map((c) => c.name());
+    if (!known.includes(first)) argv = ["run", ...argv];
+  }
+  const verbose = argv.includes("--verbose");
+  const json = argv.includes("--json");
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return program.codes.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
+      return EXIT.usage;
+    }
+    const code = exitCodeFor(e);
+    if (json) out(JSON.stringify({ type: "error", message: (e as Error).message, exitCode: code }));
+    else {
+      err(`error: ${(e as Error).message}`);
+      if (e instanceof DubError && e.hint) err(`hint: ${e.hint}`);
+      if (verbose) {
+        let c = (e as Error).cause;
+        while (c) {
+          err(`caused by: ${c instanceof Error ? c.stack ?? c.message : String(c)}`);
+          c = c instanceof Error ? c.cause : undefined;
+        }
+      } else if (!(e instanceof DubError)) err((e as Error).stack ?? "");
+    }
+    return code;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(Deno.args);
+  Deno.exit(code);
+}

@@ -1,0 +1,499 @@
+/**
+ * The runner. One clip's run is a pure function of (workflow, the clip's
+ * inputs, the cache): steps run in DAG order, each cached by content key
+ * (step type + version + resolved params + input/model content hashes). A batch
+ * is a set of independent clip jobs with bounded concurrency; a failing clip is
+ * reported and the others go on.
+ *
+ * @module
+ */
+import { basename, dirname, extname, join, resolve } from "node:path";
+import type { z } from "zod";
+import { DubError } from "../errors.ts";
+import type { MediaBackend } from "../media/types.ts";
+import { findStage } from "../stages/mod.ts";
+import { type CacheEntry, type CacheStore, hashFile, hashJson, LocalCacheStore } from "./cache.ts";
+import { expandBatch } from "./batch.ts";
+import type { LoadedWorkflow } from "./load.ts";
+import { interpolate, mapStrings, type Ref, refText } from "./refs.ts";
+import type { JsonValue, StageContext } from "./stage.ts";
+
+/** Events for progress display and `--json` (NDJSON). */
+export type RunEvent =
+  | { type: "run_start"; workflow: string; clips: number; media: string; cacheDir: string }
+  | { type: "clip_start"; clip: string }
+  | { type: "step_start"; clip: string; step: string; uses: string; key: string; cached: boolean }
+  | { type: "step_progress"; clip: string; step: string; done: number; total?: number; unit?: string; ratePerS?: number }
+  | { type: "step_log"; clip: string; step: string; level: "info" | "warn"; message: string }
+  | {
+    type: "step_end";
+    clip: string;
+    step: string;
+    status: "cached" | "ran" | "failed";
+    durationS: number;
+    key: string;
+    error?: string;
+  }
+  | { type: "output_written"; clip: string; name: string; path: string }
+  | { type: "clip_end"; clip: string; status: "ok" | "failed"; durationS: number; error?: string }
+  | {
+    type: "summary";
+    ok: number;
+    failed: number;
+    durationS: number;
+    report: string;
+    failedClips: { clip: string; error: string }[];
+  };
+
+export interface RunOptions {
+  cacheDir: string;
+  media: MediaBackend;
+  /** Re-run every step (true) or the named step. */
+  force?: boolean | string;
+  /** Clip jobs at once in a batch (default: the workflow's `batch.concurrency`). */
+  concurrency?: number;
+  /** Batch over this folder/glob (overrides the workflow's `batch.clips`). */
+  batch?: string;
+  onEvent?: (e: RunEvent) => void;
+  signal?: AbortSignal;
+  store?: CacheStore;
+  /** Also write the run report here. */
+  reportPath?: string;
+}
+
+export interface StepRecord {
+  id: string;
+  uses: string;
+  key: string;
+  status: "cached" | "ran" | "failed" | "not-run";
+  durationS: number;
+  outputs: Record<string, string>;
+  values: Record<string, JsonValue>;
+  warnings: string[];
+  error?: string;
+}
+
+export interface ClipRecord {
+  clip: string;
+  inputs: Record<string, unknown>;
+  status: "ok" | "failed";
+  durationS: number;
+  steps: StepRecord[];
+  outputs: Record<string, string>;
+  error?: string;
+  errorKind?: string;
+}
+
+export interface RunReport {
+  reportVersion: 1;
+  workflow: string;
+  startedAt: string;
+  durationS: number;
+  media: string;
+  cacheDir: string;
+  clips: ClipRecord[];
+}
+
+/** One clip job: the workflow plus the values of its inputs. */
+export interface ClipJob {
+  name: string;
+  inputs: Record<string, unknown>;
+  /** Template values for output paths. */
+  stem: string;
+  /** Set when the job cannot run (e.g. a batch clip without its audio). */
+  error?: string;
+}
+
+/** Resolve the workflow's input values (file inputs to absolute paths). */
+export function resolveInputs(wf: LoadedWorkflow, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, decl] of Object.entries(wf.file.inputs)) {
+    const isObj = typeof decl === "object";
+    let v: unknown = name in overrides ? overrides[name] : isObj ? decl.default : decl;
+    const type = isObj ? decl.type : typeof decl === "number" ? "number" : typeof decl === "boolean" ? "boolean" : "string";
+    if (v === undefined) {
+      out[name] = undefined;
+      continue;
+    }
+    if (type === "file") v = resolve(name in overrides ? Deno.cwd() : wf.dir, String(v));
+    else if (type === "number") {
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new DubError("workflow", `Input "${name}" must be a number, got "${v}"`);
+      v = n;
+    } else if (type === "boolean") v = v === true || v === "true";
+    out[name] = v;
+  }
+  for (const [name, val] of Object.entries(wf.cwdInputs ?? {})) {
+    const decl = wf.file.inputs[name];
+    if (typeof decl === "object" && decl.type === "file" && !(name in overrides)) out[name] = resolve(Deno.cwd(), String(val));
+  }
+  return out;
+}
+
+/** The clip jobs of a run: one for a plain run, one per clip for a batch. */
+export async function clipJobs(wf: LoadedWorkflow, batchOverride?: string): Promise<ClipJob[]> {
+  const base = resolveInputs(wf);
+  const batch = wf.file.batch;
+  const pattern = batchOverride ? resolve(Deno.cwd(), batchOverride) : batch ? resolve(wf.dir, batch.clips) : null;
+  if (!pattern) {
+    const stem = typeof base[firstFileInput(wf) ?? ""] === "string"
+      ? basename(String(base[firstFileInput(wf)!]), extname(String(base[firstFileInput(wf)!])))
+      : wf.file.name ?? "run";
+    return [{ name: wf.file.name ?? basename(wf.path, extname(wf.path)), inputs: base, stem }];
+  }
+  const input = batch?.input ?? firstFileInput(wf);
+  if (!input) throw new DubError("workflow", `Cannot batch "${wf.path}": it has no file input`, { hint: "declare an input with `type: file`" });
+  return await expandBatch(wf, pattern, input, batch?.pair ?? {}, base);
+}
+
+function firstFileInput(wf: LoadedWorkflow): string | undefined {
+  return Object.entries(wf.file.inputs).find(([, d]) => typeof d === "object" && d.type === "file")?.[0];
+}
+
+/** Run a workflow (one clip or a batch). Never throws for a failing clip: see the report. */
+export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise<RunReport> {
+  const t0 = performance.now();
+  const store = opts.store ?? new LocalCacheStore(opts.cacheDir);
+  const emit = opts.onEvent ?? (() => {});
+  const jobs = await clipJobs(wf, opts.batch);
+  emit({ type: "run_start", workflow: wf.path, clips: jobs.length, media: opts.media.name, cacheDir: store.root });
+  const concurrency = Math.max(1, opts.concurrency ?? wf.file.batch?.concurrency ?? 1);
+  const records: ClipRecord[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      records[i] = await runClip(wf, jobs[i]!, { ...opts, store, onEvent: emit });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  const report: RunReport = {
+    reportVersion: 1,
+    workflow: wf.path,
+    startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
+    durationS: (performance.now() - t0) / 1000,
+    media: opts.media.name,
+    cacheDir: store.root,
+    clips: records,
+  };
+  const reportFile = join(store.root, "runs", `${report.startedAt.replace(/[:.]/g, "-")}-${basename(wf.path, extname(wf.path))}.json`);
+  await writeJsonAtomic(reportFile, report);
+  if (opts.reportPath) await writeJsonAtomic(resolve(opts.reportPath), report);
+  const failed = records.filter((r) => r.status === "failed");
+  emit({
+    type: "summary",
+    ok: records.length - failed.length,
+    failed: failed.length,
+    durationS: report.durationS,
+    report: opts.reportPath ? resolve(opts.reportPath) : reportFile,
+    failedClips: failed.map((r) => ({ clip: r.clip, error: r.error ?? "failed" })),
+  });
+  return report;
+}
+
+async function writeJsonAtomic(path: string, v: unknown): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.partial`;
+  await Deno.writeTextFile(tmp, JSON.stringify(v, null, 2) + "\n");
+  await Deno.rename(tmp, path);
+}
+
+/** Memoised content hashes for one run (path → sha256). */
+const hashMemo = new Map<string, { mtime: number; size: number; hash: Promise<string> }>();
+async function contentHash(path: string): Promise<string> {
+  const st = await Deno.stat(path);
+  const m = hashMemo.get(path);
+  const mtime = st.mtime?.getTime() ?? 0;
+  if (m && m.mtime === mtime && m.size === st.size) return await m.hash;
+  const hash = hashFile(path);
+  hashMemo.set(path, { mtime, size: st.size, hash });
+  return await hash;
+}
+
+/** What a step will be run with, and its cache key. */
+export interface ResolvedStep {
+  id: string;
+  uses: string;
+  params: Record<string, unknown>;
+  key: string;
+  /** Key components, for explaining why a step re-runs. */
+  components: { type: string; version: number; params: Record<string, string> };
+}
+
+/** Upstream results by step id (file output paths and values). */
+type Results = Map<string, { paths: Record<string, string>; values: Record<string, JsonValue> }>;
+
+/** Resolve a step's parameters against inputs and upstream results, check files, compute its key. */
+export async function resolveStep(
+  wf: LoadedWorkflow,
+  index: number,
+  inputs: Record<string, unknown>,
+  results: Results,
+): Promise<ResolvedStep> {
+  const step = wf.file.steps[index]!;
+  const stage = findStage(step.uses)!;
+  const where = () => {
+    const p = wf.locate(["steps", index, "with"]);
+    return `${wf.path}:${p.line}:${p.col}`;
+  };
+  const lookup = (r: Ref): unknown => {
+    if (r.kind === "inputs") {
+      const v = inputs[r.name];
+      if (v === undefined) {
+        throw new DubError("workflow", `${where()}: input "${r.name}" has no value`, {
+          hint: `give it a default in the workflow or pass --set ${r.name}=VALUE`,
+        });
+      }
+      return v;
+    }
+    if (r.kind === "models") {
+      const m = wf.file.models[r.name]!;
+      return resolve(wf.dir, typeof m === "string" ? m : m.path);
+    }
+    const res = results.get(r.step);
+    if (!res) throw new DubError("step", `${where()}: step "${r.step}" has not produced results`);
+    if (r.output in res.paths) return res.paths[r.output];
+    if (r.output in res.values) return res.values[r.output];
+    throw new DubError("step", `${where()}: step "${r.step}" did not produce "${refText(r)}"`);
+  };
+  const raw = mapStrings(step.with, (s) => interpolate(s, lookup)) as Record<string, unknown>;
+  const parsed = stage.params.safeParse(raw);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i: z.core.$ZodIssue) => `parameter "${i.path.join(".")}": ${i.message}`).join("; ");
+    throw new DubError("workflow", `${where()}: step "${step.id}" (${step.uses}) ${msg}`);
+  }
+  const params = parsed.data as Record<string, unknown>;
+  const paramHashes: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (stage.fileParams.includes(k) && v !== undefined && v !== null) {
+      const files = Array.isArray(v) ? v.map(String) : [String(v)];
+      const hashes: string[] = [];
+      for (const f of files) {
+        try {
+          hashes.push(await contentHash(f));
+        } catch (e) {
+          const nf = e instanceof Deno.errors.NotFound;
+          throw new DubError("input", `Cannot read "${f}" (step "${step.id}", parameter "${k}"): ${nf ? "file not found" : (e as Error).message}`, {
+            hint: nf ? "check the path; relative paths in a workflow are relative to the workflow file" : undefined as never,
+          });
+        }
+      }
+      paramHashes[k] = hashJson({ files: hashes });
+    } else {
+      paramHashes[k] = hashJson(v);
+    }
+  }
+  const components = { type: stage.type, version: stage.version, params: paramHashes };
+  return { id: step.id, uses: step.uses, params, key: hashJson(components), components };
+}
+
+interface ExplainState {
+  steps: Record<string, ResolvedStep["components"] & { key: string }>;
+}
+function statePath(root: string, wf: LoadedWorkflow, clip: string): string {
+  return join(root, "state", `${hashJson([wf.path, clip]).slice(0, 32)}.json`);
+}
+export async function readExplainState(root: string, wf: LoadedWorkflow, clip: string): Promise<ExplainState> {
+  try {
+    return JSON.parse(await Deno.readTextFile(statePath(root, wf, clip))) as ExplainState;
+  } catch {
+    return { steps: {} };
+  }
+}
+
+/** Why a step's key differs from the one recorded last time. */
+export function explainChange(prev: (ResolvedStep["components"] & { key: string }) | undefined, cur: ResolvedStep): string {
+  if (!prev) return "never run";
+  if (prev.key === cur.key) return "its cache entry is missing or corrupt";
+  if (prev.type !== cur.components.type) return `step type changed (${prev.type} → ${cur.components.type})`;
+  if (prev.version !== cur.components.version) return `step version changed (${prev.version} → ${cur.components.version})`;
+  const changed = [...new Set([...Object.keys(prev.params), ...Object.keys(cur.components.params)])]
+    .filter((k) => prev.params[k] !== cur.components.params[k]);
+  const stage = findStage(cur.uses);
+  return changed.map((k) =>
+    stage?.fileParams.includes(k) ? `content of "${k}" changed` : `parameter "${k}" changed`
+  ).join(", ") || "inputs changed";
+}
+
+async function runClip(
+  wf: LoadedWorkflow,
+  job: ClipJob,
+  opts: RunOptions & { store: CacheStore; onEvent: (e: RunEvent) => void },
+): Promise<ClipRecord> {
+  const t0 = performance.now();
+  const emit = opts.onEvent;
+  const clip = job.name;
+  emit({ type: "clip_start", clip });
+  const record: ClipRecord = { clip, inputs: job.inputs, status: "ok", durationS: 0, steps: [], outputs: {} };
+  const results: Results = new Map();
+  const state = await readExplainState(opts.store.root, wf, clip);
+  try {
+    if (job.error) throw new DubError("input", job.error, { hint: "add the missing file or set batch.pair in the workflow" });
+    for (const step of wf.order) {
+      if (opts.signal?.aborted) throw new DubError("interrupted", "Interrupted");
+      const index = wf.file.steps.indexOf(step);
+      const stage = findStage(step.uses)!;
+      const rs = await resolveStep(wf, index, job.inputs, results);
+      const force = opts.force === true || opts.force === step.id;
+      const srec: StepRecord = { id: step.id, uses: step.uses, key: rs.key, status: "not-run", durationS: 0, outputs: {}, values: {}, warnings: [] };
+      record.steps.push(srec);
+      const ts = performance.now();
+      let entry: CacheEntry | null = force ? null : await opts.store.get(rs.key);
+      emit({ type: "step_start", clip, step: step.id, uses: step.uses, key: rs.key, cached: entry !== null });
+      if (entry) {
+        srec.status = "cached";
+      } else {
+        entry = await executeStep(wf, rs, stage, clip, opts, srec).catch((e) => {
+          srec.status = "failed";
+          srec.durationS = (performance.now() - ts) / 1000;
+          srec.error = (e as Error).message;
+          emit({ type: "step_end", clip, step: step.id, status: "failed", durationS: srec.durationS, key: rs.key, error: srec.error });
+          throw e;
+        });
+        srec.status = "ran";
+      }
+      srec.durationS = (performance.now() - ts) / 1000;
+      srec.outputs = entry.paths;
+      srec.values = entry.manifest.values;
+      if (srec.status === "cached") srec.warnings = entry.manifest.warnings;
+      results.set(step.id, { paths: entry.paths, values: entry.manifest.values });
+      state.steps[step.id] = { ...rs.components, key: rs.key };
+      emit({ type: "step_end", clip, step: step.id, status: srec.status, durationS: srec.durationS, key: rs.key });
+    }
+    for (const [name, o] of Object.entries(wf.file.outputs)) {
+      const r = /steps\.([^.]+)\.outputs\.([^\s}]+)/.exec(o.from)!;
+      const src = results.get(r[1]!)?.paths[r[2]!];
+      if (!src) throw new DubError("step", `Output "${name}": step "${r[1]}" produced no file "${r[2]}"`);
+      const dest = resolve(wf.dir, o.path.replaceAll("{stem}", job.stem).replaceAll("{clip}", job.stem));
+      await publishOutput(src, dest, job.inputs);
+      record.outputs[name] = dest;
+      emit({ type: "output_written", clip, name, path: dest });
+    }
+  } catch (e) {
+    record.status = "failed";
+    record.error = (e as Error).message;
+    record.errorKind = e instanceof DubError ? e.kind : "step";
+    if (e instanceof DubError && e.hint) record.error += ` (${e.hint})`;
+  } finally {
+    await writeJsonAtomic(statePath(opts.store.root, wf, clip), state).catch(() => {});
+  }
+  record.durationS = (performance.now() - t0) / 1000;
+  emit({
+    type: "clip_end",
+    clip,
+    status: record.status,
+    durationS: record.durationS,
+    ...(record.error ? { error: record.error } : {}),
+  });
+  return record;
+}
+
+async function executeStep(
+  wf: LoadedWorkflow,
+  rs: ResolvedStep,
+  // deno-lint-ignore no-explicit-any
+  stage: import("./stage.ts").StageDef<any>,
+  clip: string,
+  opts: RunOptions & { store: CacheStore; onEvent: (e: RunEvent) => void },
+  srec: StepRecord,
+): Promise<CacheEntry> {
+  const emit = opts.onEvent;
+  const staging = await opts.store.begin(rs.key);
+  const tmpDir = await Deno.makeTempDir({ prefix: `dub-${rs.id}-` });
+  const ts = performance.now();
+  let lastEmit = 0;
+  const files: Record<string, string> = {};
+  const ctx: StageContext = {
+    stepId: rs.id,
+    outDir: staging.dir,
+    tmpDir,
+    media: opts.media,
+    signal: opts.signal ?? new AbortController().signal,
+    output(name: string): string {
+      const spec = stage.outputs[name];
+      if (!spec || spec.kind !== "file") {
+        throw new RangeError(`Step type "${stage.type}" declares no file output "${name}"`);
+      }
+      files[name] = `${name}${spec.ext.startsWith(".") ? spec.ext : `.${spec.ext}`}`;
+      return join(staging.dir, files[name]!);
+    },
+    progress(done: number, total?: number, unit?: string) {
+      const now = performance.now();
+      if (now - lastEmit < 100 && done !== total) return;
+      lastEmit = now;
+      const el = (now - ts) / 1000;
+      emit({
+        type: "step_progress",
+        clip,
+        step: rs.id,
+        done,
+        ...(total !== undefined ? { total } : {}),
+        ...(unit !== undefined ? { unit } : {}),
+        ...(el > 0 ? { ratePerS: done / el } : {}),
+      });
+    },
+    log(message: string) {
+      emit({ type: "step_log", clip, step: rs.id, level: "info", message });
+    },
+    warn(message: string) {
+      srec.warnings.push(message);
+      emit({ type: "step_log", clip, step: rs.id, level: "warn", message });
+    },
+  };
+  try {
+    const result = await stage.run(ctx, rs.params);
+    for (const [name, f] of Object.entries(files)) {
+      try {
+        await Deno.stat(join(staging.dir, f));
+      } catch {
+        delete files[name];
+      }
+    }
+    return await opts.store.commit(staging, {
+      stepType: stage.type,
+      stepVersion: stage.version,
+      durationS: (performance.now() - ts) / 1000,
+      values: result.values ?? {},
+      warnings: srec.warnings,
+    }, files);
+  } catch (e) {
+    await opts.store.discard(staging);
+    if (e instanceof DubError) throw e;
+    if (opts.signal?.aborted) throw new DubError("interrupted", "Interrupted", { cause: e });
+    const p = wf.locate(["steps", wf.file.steps.findIndex((s) => s.id === rs.id), "uses"]);
+    throw new DubError("step", `Step "${rs.id}" (${stage.type}) failed: ${(e as Error).message}`, {
+      cause: e,
+      hint: `see ${wf.path}:${p.line}:${p.col}; run with --verbose for details`,
+    });
+  } finally {
+    await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Copy a cached output to its destination atomically; refuse to overwrite an input. */
+async function publishOutput(src: string, dest: string, inputs: Record<string, unknown>): Promise<void> {
+  const real = async (p: string) => {
+    try {
+      return await Deno.realPath(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const d = await real(dest);
+  for (const v of Object.values(inputs)) {
+    if (typeof v === "string" && v.length > 0 && (await real(v)) === d) {
+      throw new DubError("workflow", `Refusing to write output "${dest}": it is one of the inputs`, {
+        hint: "choose an output path that differs from the input files",
+      });
+    }
+  }
+  await Deno.mkdir(dirname(dest), { recursive: true });
+  const tmp = `${dest}.${crypto.randomUUID().slice(0, 8)}.partial`;
+  try {
+    await Deno.copyFile(src, tmp);
+    await Deno.rename(tmp, dest);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new DubError("step", `Cannot write output "${dest}": ${(e as Error).message}`, { cause: e });
+  }
+}
