@@ -80,11 +80,7 @@ function filterbank(): { start: Int32Array; weights: Float32Array[] } {
     let first = -1;
     for (let b = 0; b < nBins; b++) {
       const f = b * binHz;
-      const v = f <= l || f >= r
-        ? 0
-        : f <= c
-        ? (f - l) / (c - l)
-        : (r - f) / (r - c);
+      const v = f <= l || f >= r ? 0 : f <= c ? (f - l) / (c - l) : (r - f) / (r - c);
       if (v > 0) {
         if (first < 0) first = b;
         w.push(v * (2 / (r - l)) * 1000); // unit-area (Slaney) scaling, per kHz

@@ -1,0 +1,173 @@
+/**
+ * Write the prior as an ONNX model (protobuf built in TypeScript with
+ * onnx-proto), opset 17. The graph keeps TF.js' NWC contract at its edges:
+ *
+ *   input  "mel"          float32 [N, T, 80]   (log-mel, see src/audio/mel.ts)
+ *   output "articulation" float32 [N, T, 8]    (channels of src/articulation/mod.ts)
+ *
+ * Inside: Transpose → NCW, (x − μ)·(1/σ), Conv (+Relu, residual Add) layers
+ * with ONNX Conv weights `[Cout, Cin, K]` (TF.js `[K, Cin, Cout]` transposed),
+ * symmetric pads d·(K−1)/2, then Sigmoid·span + lo and Transpose back.
+ *
+ * @module
+ */
+import onnxProto from "onnx-proto";
+import {
+  ARTICULATION_CHANNELS,
+  ARTICULATION_DIM,
+  ARTICULATION_NAMES,
+} from "../../articulation/mod.ts";
+import { MEL_CONFIG } from "../../audio/mel.ts";
+import type { PriorConfig } from "./model.ts";
+
+const { onnx } = onnxProto;
+
+/** Plain weights of a trained net (what {@link exportOnnx} needs). */
+export interface PriorWeights {
+  config: PriorConfig;
+  melMean: Float32Array;
+  melStd: Float32Array;
+  /** TF.js conv kernels `[K, Cin, Cout]`, the last one the 1×1 output layer. */
+  weights: Array<{ shape: number[]; data: Float32Array }>;
+  biases: Float32Array[];
+}
+
+function tensor(
+  name: string,
+  dims: number[],
+  data: Float32Array | BigInt64Array,
+): onnxProto.onnx.ITensorProto {
+  const isInt = data instanceof BigInt64Array;
+  return {
+    name,
+    dims,
+    dataType: isInt ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.FLOAT,
+    rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
+  };
+}
+
+function ints(name: string, v: number[]): onnxProto.onnx.IAttributeProto {
+  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: v };
+}
+
+function valueInfo(name: string, dims: Array<number | string>): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: {
+          dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })),
+        },
+      },
+    },
+  };
+}
+
+/** TF.js `[K, Cin, Cout]` → ONNX `[Cout, Cin, K]`. */
+function toOnnxKernel(shape: number[], data: Float32Array): { dims: number[]; data: Float32Array } {
+  const [k, cin, cout] = shape as [number, number, number];
+  const out = new Float32Array(data.length);
+  for (let a = 0; a < k; a++) {
+    for (let i = 0; i < cin; i++) {
+      for (let o = 0; o < cout; o++) out[(o * cin + i) * k + a] = data[(a * cin + i) * cout + o]!;
+    }
+  }
+  return { dims: [cout, cin, k], data: out };
+}
+
+/** Serialise the prior to ONNX bytes, with its contract in the metadata. */
+export function exportOnnx(
+  w: PriorWeights,
+  extraMetadata: Record<string, string> = {},
+): Uint8Array {
+  const nodes: onnxProto.onnx.INodeProto[] = [];
+  const inits: onnxProto.onnx.ITensorProto[] = [];
+  const nMels = w.config.nMels;
+  nodes.push({
+    opType: "Transpose",
+    input: ["mel"],
+    output: ["x_ncw"],
+    attribute: [ints("perm", [0, 2, 1])],
+  });
+  inits.push(tensor("mel_mean", [1, nMels, 1], w.melMean));
+  inits.push(tensor("mel_inv_std", [1, nMels, 1], w.melStd.map((v) => 1 / v)));
+  nodes.push({ opType: "Sub", input: ["x_ncw", "mel_mean"], output: ["x_c"] });
+  nodes.push({ opType: "Mul", input: ["x_c", "mel_inv_std"], output: ["h0"] });
+  let h = "h0";
+  const layers = [...w.config.layers, { kernel: 1, dilation: 1 }];
+  layers.forEach((l, i) => {
+    const wt = w.weights[i]!;
+    const k = toOnnxKernel(wt.shape, wt.data);
+    inits.push(tensor(`conv${i}_w`, k.dims, k.data));
+    inits.push(tensor(`conv${i}_b`, [w.biases[i]!.length], w.biases[i]!));
+    const p = (l.dilation * (l.kernel - 1)) / 2;
+    const conv = {
+      opType: "Conv",
+      input: [h, `conv${i}_w`, `conv${i}_b`],
+      output: [`conv${i}`],
+      attribute: [
+        ints("kernel_shape", [l.kernel]),
+        ints("dilations", [l.dilation]),
+        ints("pads", [p, p]),
+        ints("strides", [1]),
+      ],
+    };
+    nodes.push(conv);
+    if (i === layers.length - 1) return;
+    nodes.push({ opType: "Relu", input: [`conv${i}`], output: [`relu${i}`] });
+    if (i === 0) h = `relu${i}`;
+    else {
+      nodes.push({ opType: "Add", input: [h, `relu${i}`], output: [`res${i}`] });
+      h = `res${i}`;
+    }
+  });
+  const last = `conv${layers.length - 1}`;
+  inits.push(
+    tensor(
+      "out_span",
+      [1, ARTICULATION_DIM, 1],
+      Float32Array.from(ARTICULATION_CHANNELS, (c) => c.range[1] - c.range[0]),
+    ),
+  );
+  inits.push(
+    tensor(
+      "out_lo",
+      [1, ARTICULATION_DIM, 1],
+      Float32Array.from(ARTICULATION_CHANNELS, (c) => c.range[0]),
+    ),
+  );
+  nodes.push({ opType: "Sigmoid", input: [last], output: ["sig"] });
+  nodes.push({ opType: "Mul", input: ["sig", "out_span"], output: ["scaled"] });
+  nodes.push({ opType: "Add", input: ["scaled", "out_lo"], output: ["y_ncw"] });
+  nodes.push({
+    opType: "Transpose",
+    input: ["y_ncw"],
+    output: ["articulation"],
+    attribute: [ints("perm", [0, 2, 1])],
+  });
+  const metadata: Record<string, string> = {
+    "dub.contract": "audio_prior/1",
+    "dub.channels": ARTICULATION_NAMES.join(","),
+    "dub.sample_rate_hz": String(MEL_CONFIG.sampleRateHz),
+    "dub.hop_length": String(MEL_CONFIG.hopLength),
+    "dub.n_mels": String(MEL_CONFIG.nMels),
+    "dub.frame_rate_hz": String(MEL_CONFIG.frameRateHz),
+    ...extraMetadata,
+  };
+  const model: onnxProto.onnx.IModelProto = {
+    irVersion: 8,
+    producerName: "dub",
+    producerVersion: "1",
+    opsetImport: [{ domain: "", version: 17 }],
+    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+    graph: {
+      name: "audio_prior",
+      node: nodes,
+      initializer: inits,
+      input: [valueInfo("mel", ["N", "T", nMels])],
+      output: [valueInfo("articulation", ["N", "T", ARTICULATION_DIM])],
+    },
+  };
+  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+}
