@@ -1,0 +1,643 @@
+/**
+ * The CPU reference rasterizer: preprocess (project, cull, colour), depth sort,
+ * tile binning, forward blending and the exact backward pass. This is the spec
+ * of the splatter; the WebGPU kernels must match it. Works on float32 or float64
+ * scenes (tests use float64 for finite differences); all arithmetic is float64.
+ *
+ * Forward per pixel (reference renderCUDA): walk the tile's Gaussians front to
+ * back; skip power > 0; α = min(0.99, o·exp(power)); skip α < 1/255; if
+ * T·(1 − α) < 1e-4 the pixel stops WITHOUT blending that Gaussian (its final T is
+ * the one before it); otherwise C += c·α·T, T ·= 1 − α. Output rgb = C + T·bg,
+ * alpha = 1 − T, depth = Σ z·α·T (alpha-weighted, not normalised), count = number
+ * of blended Gaussians.
+ *
+ * Performance: per-Gaussian data in typed arrays, a radix sort on float32 depth
+ * bits, per-tile lists in depth order by a stable counting sort, and a
+ * Gaussian-outer loop over only the pixel rows/spans where α ≥ 1/255 is possible
+ * (exact: the skipped pixels would all be rejected by the α test).
+ *
+ * @module
+ */
+import {
+  ALPHA_MAX,
+  ALPHA_MIN,
+  conicBackward,
+  conicFromCov2d,
+  covariance3d,
+  covariance3dBackward,
+  projectCovariance,
+  projectCovarianceBackward,
+  radiusFromCov2d,
+  SH_COLOR_OFFSET,
+  shBasis,
+  shBasisGrad,
+  shCoeffCount,
+  shColor,
+  sigmoid,
+  T_MIN,
+  TILE_SIZE,
+  tileRect,
+  type ViewParams,
+} from "./_math.ts";
+
+export type Floats = Float32Array | Float64Array;
+
+/** A scene whose arrays may be float32 or float64 (same layout as GaussianScene). */
+export interface SceneArrays {
+  count: number;
+  means: Floats; // [N, 3]
+  logScales: Floats; // [N, 3]
+  quats: Floats; // [N, 4]
+  opacityLogits: Floats; // [N]
+  shDegree: number;
+  colorMode: "sh" | "rgb";
+  colors: Floats; // [N, K, 3] or [N, 3]
+}
+
+/** Per-Gaussian results of the preprocessing pass. */
+export interface Projected {
+  n: number;
+  view: ViewParams;
+  tcam: Float64Array; // [N, 3] camera-space mean
+  cov3: Float64Array; // [N, 6]
+  cov2: Float64Array; // [N, 3] dilated 2D covariance
+  conic: Float64Array; // [N, 3]
+  xy: Float64Array; // [N, 2] pixel-index coordinates
+  depth: Float64Array; // [N]
+  opacity: Float64Array; // [N]
+  rgb: Float64Array; // [N, 3]
+  clamped: Uint8Array; // [N, 3] SH colour clamped at 0
+  dir: Float64Array; // [N, 3] unit SH view direction
+  dirLen: Float64Array; // [N] |mean − campos| (pinhole)
+  radius: Int32Array; // [N], 0 = culled
+  rect: Int32Array; // [N, 4] tile rect
+  /** Visible Gaussians sorted front to back. */
+  sorted: Int32Array;
+  /** Tile t's list is tileIds[tileStart[t] .. tileStart[t + 1]). */
+  tileStart: Int32Array; // [tiles + 1]
+  tileIds: Int32Array; // [instances]
+}
+
+/** Forward results kept for the backward pass. */
+export interface ForwardResult {
+  width: number;
+  height: number;
+  rgb: Float64Array; // [H, W, 3]
+  alpha: Float64Array; // [H, W]
+  depth: Float64Array; // [H, W]
+  count: Uint32Array; // [H, W]
+  finalT: Float64Array; // [H, W]
+  /** 1 + index in the tile list of the last blended Gaussian (0: none). */
+  last: Int32Array; // [H, W]
+  background: [number, number, number];
+  proj: Projected;
+}
+
+/** Project, cull and colour every Gaussian, then sort and bin the visible ones. */
+export function preprocess(scene: SceneArrays, view: ViewParams): Projected {
+  const n = scene.count;
+  const p: Projected = {
+    n,
+    view,
+    tcam: new Float64Array(n * 3),
+    cov3: new Float64Array(n * 6),
+    cov2: new Float64Array(n * 3),
+    conic: new Float64Array(n * 3),
+    xy: new Float64Array(n * 2),
+    depth: new Float64Array(n),
+    opacity: new Float64Array(n),
+    rgb: new Float64Array(n * 3),
+    clamped: new Uint8Array(n * 3),
+    dir: new Float64Array(n * 3),
+    dirLen: new Float64Array(n),
+    radius: new Int32Array(n),
+    rect: new Int32Array(n * 4),
+    sorted: new Int32Array(0),
+    tileStart: new Int32Array(view.tilesX * view.tilesY + 1),
+    tileIds: new Int32Array(0),
+  };
+  const { R, t } = view;
+  const r0 = R[0]!, r1 = R[1]!, r2 = R[2]!, r3 = R[3]!, r4 = R[4]!, r5 = R[5]!;
+  const r6 = R[6]!, r7 = R[7]!, r8 = R[8]!, t0 = t[0]!, t1 = t[1]!, t2 = t[2]!;
+  const m9 = new Float64Array(9);
+  const basis = new Float64Array(16);
+  const sh = scene.colorMode === "sh";
+  const deg = scene.shDegree;
+  const k3 = sh ? shCoeffCount(deg) * 3 : 3;
+  const { means, logScales: ls, quats: q, colors } = scene;
+  let visible = 0;
+  for (let i = 0; i < n; i++) {
+    const mx = means[i * 3]!, my = means[i * 3 + 1]!, mz = means[i * 3 + 2]!;
+    const tx = r0 * mx + r1 * my + r2 * mz + t0;
+    const ty = r3 * mx + r4 * my + r5 * mz + t1;
+    const tz = r6 * mx + r7 * my + r8 * mz + t2;
+    if (!(tz > view.near)) continue; // also rejects NaN
+    p.tcam[i * 3] = tx, p.tcam[i * 3 + 1] = ty, p.tcam[i * 3 + 2] = tz;
+    covariance3d(
+      q[i * 4]!,
+      q[i * 4 + 1]!,
+      q[i * 4 + 2]!,
+      q[i * 4 + 3]!,
+      ls[i * 3]!,
+      ls[i * 3 + 1]!,
+      ls[i * 3 + 2]!,
+      p.cov3,
+      i * 6,
+      m9,
+    );
+    projectCovariance(view, tx, ty, tz, p.cov3, i * 6, p.cov2, i * 3);
+    const a = p.cov2[i * 3]!, b = p.cov2[i * 3 + 1]!, c = p.cov2[i * 3 + 2]!;
+    if (!(a * c - b * b > 0)) continue;
+    conicFromCov2d(a, b, c, p.conic, i * 3);
+    const radius = radiusFromCov2d(a, b, c);
+    let u: number, v: number;
+    if (view.ortho) {
+      u = view.fx * tx + view.cx;
+      v = view.fy * ty + view.cy;
+    } else {
+      u = view.fx * tx / tz + view.cx;
+      v = view.fy * ty / tz + view.cy;
+    }
+    if (!(Number.isFinite(u) && Number.isFinite(v) && radius > 0)) continue;
+    if (tileRect(u, v, radius, view.tilesX, view.tilesY, p.rect, i * 4) === 0) {
+      continue;
+    }
+    p.xy[i * 2] = u, p.xy[i * 2 + 1] = v;
+    p.radius[i] = radius;
+    p.depth[i] = tz;
+    p.opacity[i] = sigmoid(scene.opacityLogits[i]!);
+    if (sh) {
+      let dx: number, dy: number, dz: number, len = 1;
+      if (view.ortho) {
+        dx = view.viewDir[0]!, dy = view.viewDir[1]!, dz = view.viewDir[2]!;
+      } else {
+        dx = mx - view.campos[0]!, dy = my - view.campos[1]!, dz = mz - view.campos[2]!;
+        len = Math.sqrt(dx * dx + dy * dy + dz * dz);
+        dx /= len, dy /= len, dz /= len;
+      }
+      p.dir[i * 3] = dx, p.dir[i * 3 + 1] = dy, p.dir[i * 3 + 2] = dz;
+      p.dirLen[i] = len;
+      shBasis(deg, dx, dy, dz, basis);
+      shColor(deg, basis, colors, i * k3, p.rgb, i * 3, p.clamped);
+    } else {
+      p.rgb[i * 3] = colors[i * 3]!,
+        p.rgb[i * 3 + 1] = colors[i * 3 + 1]!,
+        p.rgb[i * 3 + 2] = colors[i * 3 + 2]!;
+    }
+    visible++;
+  }
+  // Visible ids, then a stable LSD radix sort on float32 depth bits.
+  const ids = new Int32Array(visible);
+  for (let i = 0, j = 0; i < n; i++) if (p.radius[i]! > 0) ids[j++] = i;
+  p.sorted = sortByDepth(ids, p.depth);
+  // Counting sort by tile (stable, so each tile's list stays in depth order).
+  const tilesX = view.tilesX;
+  const start = p.tileStart;
+  for (let s = 0; s < visible; s++) {
+    const i = p.sorted[s]!;
+    const x0 = p.rect[i * 4]!,
+      y0 = p.rect[i * 4 + 1]!,
+      x1 = p.rect[i * 4 + 2]!,
+      y1 = p.rect[i * 4 + 3]!;
+    for (let ty = y0; ty < y1; ty++) {
+      for (let tx = x0; tx < x1; tx++) start[ty * tilesX + tx + 1]!++;
+    }
+  }
+  for (let k = 1; k < start.length; k++) start[k] = start[k]! + start[k - 1]!;
+  const fill = start.slice(0, start.length - 1);
+  const tileIds = new Int32Array(start[start.length - 1]!);
+  for (let s = 0; s < visible; s++) {
+    const i = p.sorted[s]!;
+    const x0 = p.rect[i * 4]!,
+      y0 = p.rect[i * 4 + 1]!,
+      x1 = p.rect[i * 4 + 2]!,
+      y1 = p.rect[i * 4 + 3]!;
+    for (let ty = y0; ty < y1; ty++) {
+      for (let tx = x0; tx < x1; tx++) tileIds[fill[ty * tilesX + tx]!++] = i;
+    }
+  }
+  p.tileIds = tileIds;
+  return p;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** Ids sorted by ascending float32 depth (ties keep input order). */
+export function sortByDepth(ids: Int32Array, depth: Float64Array): Int32Array {
+  const n = ids.length;
+  let keys = new Uint32Array(n), vals = ids.slice();
+  let keys2 = new Uint32Array(n), vals2 = new Int32Array(n);
+  for (let s = 0; s < n; s++) {
+    f32[0] = depth[ids[s]!]!;
+    const bits = u32[0]!;
+    keys[s] = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+  }
+  const hist = new Int32Array(256);
+  for (let shift = 0; shift < 32; shift += 8) {
+    hist.fill(0);
+    for (let s = 0; s < n; s++) hist[(keys[s]! >>> shift) & 255]!++;
+    if (n === 0 || hist[(keys[0]! >>> shift) & 255] === n) continue; // byte constant
+    let sum = 0;
+    for (let b = 0; b < 256; b++) {
+      const c = hist[b]!;
+      hist[b] = sum;
+      sum += c;
+    }
+    for (let s = 0; s < n; s++) {
+      const d = hist[(keys[s]! >>> shift) & 255]!++;
+      keys2[d] = keys[s]!;
+      vals2[d] = vals[s]!;
+    }
+    [keys, keys2] = [keys2, keys];
+    [vals, vals2] = [vals2, vals];
+  }
+  return vals;
+}
+
+/**
+ * Pixel rows and spans where a Gaussian's α can reach 1/255: the ellipse
+ * dᵀ·conic·d ≤ 2·ln(255·o). Returns the squared-threshold Q (< 0: nowhere).
+ */
+function alphaQ(opacity: number): number {
+  return opacity < ALPHA_MIN ? -1 : 2 * Math.log(opacity / ALPHA_MIN);
+}
+
+const SPAN_MARGIN = 1e-3; // pixels; only adds pixels that the α test rejects
+
+/** Forward blending of the binned Gaussians. */
+export function rasterizeForward(
+  p: Projected,
+  background: [number, number, number],
+): ForwardResult {
+  const { width: W, height: H, tilesX, tilesY } = p.view;
+  const out: ForwardResult = {
+    width: W,
+    height: H,
+    rgb: new Float64Array(W * H * 3),
+    alpha: new Float64Array(W * H),
+    depth: new Float64Array(W * H),
+    count: new Uint32Array(W * H),
+    finalT: new Float64Array(W * H),
+    last: new Int32Array(W * H),
+    background,
+    proj: p,
+  };
+  const TS = TILE_SIZE, NP = TS * TS;
+  const T = new Float64Array(NP),
+    C = new Float64Array(NP * 3),
+    D = new Float64Array(NP);
+  const last = new Int32Array(NP),
+    cnt = new Int32Array(NP),
+    done = new Uint8Array(NP);
+  const { xy, conic, opacity, rgb, depth, cov2, tileIds, tileStart } = p;
+  const [bg0, bg1, bg2] = background;
+  for (let ty = 0; ty < tilesY; ty++) {
+    for (let tx = 0; tx < tilesX; tx++) {
+      const px0 = tx * TS, py0 = ty * TS;
+      const px1 = Math.min(W, px0 + TS), py1 = Math.min(H, py0 + TS);
+      T.fill(1), C.fill(0), D.fill(0), last.fill(0), cnt.fill(0), done.fill(0);
+      let active = (px1 - px0) * (py1 - py0);
+      const tile = ty * tilesX + tx;
+      const s0 = tileStart[tile]!, s1 = tileStart[tile + 1]!;
+      for (let s = s0; s < s1 && active > 0; s++) {
+        const g = tileIds[s]!;
+        const o = opacity[g]!;
+        const Q = alphaQ(o);
+        if (Q < 0) continue;
+        const gx = xy[g * 2]!, gy = xy[g * 2 + 1]!;
+        const ca = conic[g * 3]!,
+          cb = conic[g * 3 + 1]!,
+          cc = conic[g * 3 + 2]!;
+        const hy = Math.sqrt(Q * cov2[g * 3 + 2]!) + SPAN_MARGIN;
+        const ry0 = Math.max(py0, Math.ceil(gy - hy)),
+          ry1 = Math.min(py1 - 1, Math.floor(gy + hy));
+        const cr = rgb[g * 3]!,
+          cgr = rgb[g * 3 + 1]!,
+          cbl = rgb[g * 3 + 2]!,
+          z = depth[g]!;
+        const k = s - s0 + 1;
+        for (let py = ry0; py <= ry1; py++) {
+          const dy = gy - py;
+          const disc = cb * cb * dy * dy - ca * (cc * dy * dy - Q);
+          if (disc < 0) continue;
+          const sq = Math.sqrt(disc);
+          // dx = gx − px ∈ [(−b·dy − sq)/a, (−b·dy + sq)/a]
+          const lo = gx - (-cb * dy + sq) / ca - SPAN_MARGIN;
+          const hi = gx - (-cb * dy - sq) / ca + SPAN_MARGIN;
+          const rx0 = Math.max(px0, Math.ceil(lo)),
+            rx1 = Math.min(px1 - 1, Math.floor(hi));
+          let li = (py - py0) * TS + (rx0 - px0);
+          for (let px = rx0; px <= rx1; px++, li++) {
+            if (done[li]) continue;
+            const dx = gx - px;
+            const power = -0.5 * (ca * dx * dx + cc * dy * dy) - cb * dx * dy;
+            if (power > 0) continue;
+            let alpha = o * Math.exp(power);
+            if (alpha > ALPHA_MAX) alpha = ALPHA_MAX;
+            if (alpha < ALPHA_MIN) continue;
+            const Ti = T[li]!;
+            const testT = Ti * (1 - alpha);
+            if (testT < T_MIN) {
+              done[li] = 1;
+              active--;
+              continue;
+            }
+            const w = alpha * Ti;
+            C[li * 3] = C[li * 3]! + cr * w;
+            C[li * 3 + 1] = C[li * 3 + 1]! + cgr * w;
+            C[li * 3 + 2] = C[li * 3 + 2]! + cbl * w;
+            D[li] = D[li]! + z * w;
+            T[li] = testT;
+            last[li] = k;
+            cnt[li] = cnt[li]! + 1;
+          }
+        }
+      }
+      for (let py = py0; py < py1; py++) {
+        for (let px = px0; px < px1; px++) {
+          const li = (py - py0) * TS + (px - px0), pi = py * W + px;
+          const Tf = T[li]!;
+          out.rgb[pi * 3] = C[li * 3]! + Tf * bg0;
+          out.rgb[pi * 3 + 1] = C[li * 3 + 1]! + Tf * bg1;
+          out.rgb[pi * 3 + 2] = C[li * 3 + 2]! + Tf * bg2;
+          out.alpha[pi] = 1 - Tf;
+          out.depth[pi] = D[li]!;
+          out.count[pi] = cnt[li]!;
+          out.finalT[pi] = Tf;
+          out.last[pi] = last[li]!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Gradients of the loss w.r.t. the projected 2D quantities. */
+export interface Grads2d {
+  xy: Float64Array; // [N, 2]
+  conic: Float64Array; // [N, 3]
+  opacity: Float64Array; // [N] w.r.t. sigmoid(logit)
+  rgb: Float64Array; // [N, 3]
+}
+
+/** Backward of {@link rasterizeForward}: per pixel, reverse traversal of the blended Gaussians. */
+export function rasterizeBackward(
+  f: ForwardResult,
+  dRgb: Floats, // [H, W, 3]
+  dAlpha: Floats | undefined, // [H, W]
+): Grads2d {
+  const p = f.proj;
+  const { width: W, height: H, tilesX, tilesY } = p.view;
+  const n = p.n;
+  const g2: Grads2d = {
+    xy: new Float64Array(n * 2),
+    conic: new Float64Array(n * 3),
+    opacity: new Float64Array(n),
+    rgb: new Float64Array(n * 3),
+  };
+  const TS = TILE_SIZE, NP = TS * TS;
+  const T = new Float64Array(NP),
+    S = new Float64Array(NP * 3),
+    last = new Int32Array(NP);
+  const G0 = new Float64Array(NP * 3),
+    GA = new Float64Array(NP),
+    TF = new Float64Array(NP);
+  const { xy, conic, opacity, rgb, cov2, tileIds, tileStart } = p;
+  const [bg0, bg1, bg2] = f.background;
+  for (let ty = 0; ty < tilesY; ty++) {
+    for (let tx = 0; tx < tilesX; tx++) {
+      const px0 = tx * TS, py0 = ty * TS;
+      const px1 = Math.min(W, px0 + TS), py1 = Math.min(H, py0 + TS);
+      last.fill(0), S.fill(0);
+      let maxLast = 0;
+      for (let py = py0; py < py1; py++) {
+        for (let px = px0; px < px1; px++) {
+          const li = (py - py0) * TS + (px - px0), pi = py * W + px;
+          T[li] = f.finalT[pi]!;
+          TF[li] = f.finalT[pi]!;
+          last[li] = f.last[pi]!;
+          if (last[li]! > maxLast) maxLast = last[li]!;
+          G0[li * 3] = dRgb[pi * 3]!,
+            G0[li * 3 + 1] = dRgb[pi * 3 + 1]!,
+            G0[li * 3 + 2] = dRgb[pi * 3 + 2]!;
+          GA[li] = dAlpha ? dAlpha[pi]! : 0;
+        }
+      }
+      const s0 = tileStart[ty * tilesX + tx]!;
+      for (let k = maxLast - 1; k >= 0; k--) {
+        const g = tileIds[s0 + k]!;
+        const o = opacity[g]!;
+        const Q = alphaQ(o);
+        if (Q < 0) continue;
+        const gx = xy[g * 2]!, gy = xy[g * 2 + 1]!;
+        const ca = conic[g * 3]!,
+          cb = conic[g * 3 + 1]!,
+          cc = conic[g * 3 + 2]!;
+        const hy = Math.sqrt(Q * cov2[g * 3 + 2]!) + SPAN_MARGIN;
+        const ry0 = Math.max(py0, Math.ceil(gy - hy)),
+          ry1 = Math.min(py1 - 1, Math.floor(gy + hy));
+        const cr = rgb[g * 3]!, cgr = rgb[g * 3 + 1]!, cbl = rgb[g * 3 + 2]!;
+        let gX = 0,
+          gY = 0,
+          gA = 0,
+          gB = 0,
+          gC = 0,
+          gO = 0,
+          gR = 0,
+          gG = 0,
+          gBl = 0;
+        for (let py = ry0; py <= ry1; py++) {
+          const dy = gy - py;
+          const disc = cb * cb * dy * dy - ca * (cc * dy * dy - Q);
+          if (disc < 0) continue;
+          const sq = Math.sqrt(disc);
+          const lo = gx - (-cb * dy + sq) / ca - SPAN_MARGIN;
+          const hi = gx - (-cb * dy - sq) / ca + SPAN_MARGIN;
+          const rx0 = Math.max(px0, Math.ceil(lo)),
+            rx1 = Math.min(px1 - 1, Math.floor(hi));
+          let li = (py - py0) * TS + (rx0 - px0);
+          for (let px = rx0; px <= rx1; px++, li++) {
+            if (k >= last[li]!) continue;
+            const dx = gx - px;
+            const power = -0.5 * (ca * dx * dx + cc * dy * dy) - cb * dx * dy;
+            if (power > 0) continue;
+            const G = Math.exp(power);
+            const ao = o * G;
+            const alpha = ao > ALPHA_MAX ? ALPHA_MAX : ao;
+            if (alpha < ALPHA_MIN) continue;
+            const oneMinus = 1 - alpha;
+            const Ti = T[li]! / oneMinus;
+            T[li] = Ti;
+            const w = alpha * Ti;
+            const d0 = G0[li * 3]!, d1 = G0[li * 3 + 1]!, d2 = G0[li * 3 + 2]!;
+            gR += w * d0, gG += w * d1, gBl += w * d2;
+            const tf = TF[li]!;
+            const s0r = S[li * 3]!, s0g = S[li * 3 + 1]!, s0b = S[li * 3 + 2]!;
+            // dC/dα_i = c_i·T_i − (Σ_{j>i} c_j·w_j + T_final·bg) / (1 − α_i)
+            const dAl = d0 * (cr * Ti - (s0r + tf * bg0) / oneMinus) +
+              d1 * (cgr * Ti - (s0g + tf * bg1) / oneMinus) +
+              d2 * (cbl * Ti - (s0b + tf * bg2) / oneMinus) +
+              GA[li]! * tf / oneMinus;
+            S[li * 3] = s0r + cr * w, S[li * 3 + 1] = s0g + cgr * w, S[li * 3 + 2] = s0b + cbl * w;
+            if (ao >= ALPHA_MAX) continue; // clamped: α does not depend on o or G
+            gO += G * dAl;
+            const dPow = o * dAl * G; // dL/dpower
+            gX += dPow * -(ca * dx + cb * dy);
+            gY += dPow * -(cb * dx + cc * dy);
+            gA += dPow * -0.5 * dx * dx;
+            gB += dPow * -dx * dy;
+            gC += dPow * -0.5 * dy * dy;
+          }
+        }
+        g2.xy[g * 2] = g2.xy[g * 2]! + gX, g2.xy[g * 2 + 1] = g2.xy[g * 2 + 1]! + gY;
+        g2.conic[g * 3] = g2.conic[g * 3]! + gA;
+        g2.conic[g * 3 + 1] = g2.conic[g * 3 + 1]! + gB;
+        g2.conic[g * 3 + 2] = g2.conic[g * 3 + 2]! + gC;
+        g2.opacity[g] = g2.opacity[g]! + gO;
+        g2.rgb[g * 3] = g2.rgb[g * 3]! + gR;
+        g2.rgb[g * 3 + 1] = g2.rgb[g * 3 + 1]! + gG;
+        g2.rgb[g * 3 + 2] = g2.rgb[g * 3 + 2]! + gBl;
+      }
+    }
+  }
+  return g2;
+}
+
+/** Scene-parameter gradients (float64, same layout as the scene). */
+export interface SceneGrads64 {
+  means: Float64Array;
+  logScales: Float64Array;
+  quats: Float64Array;
+  opacityLogits: Float64Array;
+  colors: Float64Array;
+  means2dAbs: Float64Array;
+}
+
+/** Backward of {@link preprocess}: 2D gradients → scene-parameter gradients. */
+export function preprocessBackward(
+  scene: SceneArrays,
+  p: Projected,
+  g2: Grads2d,
+): SceneGrads64 {
+  const n = p.n;
+  const view = p.view;
+  const sh = scene.colorMode === "sh";
+  const deg = scene.shDegree;
+  const K = sh ? shCoeffCount(deg) : 1;
+  const out: SceneGrads64 = {
+    means: new Float64Array(n * 3),
+    logScales: new Float64Array(n * 3),
+    quats: new Float64Array(n * 4),
+    opacityLogits: new Float64Array(n),
+    colors: new Float64Array(scene.colors.length),
+    means2dAbs: new Float64Array(n),
+  };
+  const R = view.R;
+  const dCov2 = new Float64Array(3),
+    dCov3 = new Float64Array(6),
+    dT = new Float64Array(3);
+  const scratch = new Float64Array(18);
+  const basis = new Float64Array(16), bgrad = new Float64Array(48);
+  const { quats: q, logScales: ls, colors } = scene;
+  for (let i = 0; i < n; i++) {
+    if (p.radius[i] === 0) continue;
+    const tx = p.tcam[i * 3]!, ty = p.tcam[i * 3 + 1]!, tz = p.tcam[i * 3 + 2]!;
+    const gx = g2.xy[i * 2]!, gy = g2.xy[i * 2 + 1]!;
+    out.means2dAbs[i] = Math.sqrt(gx * gx + gy * gy);
+    // Opacity.
+    const o = p.opacity[i]!;
+    out.opacityLogits[i] = g2.opacity[i]! * o * (1 - o);
+    // Colour.
+    let ddx = 0, ddy = 0, ddz = 0;
+    if (sh) {
+      const dx = p.dir[i * 3]!, dy = p.dir[i * 3 + 1]!, dz = p.dir[i * 3 + 2]!;
+      shBasis(deg, dx, dy, dz, basis);
+      const gr = p.clamped[i * 3] ? 0 : g2.rgb[i * 3]!;
+      const gg = p.clamped[i * 3 + 1] ? 0 : g2.rgb[i * 3 + 1]!;
+      const gb = p.clamped[i * 3 + 2] ? 0 : g2.rgb[i * 3 + 2]!;
+      const base = i * K * 3;
+      for (let k = 0; k < K; k++) {
+        const b = basis[k]!;
+        out.colors[base + k * 3] = b * gr;
+        out.colors[base + k * 3 + 1] = b * gg;
+        out.colors[base + k * 3 + 2] = b * gb;
+      }
+      if (deg > 0 && !view.ortho) {
+        shBasisGrad(deg, dx, dy, dz, bgrad);
+        for (let k = 1; k < K; k++) {
+          const dc = colors[base + k * 3]! * gr +
+            colors[base + k * 3 + 1]! * gg + colors[base + k * 3 + 2]! * gb;
+          ddx += dc * bgrad[k * 3]!, ddy += dc * bgrad[k * 3 + 1]!, ddz += dc * bgrad[k * 3 + 2]!;
+        }
+        // Through the normalisation of (mean − campos).
+        const dot = ddx * dx + ddy * dy + ddz * dz, il = 1 / p.dirLen[i]!;
+        ddx = (ddx - dx * dot) * il, ddy = (ddy - dy * dot) * il, ddz = (ddz - dz * dot) * il;
+      }
+    } else {
+      out.colors[i * 3] = g2.rgb[i * 3]!;
+      out.colors[i * 3 + 1] = g2.rgb[i * 3 + 1]!;
+      out.colors[i * 3 + 2] = g2.rgb[i * 3 + 2]!;
+    }
+    // Conic → 2D covariance → (Σ, camera-space mean).
+    const a = p.cov2[i * 3]!, b = p.cov2[i * 3 + 1]!, c = p.cov2[i * 3 + 2]!;
+    conicBackward(
+      a,
+      b,
+      c,
+      g2.conic[i * 3]!,
+      g2.conic[i * 3 + 1]!,
+      g2.conic[i * 3 + 2]!,
+      dCov2,
+    );
+    dCov3.fill(0), dT.fill(0);
+    projectCovarianceBackward(
+      view,
+      tx,
+      ty,
+      tz,
+      p.cov3,
+      i * 6,
+      dCov2[0]!,
+      dCov2[1]!,
+      dCov2[2]!,
+      dCov3,
+      dT,
+    );
+    // Projected centre.
+    if (view.ortho) {
+      dT[0] = dT[0]! + gx * view.fx;
+      dT[1] = dT[1]! + gy * view.fy;
+    } else {
+      const iz = 1 / tz;
+      dT[0] = dT[0]! + gx * view.fx * iz;
+      dT[1] = dT[1]! + gy * view.fy * iz;
+      dT[2] = dT[2]! - (gx * view.fx * tx + gy * view.fy * ty) * iz * iz;
+    }
+    // t = R·m + t0 → dm = Rᵀ·dT
+    out.means[i * 3] = R[0]! * dT[0]! + R[3]! * dT[1]! + R[6]! * dT[2]! + ddx;
+    out.means[i * 3 + 1] = R[1]! * dT[0]! + R[4]! * dT[1]! + R[7]! * dT[2]! +
+      ddy;
+    out.means[i * 3 + 2] = R[2]! * dT[0]! + R[5]! * dT[1]! + R[8]! * dT[2]! +
+      ddz;
+    covariance3dBackward(
+      q[i * 4]!,
+      q[i * 4 + 1]!,
+      q[i * 4 + 2]!,
+      q[i * 4 + 3]!,
+      ls[i * 3]!,
+      ls[i * 3 + 1]!,
+      ls[i * 3 + 2]!,
+      dCov3,
+      out.quats,
+      i * 4,
+      out.logScales,
+      i * 3,
+      scratch,
+    );
+  }
+  return out;
+}
+
+/** SH colour offset re-exported for callers building constant colours. */
+export { SH_COLOR_OFFSET };
