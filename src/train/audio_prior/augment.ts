@@ -60,14 +60,15 @@ export function music(rng: Rng, n: number): Float32Array {
         const a = amp / h;
         for (let k = 0; k < len && i + k < n; k++) {
           const t = k / sr;
-          out[i + k] += a * Math.exp(-decay * t) * Math.sin(2 * Math.PI * fh * t + phase);
+          out[i + k] = out[i + k]! +
+            a * Math.exp(-decay * t) * Math.sin(2 * Math.PI * fh * t + phase);
         }
       }
     }
     // Occasional percussive hit (noise burst).
     if (rng.next() < 0.4) {
       for (let k = 0; k < 800 && i + k < n; k++) {
-        out[i + k] += (rng.next() * 2 - 1) * Math.exp(-k / 150);
+        out[i + k] = out[i + k]! + (rng.next() * 2 - 1) * Math.exp(-k / 150);
       }
     }
     i += len;
@@ -94,7 +95,7 @@ export function reverb(x: Float32Array, rt60S: number, wet: number): Float32Arra
     const g = 10 ** ((-3 * d) / (rt60S * sr));
     const buf = new Float32Array(n);
     for (let i = 0; i < n; i++) buf[i] = x[i]! + (i >= d ? g * buf[i - d]! : 0);
-    for (let i = 0; i < n; i++) acc[i] += buf[i]! / combDelays.length;
+    for (let i = 0; i < n; i++) acc[i] = acc[i]! + buf[i]! / combDelays.length;
   }
   let y = acc;
   for (const d of allpassDelays) {

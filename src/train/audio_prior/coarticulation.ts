@@ -104,8 +104,8 @@ export function articulationTargets(
       if (dist > 14) continue;
       for (let ch = 0; ch < c; ch++) {
         const d = (dist === 0 ? 1 : Math.exp(-dist / TAU_SCALE[ch]!)) * e.dominance[ch]!;
-        num[ch] += d * e.target[ch]!;
-        den[ch] += d;
+        num[ch] = num[ch]! + d * e.target[ch]!;
+        den[ch] = den[ch]! + d;
       }
     }
     for (let ch = 0; ch < c; ch++) out[j * c + ch] = den[ch]! > 0 ? num[ch]! / den[ch]! : 0;

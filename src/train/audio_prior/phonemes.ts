@@ -189,7 +189,7 @@ function consonantTarget(sym: string, [place, manner]: [Place, string]): Phoneme
   const t = vec(0, { [J]: 0.2, [A]: 0.15, [W]: 0.05, [T]: 0.3 });
   const d = vec(0.4, { [B]: 1, [L]: 1, [G]: 1 });
   let tauBefore = 0.05;
-  let tauAfter = 0.04;
+  const tauAfter = 0.04;
   switch (place) {
     case "bilabial":
       Object.assign(t, vec(0, { [J]: 0.08, [A]: 0, [W]: 0, [P]: 0.05, [B]: 1, [T]: 0 }));
