@@ -80,9 +80,8 @@ export function measureGeometry(vertices: ArrayLike<number>): FaceGeometry {
     lipGapCm: dist(vertices, L.upperLipInner, L.lowerLipInner),
     mouthWidthCm: dist(vertices, L.mouthCornerRight, L.mouthCornerLeft),
     chinDropCm: dist(vertices, L.chin, L.noseBase),
-    lipForwardCm:
-      (z(L.upperLipOuter) + z(L.upperLipInner) + z(L.lowerLipInner) +
-        z(L.lowerLipOuter)) / 4,
+    lipForwardCm: (z(L.upperLipOuter) + z(L.upperLipInner) + z(L.lowerLipInner) +
+      z(L.lowerLipOuter)) / 4,
     lipStepCm: z(L.upperLipOuter) - z(L.lowerLipOuter),
     eyeOpenness: [
       dist(vertices, L.rightEyeUpper, L.rightEyeLower) /
@@ -132,10 +131,8 @@ export function neutralOf(vertices: ArrayLike<number>): NeutralGeometry {
   return { ...g, eyeOpenness: [g.eyeOpenness[0], g.eyeOpenness[1]] };
 }
 
-const clamp = (v: number, lo: number, hi: number) =>
-  Math.min(hi, Math.max(lo, v));
-const ramp = (v: number, from: number, to: number) =>
-  clamp((v - from) / (to - from), 0, 1);
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+const ramp = (v: number, from: number, to: number) => clamp((v - from) / (to - from), 0, 1);
 
 const CH = {
   jaw: channelIndex("jaw_open"),
@@ -178,8 +175,7 @@ export function blinkFromGeometry(
   g: FaceGeometry,
   n: NeutralGeometry,
 ): [number, number] {
-  const b = (o: number, ref: number) =>
-    clamp(1 - o / Math.max(ref, 1e-6), 0, 1);
+  const b = (o: number, ref: number) => clamp(1 - o / Math.max(ref, 1e-6), 0, 1);
   return [
     b(g.eyeOpenness[0], n.eyeOpenness[0]),
     b(g.eyeOpenness[1], n.eyeOpenness[1]),

@@ -85,8 +85,7 @@ export async function createFaceDetector(
   const redetectEvery = opts.redetectEvery ?? 10;
   const human = new Human({
     backend: "wasm",
-    wasmPath:
-      new URL("node_modules/@tensorflow/tfjs-backend-wasm/dist/", ROOT).href,
+    wasmPath: new URL("node_modules/@tensorflow/tfjs-backend-wasm/dist/", ROOT).href,
     modelBasePath: new URL("node_modules/@vladmandic/human/models/", ROOT).href,
     cacheModels: false,
     debug: false,
@@ -124,9 +123,7 @@ export async function createFaceDetector(
     await human.load();
   } catch (e) {
     throw new Error(
-      `Cannot load the face models: ${
-        (e as Error).message
-      }; reinstall @vladmandic/human@3.3.6`,
+      `Cannot load the face models: ${(e as Error).message}; reinstall @vladmandic/human@3.3.6`,
     );
   }
   const tf = human.tf;

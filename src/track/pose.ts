@@ -111,9 +111,7 @@ export function fitSimilarity(
   const n = weights.length;
   if (src.length !== n * 3 || dst.length !== n * 3) {
     throw new RangeError(
-      `fitSimilarity(): expected src/dst of length ${
-        n * 3
-      }, got ${src.length}/${dst.length}`,
+      `fitSimilarity(): expected src/dst of length ${n * 3}, got ${src.length}/${dst.length}`,
     );
   }
   let wSum = 0;
@@ -153,8 +151,7 @@ export function fitSimilarity(
     }
     varS += w * (sx * sx + sy * sy + sz * sz);
   }
-  const [sxx, sxy, sxz, syx, syy, syz, szx, szy, szz] =
-    M as unknown as number[];
+  const [sxx, sxy, sxz, syx, syy, syz, szx, szy, szz] = M as unknown as number[];
   const N4 = Float64Array.from([
     sxx! + syy! + szz!,
     syz! - szy!,
@@ -189,8 +186,7 @@ export function fitSimilarity(
         (R[a * 3]! * ms[0]! + R[a * 3 + 1]! * ms[1]! + R[a * 3 + 2]! * ms[2]!);
   }
   const pose: HeadPose = { rotation: R, translation: T, scale, rmsCm: 0 };
-  pose.rmsCm =
-    Math.sqrt(weightedSquaredResidual(pose, src, dst, weights, null) / wSum) /
+  pose.rmsCm = Math.sqrt(weightedSquaredResidual(pose, src, dst, weights, null) / wSum) /
     Math.max(scale, 1e-9);
   return pose;
 }

@@ -31,8 +31,7 @@ export function colorHistogram(
   for (let y = y0; y < y1; y += stepY) {
     for (let x = x0; x < x1; x += stepX) {
       const o = (y * frame.width + x) * 3;
-      const bin =
-        ((d[o]! >> shift) * HIST_BINS + (d[o + 1]! >> shift)) * HIST_BINS +
+      const bin = ((d[o]! >> shift) * HIST_BINS + (d[o + 1]! >> shift)) * HIST_BINS +
         (d[o + 2]! >> shift);
       hist[bin]! += 1;
       n++;

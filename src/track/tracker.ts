@@ -9,32 +9,11 @@
  */
 import type { Frame } from "../media/types.ts";
 import { type FaceGeometry, measureGeometry } from "../articulation/measure.ts";
-import {
-  type CanonicalMesh,
-  loadCanonicalMesh,
-  MESH_VERTEX_COUNT,
-} from "./canonical_mesh.ts";
-import {
-  createFaceDetector,
-  type FaceDetector,
-  type RawFace,
-} from "./detector.ts";
-import {
-  DEFAULT_ONE_EURO,
-  OneEuroFilter,
-  type OneEuroParams,
-} from "./filter.ts";
-import {
-  eulerFromRotation,
-  fitPoseRobust,
-  type HeadPose,
-  unapplyPose,
-} from "./pose.ts";
-import {
-  colorHistogram,
-  histogramSimilarity,
-  SceneCutDetector,
-} from "./scene.ts";
+import { type CanonicalMesh, loadCanonicalMesh, MESH_VERTEX_COUNT } from "./canonical_mesh.ts";
+import { createFaceDetector, type FaceDetector, type RawFace } from "./detector.ts";
+import { DEFAULT_ONE_EURO, OneEuroFilter, type OneEuroParams } from "./filter.ts";
+import { eulerFromRotation, fitPoseRobust, type HeadPose, unapplyPose } from "./pose.ts";
+import { colorHistogram, histogramSimilarity, SceneCutDetector } from "./scene.ts";
 
 /** A box `[x, y, w, h]` in pixels. */
 export type Box = [number, number, number, number];
@@ -119,13 +98,9 @@ export function chooseSpeaker(
   if (faces.length === 0) return { index: -1, warning: null };
   const order = faces.map((_, i) => i);
   if (choice === "largest") {
-    order.sort((a, b) =>
-      faces[b]!.box[2] * faces[b]!.box[3] - faces[a]!.box[2] * faces[a]!.box[3]
-    );
+    order.sort((a, b) => faces[b]!.box[2] * faces[b]!.box[3] - faces[a]!.box[2] * faces[a]!.box[3]);
     const a0 = faces[order[0]!]!.box[2] * faces[order[0]!]!.box[3];
-    const a1 = order.length > 1
-      ? faces[order[1]!]!.box[2] * faces[order[1]!]!.box[3]
-      : 0;
+    const a1 = order.length > 1 ? faces[order[1]!]!.box[2] * faces[order[1]!]!.box[3] : 0;
     return {
       index: order[0]!,
       warning: a1 > 0.85 * a0
@@ -173,9 +148,7 @@ export function chooseSpeaker(
   if (best < 0.1) {
     return {
       index: -1,
-      warning: `No face overlaps the speaker box hint [${
-        choice.join(", ")
-      }]; check the hint`,
+      warning: `No face overlaps the speaker box hint [${choice.join(", ")}]; check the hint`,
     };
   }
   const second = order.length > 1 ? scores[order[1]!]! : 0;
@@ -220,9 +193,7 @@ export class FaceTracker implements Disposable {
       maxFaces: options.maxFaces ?? 4,
       minConfidence: options.minConfidence ?? 0.6,
       maxFitErrorCm: options.maxFitErrorCm ?? 0.6,
-      smoothing: options.smoothing === undefined
-        ? DEFAULT_ONE_EURO
-        : options.smoothing,
+      smoothing: options.smoothing === undefined ? DEFAULT_ONE_EURO : options.smoothing,
       sceneCutThreshold: options.sceneCutThreshold ?? 0.5,
       minAppearance: options.minAppearance ?? 0.75,
       redetectEvery: options.redetectEvery ?? 10,
@@ -307,9 +278,7 @@ export class FaceTracker implements Disposable {
       return base;
     }
     // Smooth (speed measured in cm/s via the face scale), then the final pose.
-    const dtS = gap === 1 && Number.isFinite(this.#prevTimeS)
-      ? frame.timeS - this.#prevTimeS
-      : 0;
+    const dtS = gap === 1 && Number.isFinite(this.#prevTimeS) ? frame.timeS - this.#prevTimeS : 0;
     if (gap !== 1) this.#filter?.reset();
     const smooth = this.#filter
       ? this.#filter.filter(
