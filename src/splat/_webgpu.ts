@@ -1,0 +1,444 @@
+/**
+ * WebGPU backend of the splatter ({@link SplatBackend}): WGSL compute passes on
+ * Deno's built-in `navigator.gpu` (a real GPU through Vulkan/Metal/DX12, or Mesa
+ * llvmpipe on CPU-only machines). The math is the CPU reference's (`_cpu_raster.ts`,
+ * `_loss.ts`), evaluated in f32.
+ *
+ * `createWebGpuBackend()` throws {@link WebGpuUnavailableError} when no adapter or
+ * device can be had, so `auto` selection can fall back to the CPU backend.
+ *
+ * @module
+ */
+import type {
+  AdamOptions,
+  Camera,
+  DensifyOptions,
+  GaussianScene,
+  ImageGrads,
+  LossOptions,
+  RenderOptions,
+  RenderOutput,
+  SceneGrads,
+  SceneOptimizer,
+  SplatBackend,
+} from "./types.ts";
+import { quatToRotmat } from "./_math.ts";
+import { assertScene, normalSampler, seededRandom } from "./scene.ts";
+import { GpuContext, type StageTimer, STORAGE } from "./_webgpu_context.ts";
+import {
+  type Frame,
+  packParams,
+  Renderer,
+  type SceneLayout,
+  sceneLayout,
+  unpackParams,
+} from "./_webgpu_render.ts";
+
+export { WebGpuDeviceLostError, WebGpuUnavailableError } from "./_webgpu_context.ts";
+
+function background(opts?: RenderOptions): [number, number, number] {
+  const bg = opts?.background ?? [0, 0, 0];
+  if (bg.length !== 3 || !bg.every(Number.isFinite)) {
+    throw new RangeError(`Background must be 3 finite numbers, got ${JSON.stringify(bg)}`);
+  }
+  return [bg[0], bg[1], bg[2]];
+}
+
+/** The WebGPU splatting backend. Dispose it to release the device. */
+export class WebGpuBackend implements SplatBackend {
+  readonly name = "webgpu" as const;
+  readonly device: string;
+  readonly ctx: GpuContext;
+  readonly renderer: Renderer;
+  #optimizers = new Set<WebGpuOptimizer>();
+
+  constructor(ctx: GpuContext) {
+    this.ctx = ctx;
+    this.device = `WebGPU: ${ctx.description}`;
+    this.renderer = new Renderer(ctx);
+  }
+
+  /** Time every pass separately (staged timing, for benchmarks); undefined turns it off. */
+  setTimer(timer: StageTimer | undefined): void {
+    this.ctx.timer = timer;
+  }
+
+  #upload(scene: GaussianScene): { layout: SceneLayout; params: GPUBuffer } {
+    assertScene(scene);
+    const layout = sceneLayout(scene);
+    const params = this.renderer.buf("scene_params", 4 * layout.total);
+    this.ctx.device.queue.writeBuffer(params, 0, packParams(scene, layout));
+    return { layout, params };
+  }
+
+  async #output(f: Frame, opts?: RenderOptions): Promise<RenderOutput> {
+    const o = await this.renderer.readOutput(f, opts?.withCount ?? false);
+    const out: RenderOutput = {
+      width: f.width,
+      height: f.height,
+      rgb: o.rgb,
+      alpha: o.alpha,
+      depth: o.depth,
+    };
+    if (o.count) out.count = o.count;
+    return out;
+  }
+
+  async render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
+    const bg = background(opts);
+    const { layout, params } = this.#upload(scene);
+    const f = await this.renderer.forward(params, layout, camera, bg);
+    return await this.#output(f, opts);
+  }
+
+  async renderBackward(
+    scene: GaussianScene,
+    camera: Camera,
+    upstream: ImageGrads,
+    opts?: RenderOptions,
+  ): Promise<{ output: RenderOutput; grads: SceneGrads }> {
+    const bg = background(opts);
+    const { layout, params } = this.#upload(scene);
+    const np = camera.width * camera.height;
+    if (upstream.rgb.length !== 3 * np) {
+      throw new RangeError(
+        `Upstream rgb gradient must have ${3 * np} values, got ${upstream.rgb.length}`,
+      );
+    }
+    if (upstream.alpha && upstream.alpha.length !== np) {
+      throw new RangeError(
+        `Upstream alpha gradient must have ${np} values, got ${upstream.alpha.length}`,
+      );
+    }
+    const f = await this.renderer.forward(params, layout, camera, bg);
+    const r = this.renderer;
+    const dRgb = r.buf("up_rgb", 12 * np);
+    this.ctx.device.queue.writeBuffer(dRgb, 0, upstream.rgb);
+    let dAlpha: GPUBuffer | undefined;
+    if (upstream.alpha) {
+      dAlpha = r.buf("up_alpha", 4 * np);
+      this.ctx.device.queue.writeBuffer(dAlpha, 0, upstream.alpha);
+    }
+    const grads = r.buf("scene_grads", 4 * layout.total);
+    await r.backward(f, params, grads, dRgb, dAlpha, undefined);
+    const output = await this.#output(f, opts);
+    const nn = layout.n;
+    const [g, abs] = await this.ctx.readback([
+      { buffer: grads, bytes: 4 * layout.total },
+      { buffer: r.buf("mean2d_abs", 4 * Math.max(1, nn)), bytes: 4 * nn },
+    ]);
+    return {
+      output,
+      grads: { ...unpackParams(new Float32Array(g!), layout), means2dAbs: new Float32Array(abs!) },
+    };
+  }
+
+  async loss(
+    rendered: RenderOutput,
+    target: Float32Array,
+    opts?: LossOptions,
+  ): Promise<{ loss: number; grads: ImageGrads }> {
+    const { width, height } = rendered;
+    const np = width * height;
+    if (rendered.rgb.length !== 3 * np) {
+      throw new RangeError(`Rendered rgb must have ${3 * np} values, got ${rendered.rgb.length}`);
+    }
+    const r = this.renderer;
+    const rgb = r.buf("loss_rgb", 12 * np);
+    this.ctx.device.queue.writeBuffer(rgb, 0, rendered.rgb);
+    const { dRgb, read } = await r.loss(
+      width,
+      height,
+      rgb,
+      target,
+      opts?.ssimWeight ?? 0.2,
+      opts?.mask,
+    );
+    const loss = await read();
+    const [g] = await this.ctx.readback([{ buffer: dRgb, bytes: 12 * np }]);
+    return { loss, grads: { rgb: new Float32Array(g!) } };
+  }
+
+  createOptimizer(scene: GaussianScene, adam: AdamOptions): SceneOptimizer {
+    this.ctx.check();
+    const o = new WebGpuOptimizer(this, scene, adam, () => this.#optimizers.delete(o));
+    this.#optimizers.add(o);
+    return o;
+  }
+
+  [Symbol.dispose](): void {
+    for (const o of [...this.#optimizers]) o[Symbol.dispose]();
+    this.renderer.destroy();
+    this.ctx[Symbol.dispose]();
+  }
+}
+
+/**
+ * Adam on the device: parameters, gradients, both moments and the densification
+ * statistics live in GPU buffers; a step uploads only the target image (and mask)
+ * and reads back the instance count and the loss (a few bytes).
+ */
+export class WebGpuOptimizer implements SceneOptimizer {
+  readonly #backend: WebGpuBackend;
+  readonly #adam: Required<AdamOptions>;
+  readonly #onDispose: () => void;
+  #layout: SceneLayout;
+  #params!: GPUBuffer;
+  #grads!: GPUBuffer;
+  #m1!: GPUBuffer;
+  #m2!: GPUBuffer;
+  #stats!: GPUBuffer; // [N, 2] Σ|dL/dmean2d| (px), visible views
+  #t = 0;
+  #disposed = false;
+
+  constructor(
+    backend: WebGpuBackend,
+    scene: GaussianScene,
+    adam: AdamOptions,
+    onDispose: () => void,
+  ) {
+    assertScene(scene);
+    this.#backend = backend;
+    this.#adam = { beta1: 0.9, beta2: 0.999, eps: 1e-15, ...adam } as Required<AdamOptions>;
+    this.#onDispose = onDispose;
+    this.#layout = sceneLayout(scene);
+    this.#allocate(packParams(scene, this.#layout), undefined, undefined);
+  }
+
+  #allocate(
+    params: Float32Array,
+    m1: Float32Array | undefined,
+    m2: Float32Array | undefined,
+  ): void {
+    const ctx = this.#backend.ctx;
+    const dev = ctx.device;
+    const bytes = Math.max(16, 4 * this.#layout.total);
+    ctx.checkSize("parameters", bytes);
+    const make = (label: string, size: number) =>
+      dev.createBuffer({ label, size: Math.ceil(size / 16) * 16, usage: STORAGE });
+    this.#params = make("params", bytes);
+    this.#grads = make("grads", bytes);
+    this.#m1 = make("adam m", bytes);
+    this.#m2 = make("adam v", bytes);
+    this.#stats = make("densify stats", Math.max(16, 8 * this.#layout.n));
+    dev.queue.writeBuffer(this.#params, 0, params);
+    if (m1) dev.queue.writeBuffer(this.#m1, 0, m1);
+    if (m2) dev.queue.writeBuffer(this.#m2, 0, m2);
+    // New buffers are zero-initialised by WebGPU.
+  }
+
+  #free(): void {
+    for (const b of [this.#params, this.#grads, this.#m1, this.#m2, this.#stats]) b.destroy();
+  }
+
+  #check(): void {
+    if (this.#disposed) throw new Error("Optimizer used after it was disposed");
+    this.#backend.ctx.check();
+  }
+
+  async step(
+    camera: Camera,
+    target: Float32Array,
+    loss?: LossOptions,
+    opts?: RenderOptions,
+  ): Promise<number> {
+    this.#check();
+    const r = this.#backend.renderer;
+    const bg = background(opts);
+    const f = await r.forward(this.#params, this.#layout, camera, bg, true);
+    const { dRgb, read } = await r.loss(
+      f.width,
+      f.height,
+      r.buf("out_rgb", 12 * f.width * f.height),
+      target,
+      loss?.ssimWeight ?? 0.2,
+      loss?.mask,
+    );
+    await r.backward(f, this.#params, this.#grads, dRgb, undefined, this.#stats);
+    this.#t++;
+    const a = this.#adam;
+    await r.adam(
+      this.#layout,
+      this.#params,
+      this.#grads,
+      this.#m1,
+      this.#m2,
+      a.lr,
+      a.beta1,
+      a.beta2,
+      a.eps,
+      this.#t,
+    );
+    return await read();
+  }
+
+  async #readParams(): Promise<
+    { params: Float32Array; m1: Float32Array; m2: Float32Array; stats: Float32Array }
+  > {
+    const bytes = 4 * this.#layout.total;
+    const [p, m1, m2, s] = await this.#backend.ctx.readback([
+      { buffer: this.#params, bytes },
+      { buffer: this.#m1, bytes },
+      { buffer: this.#m2, bytes },
+      { buffer: this.#stats, bytes: 8 * this.#layout.n },
+    ]);
+    return {
+      params: new Float32Array(p!),
+      m1: new Float32Array(m1!),
+      m2: new Float32Array(m2!),
+      stats: new Float32Array(s!),
+    };
+  }
+
+  async scene(): Promise<GaussianScene> {
+    this.#check();
+    const [p] = await this.#backend.ctx.readback([{
+      buffer: this.#params,
+      bytes: 4 * this.#layout.total,
+    }]);
+    const L = this.#layout;
+    return {
+      count: L.n,
+      shDegree: L.shDegree,
+      colorMode: L.colorMode,
+      ...unpackParams(new Float32Array(p!), L),
+    };
+  }
+
+  /**
+   * 3DGS densification on the host (rare): reads parameters, Adam moments and
+   * statistics back, clones/splits/prunes exactly like the CPU optimiser (same
+   * order, same sampling), and re-uploads.
+   */
+  async densifyAndPrune(
+    opts: DensifyOptions,
+  ): Promise<{ cloned: number; split: number; pruned: number }> {
+    this.#check();
+    const L = this.#layout;
+    const { params, m1, m2, stats } = await this.#readParams();
+    const res = densifyFlat(L, params, m1, m2, stats, opts);
+    this.#free();
+    this.#layout = res.layout;
+    this.#allocate(res.params, res.m1, res.m2);
+    return res.counts;
+  }
+
+  [Symbol.dispose](): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#free();
+    this.#onDispose();
+  }
+}
+
+/**
+ * Clone/split/prune on flat parameter-layout arrays (the CPU optimiser's rules):
+ * a Gaussian whose mean |dL/dmean2d| over its visible views is ≥ gradThreshold is
+ * cloned when its largest scale is ≤ scaleThreshold, else split into two samples
+ * with scales / 1.6; then Gaussians with opacity < minOpacity are pruned. Order:
+ * survivors, clones, split children; new Gaussians start with zero moments.
+ */
+export function densifyFlat(
+  L: SceneLayout,
+  params: Float32Array,
+  m1: Float32Array,
+  m2: Float32Array,
+  stats: Float32Array, // [N, 2]
+  opts: DensifyOptions,
+): {
+  layout: SceneLayout;
+  params: Float32Array;
+  m1: Float32Array;
+  m2: Float32Array;
+  counts: { cloned: number; split: number; pruned: number };
+} {
+  const n = L.n;
+  const rand = normalSampler(seededRandom(opts.seed ?? 0));
+  const action = new Uint8Array(n);
+  let cloned = 0, split = 0;
+  for (let i = 0; i < n; i++) {
+    const d = stats[2 * i + 1]!;
+    const grad = d > 0 ? stats[2 * i]! / d : 0;
+    if (!(grad >= opts.gradThreshold)) continue;
+    const ls = L.offScales + 3 * i;
+    const maxScale = Math.exp(Math.max(params[ls]!, params[ls + 1]!, params[ls + 2]!));
+    if (maxScale <= opts.scaleThreshold) {
+      action[i] = 1;
+      cloned++;
+    } else {
+      action[i] = 2;
+      split++;
+    }
+  }
+  const src: number[] = [];
+  for (let i = 0; i < n; i++) if (action[i] !== 2) src.push(i);
+  for (let i = 0; i < n; i++) if (action[i] === 1) src.push(i);
+  const firstNew = n - split;
+  for (let i = 0; i < n; i++) if (action[i] === 2) src.push(i, i);
+  // Candidate Gaussians (before pruning), group by group.
+  const total = src.length;
+  const widths = [3, 3, 4, 1, L.colorStride];
+  const offs = [L.offMeans, L.offScales, L.offQuats, L.offOpacity, L.offColors];
+  const cand = widths.map((w) => new Float32Array(total * w));
+  const rot = new Float64Array(9);
+  for (let j = 0; j < total; j++) {
+    const i = src[j]!;
+    for (let g = 0; g < 5; g++) {
+      const w = widths[g]!;
+      cand[g]!.set(params.subarray(offs[g]! + i * w, offs[g]! + (i + 1) * w), j * w);
+    }
+    if (action[i] === 2) {
+      const q = L.offQuats + 4 * i, s = L.offScales + 3 * i, m = L.offMeans + 3 * i;
+      const qw = params[q]!, qx = params[q + 1]!, qy = params[q + 2]!, qz = params[q + 3]!;
+      const qn = Math.hypot(qw, qx, qy, qz) || 1;
+      quatToRotmat(qw / qn, qx / qn, qy / qn, qz / qn, rot);
+      const e0 = rand() * Math.exp(params[s]!);
+      const e1 = rand() * Math.exp(params[s + 1]!);
+      const e2 = rand() * Math.exp(params[s + 2]!);
+      for (let c = 0; c < 3; c++) {
+        cand[0]![j * 3 + c] = params[m + c]! + rot[c * 3]! * e0 + rot[c * 3 + 1]! * e1 +
+          rot[c * 3 + 2]! * e2;
+        cand[1]![j * 3 + c] = params[s + c]! - Math.log(1.6);
+      }
+    }
+  }
+  const minLogit = Math.log(opts.minOpacity / (1 - opts.minOpacity));
+  const keep: number[] = [];
+  for (let j = 0; j < total; j++) if (!(cand[3]![j]! < minLogit)) keep.push(j);
+  const layout = sceneLayout({ count: keep.length, shDegree: L.shDegree, colorMode: L.colorMode });
+  const nOffs = [
+    layout.offMeans,
+    layout.offScales,
+    layout.offQuats,
+    layout.offOpacity,
+    layout.offColors,
+  ];
+  const out = new Float32Array(layout.total),
+    o1 = new Float32Array(layout.total),
+    o2 = new Float32Array(layout.total);
+  for (let k = 0; k < keep.length; k++) {
+    const j = keep[k]!;
+    for (let g = 0; g < 5; g++) {
+      const w = widths[g]!;
+      out.set(cand[g]!.subarray(j * w, (j + 1) * w), nOffs[g]! + k * w);
+      if (j < firstNew) {
+        const i = src[j]!;
+        o1.set(m1.subarray(offs[g]! + i * w, offs[g]! + (i + 1) * w), nOffs[g]! + k * w);
+        o2.set(m2.subarray(offs[g]! + i * w, offs[g]! + (i + 1) * w), nOffs[g]! + k * w);
+      }
+    }
+  }
+  return {
+    layout,
+    params: out,
+    m1: o1,
+    m2: o2,
+    counts: { cloned, split, pruned: total - keep.length },
+  };
+}
+
+/** Creates the WebGPU backend (throws WebGpuUnavailableError without an adapter). */
+export async function createWebGpuBackend(): Promise<SplatBackend> {
+  const ctx = await GpuContext.create();
+  return new WebGpuBackend(ctx);
+}

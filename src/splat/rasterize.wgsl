@@ -1,0 +1,101 @@
+// Forward rasterizer: one workgroup per 16×16 tile, one invocation per pixel.
+//
+// Design: the reference renderCUDA. The tile's instances (front to back) are
+// walked in batches of TILE_PIXELS: every invocation loads one Splat into
+// workgroup memory, then each pixel blends the batch with the reference rules
+// (skip power > 0; α = min(ALPHA_MAX, o·exp(power)); skip α < ALPHA_MIN; stop,
+// without blending, when T·(1 − α) < T_MIN). A workgroup-wide count of finished
+// pixels lets the whole tile stop early (read with workgroupUniformLoad so the
+// loop exit stays in uniform control flow). For the backward pass each pixel keeps
+// its final transmittance and `last` = 1 + index (within the tile list) of the
+// last blended Gaussian.
+
+@group(0) @binding(0) var<uniform> frame: Frame;
+@group(0) @binding(1) var<storage, read> splats: array<Splat>;
+@group(0) @binding(2) var<storage, read> inst_vals: array<u32>;
+@group(0) @binding(3) var<storage, read> ranges: array<u32>;
+@group(0) @binding(4) var<storage, read_write> out_rgb: array<f32>; // [H, W, 3]
+@group(0) @binding(5) var<storage, read_write> out_alpha: array<f32>; // [H, W]
+@group(0) @binding(6) var<storage, read_write> out_depth: array<f32>; // [H, W]
+@group(0) @binding(7) var<storage, read_write> out_count: array<u32>; // [H, W]
+@group(0) @binding(8) var<storage, read_write> out_final_t: array<f32>; // [H, W]
+@group(0) @binding(9) var<storage, read_write> out_last: array<u32>; // [H, W]
+
+var<workgroup> b_xy: array<vec2<f32>, TILE_PIXELS>;
+var<workgroup> b_conic_o: array<vec4<f32>, TILE_PIXELS>;
+var<workgroup> b_rgbd: array<vec4<f32>, TILE_PIXELS>;
+var<workgroup> n_done: atomic<u32>;
+var<workgroup> n_done_read: u32;
+
+@compute @workgroup_size(TILE_SIZE, TILE_SIZE)
+fn main(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let tile = wg.y * frame.tiles_x + wg.x;
+  let px = wg.x * TILE_SIZE + lid.x;
+  let py = wg.y * TILE_SIZE + lid.y;
+  let inside = px < frame.width && py < frame.height;
+  let pf = vec2<f32>(f32(px), f32(py));
+  let start = ranges[2u * tile];
+  let end = ranges[2u * tile + 1u];
+
+  if (li == 0u) { atomicStore(&n_done, 0u); }
+  workgroupBarrier();
+  var done = !inside;
+  if (done) { atomicAdd(&n_done, 1u); }
+  var T = 1.0;
+  var C = vec3<f32>(0.0);
+  var D = 0.0;
+  var last = 0u;
+  var cnt = 0u;
+
+  for (var base = start; base < end; base += TILE_PIXELS) {
+    workgroupBarrier();
+    if (li == 0u) { n_done_read = atomicLoad(&n_done); }
+    if (workgroupUniformLoad(&n_done_read) == TILE_PIXELS) { break; }
+    let k = base + li;
+    if (k < end) {
+      let s = splats[inst_vals[k]];
+      b_xy[li] = vec2<f32>(s.x, s.y);
+      b_conic_o[li] = vec4<f32>(s.conic_a, s.conic_b, s.conic_c, s.opacity);
+      b_rgbd[li] = vec4<f32>(s.r, s.g, s.b, s.depth);
+    }
+    workgroupBarrier();
+    let cnt_batch = min(TILE_PIXELS, end - base);
+    for (var j = 0u; j < cnt_batch; j++) {
+      if (done) { break; }
+      let d = b_xy[j] - pf;
+      let co = b_conic_o[j];
+      let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
+      if (power > 0.0) { continue; }
+      let alpha = min(ALPHA_MAX, co.w * exp(power));
+      if (alpha < ALPHA_MIN) { continue; }
+      let test_t = T * (1.0 - alpha);
+      if (test_t < T_MIN) {
+        done = true;
+        atomicAdd(&n_done, 1u);
+        break;
+      }
+      let w = alpha * T;
+      let cd = b_rgbd[j];
+      C += cd.xyz * w;
+      D += cd.w * w;
+      T = test_t;
+      last = base - start + j + 1u;
+      cnt++;
+    }
+  }
+  if (inside) {
+    let p = py * frame.width + px;
+    out_rgb[3u * p] = C.x + T * frame.bg_r;
+    out_rgb[3u * p + 1u] = C.y + T * frame.bg_g;
+    out_rgb[3u * p + 2u] = C.z + T * frame.bg_b;
+    out_alpha[p] = 1.0 - T;
+    out_depth[p] = D;
+    out_count[p] = cnt;
+    out_final_t[p] = T;
+    out_last[p] = last;
+  }
+}
