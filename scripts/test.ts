@@ -3,9 +3,14 @@
  * totals line `N passed, N failed, N skipped` for CI records.
  */
 const deno = Deno.execPath();
-const fx = await new Deno.Command(deno, { args: ["run", "-A", "scripts/fixtures.ts"], stdout: "null" })
+const fx = await new Deno.Command(deno, {
+  args: ["run", "-A", "scripts/fixtures.ts"],
+  stdout: "null",
+})
   .output();
-if (!fx.success) console.error("warning: fixtures could not be prepared; tests that need them will fail");
+if (!fx.success) {
+  console.error("warning: fixtures could not be prepared; tests that need them will fail");
+}
 
 const child = new Deno.Command(deno, {
   args: ["test", "-A", ...Deno.args],
@@ -20,8 +25,9 @@ for await (const chunk of child.stdout) {
   tail = (tail + dec.decode(chunk, { stream: true })).slice(-4000);
 }
 const status = await child.status;
-const m = /(\d+) passed(?:\s*\((\d+) steps?\))?\s*\|\s*(\d+) failed(?:\s*\((\d+) steps?\))?(?:\s*\|\s*(\d+) ignored)?/
-  .exec(tail);
+const m =
+  /(\d+) passed(?:\s*\((\d+) steps?\))?\s*\|\s*(\d+) failed(?:\s*\((\d+) steps?\))?(?:\s*\|\s*(\d+) ignored)?/
+    .exec(tail);
 if (m) {
   console.log(`${m[1]} passed, ${m[3]} failed, ${m[5] ?? 0} skipped`);
 } else {

@@ -35,18 +35,36 @@ interface GlobalOpts {
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 function cacheDirFor(opts: GlobalOpts, workflowDir: string): string {
-  return resolve(opts.cacheDir ?? Deno.env.get("DUB_CACHE_DIR") ?? resolve(workflowDir, ".dub-cache"));
+  return resolve(
+    opts.cacheDir ?? Deno.env.get("DUB_CACHE_DIR") ?? resolve(workflowDir, ".dub-cache"),
+  );
 }
 
 function addRunOptions(cmd: Command): Command {
   return cmd
-    .option("--set <key=value>", "override an input (name=value) or a step parameter (step.param=value); repeatable", collect, [])
-    .option("--cache-dir <dir>", "step cache folder (default: $DUB_CACHE_DIR or .dub-cache next to the workflow)")
-    .addOption(new Option("--media <backend>", "media backend").choices(["auto", "native", "wasm"]).default("auto"))
+    .option(
+      "--set <key=value>",
+      "override an input (name=value) or a step parameter (step.param=value); repeatable",
+      collect,
+      [],
+    )
+    .option(
+      "--cache-dir <dir>",
+      "step cache folder (default: $DUB_CACHE_DIR or .dub-cache next to the workflow)",
+    )
+    .addOption(
+      new Option("--media <backend>", "media backend").choices(["auto", "native", "wasm"]).default(
+        "auto",
+      ),
+    )
     .option("--force [step]", "re-run every step, or only the named step, ignoring the cache")
     .option("--concurrency <n>", "clip jobs at once in a batch", (v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new DubError("usage", `Invalid --concurrency "${v}"`, { hint: "pass a positive integer" });
+      if (!Number.isInteger(n) || n < 1) {
+        throw new DubError("usage", `Invalid --concurrency "${v}"`, {
+          hint: "pass a positive integer",
+        });
+      }
       return n;
     })
     .option("--batch <folder|glob>", "run the workflow over every clip in a folder or glob")
@@ -57,9 +75,14 @@ function addRunOptions(cmd: Command): Command {
 
 async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
   const wf = await loadWorkflow(file, { sets: opts.set });
-  const renderer = opts.json ? jsonRenderer(out) : humanRenderer({ tty: Deno.stderr.isTerminal(), verbose: !!opts.verbose, err });
+  const renderer = opts.json
+    ? jsonRenderer(out)
+    : humanRenderer({ tty: Deno.stderr.isTerminal(), verbose: !!opts.verbose, err });
   const verboseLog = opts.verbose && !opts.json ? (l: string) => err(`  ${l}`) : undefined;
-  await using media = await openMedia({ backend: opts.media, ...(verboseLog ? { log: verboseLog } : {}) });
+  await using media = await openMedia({
+    backend: opts.media,
+    ...(verboseLog ? { log: verboseLog } : {}),
+  });
   const ac = new AbortController();
   const onSig = () => {
     if (!ac.signal.aborted) {
@@ -83,11 +106,16 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
     if (ac.signal.aborted) return EXIT.interrupted;
     const failed = report.clips.filter((c) => c.status === "failed");
     if (failed.length === 0) return EXIT.ok;
-    const isBatch = report.clips.length > 1 || wf.file.batch !== undefined || opts.batch !== undefined;
+    const isBatch = report.clips.length > 1 || wf.file.batch !== undefined ||
+      opts.batch !== undefined;
     if (isBatch) return EXIT.batchPartial;
     const c = failed[0]!;
     if (!opts.json) err(`error: ${c.error}`);
-    return c.errorKind === "workflow" || c.errorKind === "usage" ? EXIT.usage : c.errorKind === "interrupted" ? EXIT.interrupted : EXIT.stepFailed;
+    return c.errorKind === "workflow" || c.errorKind === "usage"
+      ? EXIT.usage
+      : c.errorKind === "interrupted"
+      ? EXIT.interrupted
+      : EXIT.stepFailed;
   } finally {
     Deno.removeSignalListener("SIGINT", onSig);
     renderer.stop();
@@ -97,7 +125,9 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
 /** Describe a zod schema field for `dub steps`. */
 function describeField(s: z.ZodType): string {
   const j = z.toJSONSchema(s, { unrepresentable: "any", io: "input" }) as Record<string, unknown>;
-  const type = j.enum ? (j.enum as unknown[]).map((x) => JSON.stringify(x)).join("|") : String(j.type ?? "any");
+  const type = j.enum
+    ? (j.enum as unknown[]).map((x) => JSON.stringify(x)).join("|")
+    : String(j.type ?? "any");
   const parts = [type];
   if (j.default !== undefined) parts.push(`default ${JSON.stringify(j.default)}`);
   if (j.minimum !== undefined) parts.push(`≥ ${j.minimum}`);
@@ -107,28 +137,46 @@ function describeField(s: z.ZodType): string {
 
 export function buildProgram(): Command {
   const program = new Command("dub")
-    .description("Dub film footage: re-render the speaker's mouth to follow a translated dialogue track")
+    .description(
+      "Dub film footage: re-render the speaker's mouth to follow a translated dialogue track",
+    )
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => Deno.stdout.writeSync(enc.encode(s)), writeErr: (s) => Deno.stderr.writeSync(enc.encode(s)) })
+    .configureOutput({
+      writeOut: (s) => Deno.stdout.writeSync(enc.encode(s)),
+      writeErr: (s) => Deno.stderr.writeSync(enc.encode(s)),
+    })
     .showHelpAfterError();
   const codes: { code: number } = { code: EXIT.ok };
 
-  addRunOptions(program.command("run").argument("<workflow>", "workflow YAML file").description("run a workflow (also: dub WORKFLOW.yaml)"))
+  addRunOptions(
+    program.command("run").argument("<workflow>", "workflow YAML file").description(
+      "run a workflow (also: dub WORKFLOW.yaml)",
+    ),
+  )
     .action(async (file: string, opts: GlobalOpts) => {
       codes.code = await cmdRun(file, opts);
     });
 
-  program.command("validate").argument("<workflow>").description("check a workflow file and print its step order")
+  program.command("validate").argument("<workflow>").description(
+    "check a workflow file and print its step order",
+  )
     .option("--set <key=value>", "override an input or step parameter", collect, [])
     .option("--json", "print the result as JSON")
     .action(async (file: string, opts: { set: string[]; json?: boolean }) => {
       const wf = await loadWorkflow(file, { sets: opts.set });
-      if (opts.json) out(JSON.stringify({ valid: true, workflow: wf.path, order: wf.order.map((s) => s.id) }));
-      else out(`${file}: valid; ${wf.order.length} steps: ${wf.order.map((s) => s.id).join(" → ")}`);
+      if (opts.json) {
+        out(JSON.stringify({ valid: true, workflow: wf.path, order: wf.order.map((s) => s.id) }));
+      } else {out(`${file}: valid; ${wf.order.length} steps: ${
+          wf.order.map((s) => s.id).join(" → ")
+        }`);}
     });
 
-  addRunOptions(program.command("plan").argument("<workflow>").description("show which steps are cached and which will run, and why"))
+  addRunOptions(
+    program.command("plan").argument("<workflow>").description(
+      "show which steps are cached and which will run, and why",
+    ),
+  )
     .action(async (file: string, opts: GlobalOpts) => {
       const wf = await loadWorkflow(file, { sets: opts.set });
       const plans = await planWorkflow(wf, {
@@ -146,18 +194,24 @@ export function buildProgram(): Command {
       }
     });
 
-  program.command("steps").description("list the registered step types with their parameters and outputs")
+  program.command("steps").description(
+    "list the registered step types with their parameters and outputs",
+  )
     .option("--json", "print as JSON")
     .action((opts: { json?: boolean }) => {
       if (opts.json) {
-        out(JSON.stringify(STAGES.map((s) => ({
-          type: s.type,
-          version: s.version,
-          description: s.description,
-          params: z.toJSONSchema(s.params, { unrepresentable: "any", io: "input" }),
-          fileParams: s.fileParams,
-          outputs: s.outputs,
-        })), null, 2));
+        out(JSON.stringify(
+          STAGES.map((s) => ({
+            type: s.type,
+            version: s.version,
+            description: s.description,
+            params: z.toJSONSchema(s.params, { unrepresentable: "any", io: "input" }),
+            fileParams: s.fileParams,
+            outputs: s.outputs,
+          })),
+          null,
+          2,
+        ));
         return;
       }
       for (const s of STAGES) {
@@ -167,7 +221,9 @@ export function buildProgram(): Command {
           out(`    ${k}${s.fileParams.includes(k) ? " (file)" : ""}: ${describeField(f)}`);
         }
         out("  outputs:");
-        for (const [k, o] of Object.entries(s.outputs)) out(`    ${k} (${o.kind === "file" ? o.ext : "value"}): ${o.description}`);
+        for (const [k, o] of Object.entries(s.outputs)) {
+          out(`    ${k} (${o.kind === "file" ? o.ext : "value"}): ${o.description}`);
+        }
       }
     });
 
@@ -180,7 +236,9 @@ async function registerExtras(program: Command): Promise<void> {
     const m = await import("./splat_cmd.ts");
     m.registerSplatCommands(program);
   } catch (e) {
-    if (!(e instanceof TypeError && /Module not found|Cannot find module/.test(String(e.message)))) throw e;
+    if (
+      !(e instanceof TypeError && /Module not found|Cannot find module/.test(String(e.message)))
+    ) throw e;
   }
 }
 
@@ -189,7 +247,10 @@ export async function main(argv: string[]): Promise<number> {
   await registerExtras(program);
   // `dub WORKFLOW.yaml` is shorthand for `dub run WORKFLOW.yaml`.
   const first = argv.find((a) => !a.startsWith("-"));
-  if (first && /\.(ya?ml)$/i.test(first) && argv.indexOf(first) === argv.findIndex((a) => !a.startsWith("-"))) {
+  if (
+    first && /\.(ya?ml)$/i.test(first) &&
+    argv.indexOf(first) === argv.findIndex((a) => !a.startsWith("-"))
+  ) {
     const known = program.commands.map((c) => c.name());
     if (!known.includes(first)) argv = ["run", ...argv];
   }
@@ -200,7 +261,10 @@ export async function main(argv: string[]): Promise<number> {
     return program.codes.code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
+      if (
+        e.code === "commander.helpDisplayed" || e.code === "commander.version" ||
+        e.code === "commander.help"
+      ) return EXIT.ok;
       return EXIT.usage;
     }
     const code = exitCodeFor(e);

@@ -7,7 +7,9 @@ export interface Renderer {
   stop(): void;
 }
 
-const fmtS = (s: number) => (s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`);
+const fmtS = (
+  s: number,
+) => (s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`);
 
 /** One JSON object per line on stdout. */
 export function jsonRenderer(write: (line: string) => void): Renderer {
@@ -18,7 +20,9 @@ export function jsonRenderer(write: (line: string) => void): Renderer {
 }
 
 /** Human output on stderr; bars when `tty`. */
-export function humanRenderer(opts: { tty: boolean; verbose: boolean; err: (line: string) => void }): Renderer {
+export function humanRenderer(
+  opts: { tty: boolean; verbose: boolean; err: (line: string) => void },
+): Renderer {
   const { err, verbose } = opts;
   let multi: cliProgress.MultiBar | null = null;
   const bars = new Map<string, cliProgress.SingleBar>();
@@ -26,7 +30,8 @@ export function humanRenderer(opts: { tty: boolean; verbose: boolean; err: (line
   const log = (line: string) => (multi ? multi.log(line + "\n") : err(line));
   if (opts.tty) {
     multi = new cliProgress.MultiBar({
-      format: " {clip} {step} [{bar}] {percentage}% {value}/{total} {unit} {rate}/s ETA {eta_formatted}",
+      format:
+        " {clip} {step} [{bar}] {percentage}% {value}/{total} {unit} {rate}/s ETA {eta_formatted}",
       hideCursor: true,
       clearOnComplete: true,
       stopOnComplete: false,
@@ -39,15 +44,30 @@ export function humanRenderer(opts: { tty: boolean; verbose: boolean; err: (line
       const id = "clip" in e ? `${e.clip}/${"step" in e ? e.step : ""}` : "";
       switch (e.type) {
         case "run_start":
-          log(`dub: ${e.workflow} — ${e.clips} clip${e.clips === 1 ? "" : "s"}, media ${e.media}, cache ${e.cacheDir}`);
+          log(
+            `dub: ${e.workflow} — ${e.clips} clip${
+              e.clips === 1 ? "" : "s"
+            }, media ${e.media}, cache ${e.cacheDir}`,
+          );
           break;
         case "step_start":
-          if (verbose) log(`  ${e.clip} ${e.step} (${e.uses}) key ${e.key.slice(0, 12)}${e.cached ? " cached" : ""}`);
+          if (verbose) {
+            log(
+              `  ${e.clip} ${e.step} (${e.uses}) key ${e.key.slice(0, 12)}${
+                e.cached ? " cached" : ""
+              }`,
+            );
+          }
           break;
         case "step_progress": {
           if (multi && e.total) {
             let bar = bars.get(id);
-            const payload = { clip: e.clip, step: e.step, unit: e.unit ?? "", rate: (e.ratePerS ?? 0).toFixed(1) };
+            const payload = {
+              clip: e.clip,
+              step: e.step,
+              unit: e.unit ?? "",
+              rate: (e.ratePerS ?? 0).toFixed(1),
+            };
             if (!bar) {
               bar = multi.create(e.total, e.done, payload);
               bars.set(id, bar);
@@ -57,7 +77,11 @@ export function humanRenderer(opts: { tty: boolean; verbose: boolean; err: (line
             const now = Date.now();
             if (now - (lastPlain.get(id) ?? 0) > 5000) {
               lastPlain.set(id, now);
-              log(`  ${e.clip} ${e.step}: ${e.done}${e.total ? `/${e.total}` : ""} ${e.unit ?? ""}${e.ratePerS ? ` (${e.ratePerS.toFixed(1)}/s)` : ""}`);
+              log(
+                `  ${e.clip} ${e.step}: ${e.done}${e.total ? `/${e.total}` : ""} ${e.unit ?? ""}${
+                  e.ratePerS ? ` (${e.ratePerS.toFixed(1)}/s)` : ""
+                }`,
+              );
             }
           }
           break;
@@ -72,7 +96,11 @@ export function humanRenderer(opts: { tty: boolean; verbose: boolean; err: (line
             multi?.remove(bar);
             bars.delete(id);
           }
-          const what = e.status === "cached" ? "cached" : e.status === "ran" ? `done in ${fmtS(e.durationS)}` : "FAILED";
+          const what = e.status === "cached"
+            ? "cached"
+            : e.status === "ran"
+            ? `done in ${fmtS(e.durationS)}`
+            : "FAILED";
           log(`  ${e.clip} ${e.step}: ${what}`);
           break;
         }

@@ -10,8 +10,7 @@ export async function assertInputFile(path: string): Promise<void> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new MediaError(`Cannot read "${path}": file not found`, {
-        hint:
-          "check the path (relative paths in a workflow are relative to the workflow file)",
+        hint: "check the path (relative paths in a workflow are relative to the workflow file)",
       });
     }
     throw new MediaError(`Cannot read "${path}": ${(e as Error).message}`, {

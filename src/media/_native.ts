@@ -47,12 +47,9 @@ export class NativeMedia implements MediaBackend {
     await p.stderrDone;
     if (!status.success) {
       throw new MediaError(
-        `Cannot read "${path}": ${
-          p.stderr.text.split("\n").pop() || "ffprobe failed"
-        }`,
+        `Cannot read "${path}": ${p.stderr.text.split("\n").pop() || "ffprobe failed"}`,
         {
-          hint:
-            "the file is corrupt, truncated or not a media file; re-export or re-download it",
+          hint: "the file is corrupt, truncated or not a media file; re-export or re-download it",
         },
       );
     }
@@ -72,9 +69,7 @@ export class NativeMedia implements MediaBackend {
       output: "pipe:1",
       ...(opts.startS !== undefined ? { startS: opts.startS } : {}),
       ...(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {}),
-      ...(opts.width !== undefined && opts.height !== undefined
-        ? { width, height }
-        : {}),
+      ...(opts.width !== undefined && opts.height !== undefined ? { width, height } : {}),
     });
     const p = spawn(this.ffmpeg, args, { log: this.log, signal: opts.signal });
     const startIndex = Math.round((opts.startS ?? 0) * info.fps);
@@ -140,8 +135,7 @@ export class NativeMedia implements MediaBackend {
       throw new MediaError(
         `Cannot read audio from "${path}": no audio stream found`,
         {
-          hint:
-            "pass a file with an audio track (wav, mp3, m4a, or a video with sound)",
+          hint: "pass a file with an audio track (wav, mp3, m4a, or a video with sound)",
         },
       );
     }
@@ -192,9 +186,7 @@ export class NativeMedia implements MediaBackend {
           await p.child.status;
           await p.stderrDone;
           throw new MediaError(
-            `Cannot encode "${outPath}": ${
-              p.stderr.text || (e as Error).message
-            }`,
+            `Cannot encode "${outPath}": ${p.stderr.text || (e as Error).message}`,
             {
               cause: e,
             },

@@ -12,11 +12,7 @@ export function parseRational(r: string | undefined): number {
 }
 
 const num = (v: unknown): number => {
-  const x = typeof v === "string"
-    ? parseFloat(v)
-    : typeof v === "number"
-    ? v
-    : NaN;
+  const x = typeof v === "string" ? parseFloat(v) : typeof v === "number" ? v : NaN;
   return Number.isFinite(x) ? x : 0;
 };
 
@@ -47,8 +43,7 @@ export function parseProbe(path: string, jsonText: string): ProbeResult {
     throw new MediaError(
       `Cannot read "${path}": not a media file or it is corrupt`,
       {
-        hint:
-          "pass a video (mp4, mov, mkv…) or audio (wav, mp3, aac…) file that plays",
+        hint: "pass a video (mp4, mov, mkv…) or audio (wav, mp3, aac…) file that plays",
       },
     );
   }
@@ -76,9 +71,7 @@ export function parseProbe(path: string, jsonText: string): ProbeResult {
         height: swap ? w : h,
         fps,
         fpsRational,
-        frameCount: nb > 0
-          ? nb
-          : (fps > 0 && durationS > 0 ? Math.round(durationS * fps) : null),
+        frameCount: nb > 0 ? nb : (fps > 0 && durationS > 0 ? Math.round(durationS * fps) : null),
         rotationDeg: rot,
         pixFmt: String(s.pix_fmt ?? "unknown"),
         durationS,

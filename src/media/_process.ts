@@ -99,9 +99,7 @@ export function spawn(
       }
       if (!status.success) {
         throw new MediaError(
-          `${what}: ffmpeg exited with code ${status.code}: ${
-            lastLines(stderr.text)
-          }`,
+          `${what}: ffmpeg exited with code ${status.code}: ${lastLines(stderr.text)}`,
           {
             hint: "run with --verbose to see the full command",
           },

@@ -88,8 +88,7 @@ export class WasmMedia implements MediaBackend {
         throw new MediaError(
           `Cannot load the embedded ffmpeg from "${url.pathname}"`,
           {
-            hint:
-              "run `npx -y deno@2 install` in the dub folder to fetch npm dependencies",
+            hint: "run `npx -y deno@2 install` in the dub folder to fetch npm dependencies",
             cause: e,
           },
         );
@@ -97,10 +96,8 @@ export class WasmMedia implements MediaBackend {
       const ff = new mod.FFmpeg();
       ff.on("log", ({ message }) => this.#stderr.push(message + "\n"));
       await ff.load({
-        coreURL:
-          new URL("@ffmpeg/core/dist/esm/ffmpeg-core.js", NODE_MODULES).href,
-        wasmURL:
-          new URL("@ffmpeg/core/dist/esm/ffmpeg-core.wasm", NODE_MODULES).href,
+        coreURL: new URL("@ffmpeg/core/dist/esm/ffmpeg-core.js", NODE_MODULES).href,
+        wasmURL: new URL("@ffmpeg/core/dist/esm/ffmpeg-core.wasm", NODE_MODULES).href,
       });
       return ff;
     })();
@@ -172,15 +169,13 @@ export class WasmMedia implements MediaBackend {
       await ff.deleteFile(out).catch(() => {});
     } catch {
       throw new MediaError(`Cannot read "${path}": ${lastLines(err, 1)}`, {
-        hint:
-          "the file is corrupt, truncated or not a media file; re-export or re-download it",
+        hint: "the file is corrupt, truncated or not a media file; re-export or re-download it",
       });
     }
     const r = parseProbe(path, text);
     if (!r.video && r.audio.length === 0 && err) {
       throw new MediaError(`Cannot read "${path}": ${lastLines(err, 1)}`, {
-        hint:
-          "the file is corrupt, truncated or not a media file; re-export or re-download it",
+        hint: "the file is corrupt, truncated or not a media file; re-export or re-download it",
       });
     }
     return r;
@@ -227,13 +222,9 @@ export class WasmMedia implements MediaBackend {
             decodeVideoArgs({
               input: name,
               output: out,
-              ...(index0 > 0
-                ? { startS: Number(fmtSeconds((index0 - 0.5) / fps)) }
-                : {}),
+              ...(index0 > 0 ? { startS: Number(fmtSeconds((index0 - 0.5) / fps)) } : {}),
               maxFrames: want,
-              ...(opts.width !== undefined && opts.height !== undefined
-                ? { width, height }
-                : {}),
+              ...(opts.width !== undefined && opts.height !== undefined ? { width, height } : {}),
             }),
             `Cannot decode "${path}"`,
           );
@@ -289,8 +280,7 @@ export class WasmMedia implements MediaBackend {
           throw new MediaError(
             `Cannot read audio from "${path}": no audio stream found`,
             {
-              hint:
-                "pass a file with an audio track (wav, mp3, m4a, or a video with sound)",
+              hint: "pass a file with an audio track (wav, mp3, m4a, or a video with sound)",
             },
           );
         }

@@ -43,8 +43,7 @@ const backends: {
 
 for (const b of backends) {
   Deno.test({
-    name:
-      `${b.name}: probe, decode, encode with audio, decode again round-trips frames and audio`,
+    name: `${b.name}: probe, decode, encode with audio, decode again round-trips frames and audio`,
     ignore: b.skip,
     sanitizeResources: false,
     sanitizeOps: false,

@@ -12,6 +12,7 @@ import type { MediaBackend } from "./types.ts";
 
 export type * from "./types.ts";
 export { decodeWav, encodeWav } from "./wav.ts";
+export { checkFrameCount } from "./_common.ts";
 
 export type MediaChoice = "auto" | "native" | "wasm";
 
@@ -30,8 +31,7 @@ export async function openMedia(
       throw new MediaError(
         "Native ffmpeg was requested but ffmpeg/ffprobe are not on PATH",
         {
-          hint:
-            "install ffmpeg (e.g. apt-get install ffmpeg) or use --media wasm",
+          hint: "install ffmpeg (e.g. apt-get install ffmpeg) or use --media wasm",
         },
       );
     }

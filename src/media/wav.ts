@@ -52,8 +52,7 @@ export interface DecodedWav {
 /** Decode a PCM/float WAV file to mono float32; throws a TypeError if it is not one. */
 export function decodeWav(bytes: Uint8Array, name = "audio"): DecodedWav {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const tag = (off: number) =>
-    String.fromCharCode(...bytes.subarray(off, off + 4));
+  const tag = (off: number) => String.fromCharCode(...bytes.subarray(off, off + 4));
   if (bytes.length < 12 || tag(0) !== "RIFF" || tag(8) !== "WAVE") {
     throw new TypeError(`Cannot read "${name}": not a RIFF/WAVE file`);
   }

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { MediaError } from "../errors.ts";
-import { encodeWav } from "../media/wav.ts";
+import { checkFrameCount, encodeWav } from "../media/mod.ts";
 import { defineStage } from "../workflow/stage.ts";
 
 export const AUDIO_RATE_HZ = 48000;
@@ -27,7 +27,9 @@ export function fitAudio(
   const diff = audioS - videoS;
   if (policy === "error" && Math.abs(diff) > toleranceS) {
     throw new MediaError(
-      `The dialogue "${name}" lasts ${audioS.toFixed(3)} s but the footage ${videoS.toFixed(3)} s (difference ${diff.toFixed(3)} s)`,
+      `The dialogue "${name}" lasts ${audioS.toFixed(3)} s but the footage ${
+        videoS.toFixed(3)
+      } s (difference ${diff.toFixed(3)} s)`,
       { hint: "fix the lengths, raise tolerance_s, or use length_policy: pad or trim" },
     );
   }
@@ -47,9 +49,15 @@ export default defineStage({
     audio: z.string().describe("the translated dialogue (any format ffmpeg reads)"),
     length_policy: z.enum(["pad", "trim", "error"]).default("pad"),
     tolerance_s: z.number().min(0).default(0.5),
-    mode: z.enum(["replace", "mix"]).default("replace").describe("replace the original audio or mix over it"),
-    original_gain: z.number().min(0).max(4).default(0.3).describe("gain of the original track when mixing"),
-    offset_s: z.number().default(0).describe("start the dialogue this many seconds into the footage"),
+    mode: z.enum(["replace", "mix"]).default("replace").describe(
+      "replace the original audio or mix over it",
+    ),
+    original_gain: z.number().min(0).max(4).default(0.3).describe(
+      "gain of the original track when mixing",
+    ),
+    offset_s: z.number().default(0).describe(
+      "start the dialogue this many seconds into the footage",
+    ),
   }),
   fileParams: ["video", "audio"],
   outputs: {
@@ -59,11 +67,15 @@ export default defineStage({
   async run(ctx, p) {
     const probe = await ctx.media.probe(p.video);
     if (!probe.video) {
-      throw new MediaError(`Cannot read "${p.video}": no video stream found`, { hint: "pass the footage as `video`" });
+      throw new MediaError(`Cannot read "${p.video}": no video stream found`, {
+        hint: "pass the footage as `video`",
+      });
     }
     let dialogue = await ctx.media.decodeAudio(p.audio, AUDIO_RATE_HZ, ctx.signal);
     if (dialogue.length === 0) {
-      throw new MediaError(`Cannot use "${p.audio}": the audio has no samples`, { hint: "pass a non-empty dialogue track" });
+      throw new MediaError(`Cannot use "${p.audio}": the audio has no samples`, {
+        hint: "pass a non-empty dialogue track",
+      });
     }
     if (p.offset_s !== 0) {
       const shift = Math.round(p.offset_s * AUDIO_RATE_HZ);
@@ -73,7 +85,14 @@ export default defineStage({
       dialogue = moved;
     }
     const videoS = probe.video.durationS || probe.durationS;
-    const { samples, outS } = fitAudio(dialogue, AUDIO_RATE_HZ, videoS, p.length_policy, p.tolerance_s, p.audio);
+    const { samples, outS } = fitAudio(
+      dialogue,
+      AUDIO_RATE_HZ,
+      videoS,
+      p.length_policy,
+      p.tolerance_s,
+      p.audio,
+    );
     if (p.mode === "mix") {
       if (probe.audio.length === 0) {
         ctx.warn(`"${p.video}" has no audio to mix with; the dialogue replaces it`);
@@ -85,7 +104,11 @@ export default defineStage({
       }
     }
     if (Math.abs(dialogue.length / AUDIO_RATE_HZ - videoS) > 1 / (probe.video.fps || 25)) {
-      ctx.log(`dialogue ${ (dialogue.length / AUDIO_RATE_HZ).toFixed(3)} s, footage ${videoS.toFixed(3)} s: ${p.length_policy}`);
+      ctx.log(
+        `dialogue ${(dialogue.length / AUDIO_RATE_HZ).toFixed(3)} s, footage ${
+          videoS.toFixed(3)
+        } s: ${p.length_policy}`,
+      );
     }
     const wav = join(ctx.tmpDir, "dialogue.wav");
     await Deno.writeFile(wav, encodeWav(samples, AUDIO_RATE_HZ));
@@ -93,6 +116,12 @@ export default defineStage({
       ...(outS < videoS - 1e-3 ? { durationS: outS } : {}),
       signal: ctx.signal,
     });
+    // Stream copy does not decode: check the copied frames against the container's
+    // declared count so a truncated file fails here instead of yielding a short video.
+    const copied = await ctx.media.probe(ctx.output("video"));
+    if (outS >= videoS - 1e-3) {
+      checkFrameCount(p.video, copied.video?.frameCount ?? 0, probe.video.frameCount);
+    }
     return { values: { duration_s: outS } };
   },
 });

@@ -5,7 +5,8 @@ import { defineStage } from "../workflow/stage.ts";
 export default defineStage({
   type: "media.probe",
   version: 1,
-  description: "Probe a media file: video size, fps, frame count, duration, rotation, audio streams",
+  description:
+    "Probe a media file: video size, fps, frame count, duration, rotation, audio streams",
   params: z.strictObject({
     input: z.string().describe("media file to probe"),
   }),

@@ -14,9 +14,21 @@ export default defineStage({
   description: "Encode frames to H.264 (original size and fps) and mux an audio track",
   params: z.strictObject({
     video: z.string().describe("video whose frames are encoded"),
-    audio: z.string().optional().describe("audio to mux in (default: the video's own audio, if any)"),
+    audio: z.string().optional().describe(
+      "audio to mux in (default: the video's own audio, if any)",
+    ),
     crf: z.number().int().min(0).max(51).default(18),
-    preset: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"])
+    preset: z.enum([
+      "ultrafast",
+      "superfast",
+      "veryfast",
+      "faster",
+      "fast",
+      "medium",
+      "slow",
+      "slower",
+      "veryslow",
+    ])
       .default("medium"),
     duration: z.enum(["video", "shortest"]).default("video"),
   }),
@@ -28,7 +40,11 @@ export default defineStage({
   async run(ctx, p) {
     const probe = await ctx.media.probe(p.video);
     const v = probe.video;
-    if (!v) throw new MediaError(`Cannot read "${p.video}": no video stream found`, { hint: "pass a video file" });
+    if (!v) {
+      throw new MediaError(`Cannot read "${p.video}": no video stream found`, {
+        hint: "pass a video file",
+      });
+    }
     const audio = p.audio ?? (probe.audio.length ? p.video : undefined);
     const out = ctx.output("video");
     const writer = await ctx.media.encodeVideo(out, {

@@ -44,7 +44,9 @@ async function listDir(dir: string): Promise<string[]> {
 export async function matchFiles(pattern: string): Promise<string[]> {
   try {
     if ((await Deno.stat(pattern)).isDirectory) {
-      return (await listDir(pattern)).filter((n) => VIDEO_EXTENSIONS.includes(extname(n).toLowerCase()))
+      return (await listDir(pattern)).filter((n) =>
+        VIDEO_EXTENSIONS.includes(extname(n).toLowerCase())
+      )
         .map((n) => join(pattern, n));
     }
   } catch { /* not a plain path */ }
@@ -87,7 +89,9 @@ export async function expandBatch(
       name: basename(clip),
       inputs,
       stem,
-      ...(missing.length ? { error: `No file found for input ${missing.join(", ")} of clip "${clip}"` } : {}),
+      ...(missing.length
+        ? { error: `No file found for input ${missing.join(", ")} of clip "${clip}"` }
+        : {}),
     });
   }
   return jobs;

@@ -18,7 +18,14 @@ import type { JsonValue } from "./stage.ts";
 export const MANIFEST_VERSION = 1;
 
 const JsonSchema: z.ZodType<JsonValue> = z.lazy(() =>
-  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonSchema), z.record(z.string(), JsonSchema)])
+  z.union([
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.null(),
+    z.array(JsonSchema),
+    z.record(z.string(), JsonSchema),
+  ])
 );
 
 /** The machine's record of one cache entry (versioned, validated on read). */
@@ -53,7 +60,11 @@ export interface CacheStore {
   /** Start building an entry: an empty staging folder. */
   begin(key: string): Promise<Staging>;
   /** Finish: hash the staged files, write the manifest, publish atomically. */
-  commit(staging: Staging, info: Omit<Manifest, "files" | "key" | "manifestVersion" | "createdAt">, files: Record<string, string>): Promise<CacheEntry>;
+  commit(
+    staging: Staging,
+    info: Omit<Manifest, "files" | "key" | "manifestVersion" | "createdAt">,
+    files: Record<string, string>,
+  ): Promise<CacheEntry>;
   /** Throw away a staging folder. */
   discard(staging: Staging): Promise<void>;
   /** Remove an entry (e.g. for --force). */
@@ -83,7 +94,8 @@ export function canonicalJson(v: unknown): string {
   if (v && typeof v === "object") {
     return `{${
       Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-        .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(",")
+        .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+        .join(",")
     }}`;
   }
   return JSON.stringify(v ?? null);
@@ -100,7 +112,9 @@ export class LocalCacheStore implements CacheStore {
     const dir = this.#entryDir(key);
     let manifest: Manifest;
     try {
-      const parsed = ManifestSchema.safeParse(JSON.parse(await Deno.readTextFile(join(dir, "manifest.json"))));
+      const parsed = ManifestSchema.safeParse(
+        JSON.parse(await Deno.readTextFile(join(dir, "manifest.json"))),
+      );
       if (!parsed.success || parsed.data.key !== key) return null;
       manifest = parsed.data;
     } catch {
@@ -124,7 +138,10 @@ export class LocalCacheStore implements CacheStore {
   async begin(key: string): Promise<Staging> {
     const dir = join(this.root, "staging", `${key}.${crypto.randomUUID().slice(0, 8)}`);
     await Deno.mkdir(dir, { recursive: true });
-    await Deno.writeTextFile(join(dir, ".incomplete"), `${new Date().toISOString()} pid ${Deno.pid}\n`);
+    await Deno.writeTextFile(
+      join(dir, ".incomplete"),
+      `${new Date().toISOString()} pid ${Deno.pid}\n`,
+    );
     return { key, dir };
   }
 

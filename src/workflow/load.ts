@@ -6,7 +6,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { type Document, isMap, isPair, isScalar, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { DubError } from "../errors.ts";
 import { findStage, STAGES } from "../stages/mod.ts";
@@ -80,13 +80,20 @@ function applySets(
 ): string[] {
   const errors: string[] = [];
   const steps = Array.isArray(raw.steps) ? (raw.steps as Record<string, unknown>[]) : [];
-  const inputs = (raw.inputs && typeof raw.inputs === "object" ? raw.inputs : {}) as Record<string, unknown>;
+  const inputs = (raw.inputs && typeof raw.inputs === "object" ? raw.inputs : {}) as Record<
+    string,
+    unknown
+  >;
   for (const { key, value } of sets) {
     const parts = key.replace(/^steps\./, "").split(".");
     if (parts.length === 1 || key.startsWith("inputs.")) {
       const name = key.replace(/^inputs\./, "");
       if (!(name in inputs)) {
-        errors.push(`--set ${key}: the workflow has no input "${name}" (inputs: ${Object.keys(inputs).join(", ") || "none"})`);
+        errors.push(
+          `--set ${key}: the workflow has no input "${name}" (inputs: ${
+            Object.keys(inputs).join(", ") || "none"
+          })`,
+        );
         continue;
       }
       cwdInputs[name] = value;
@@ -136,7 +143,15 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;
-    const n = b < 0x80 ? 0 : (b & 0xe0) === 0xc0 && b >= 0xc2 ? 1 : (b & 0xf0) === 0xe0 ? 2 : (b & 0xf8) === 0xf0 && b <= 0xf4 ? 3 : -1;
+    const n = b < 0x80
+      ? 0
+      : (b & 0xe0) === 0xc0 && b >= 0xc2
+      ? 1
+      : (b & 0xf0) === 0xe0
+      ? 2
+      : (b & 0xf8) === 0xf0 && b <= 0xf4
+      ? 3
+      : -1;
     if (n < 0 || i + n >= bytes.length) return i;
     for (let k = 1; k <= n; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return i;
     i += n + 1;
@@ -156,7 +171,14 @@ function decodeUtf8(file: string, bytes: Uint8Array): string {
       else if ((bytes[i]! & 0xc0) !== 0x80) col++;
     }
     throw new WorkflowError(
-      [{ file, line, col, message: `the file is not valid UTF-8 text (byte 0x${bytes[bad]?.toString(16)} at offset ${bad})` }],
+      [{
+        file,
+        line,
+        col,
+        message: `the file is not valid UTF-8 text (byte 0x${
+          bytes[bad]?.toString(16)
+        } at offset ${bad})`,
+      }],
       "save the workflow as UTF-8",
     );
   }
@@ -193,7 +215,8 @@ export function parseWorkflow(
     return { line: p.line, col: p.col };
   };
   const diags: Diagnostic[] = [];
-  const at = (offset: number, message: string) => diags.push({ file: path, ...pos(offset), message });
+  const at = (offset: number, message: string) =>
+    diags.push({ file: path, ...pos(offset), message });
   for (const e of doc.errors) at(e.pos[0], e.message.split("\n")[0]!);
   if (diags.length) throw new WorkflowError(diags);
 
@@ -206,7 +229,9 @@ export function parseWorkflow(
     throw new WorkflowError(diags);
   }
   const cwdInputs: Record<string, unknown> = {};
-  for (const msg of applySets(raw as Record<string, unknown>, parseSets(opts.sets ?? []), cwdInputs)) {
+  for (
+    const msg of applySets(raw as Record<string, unknown>, parseSets(opts.sets ?? []), cwdInputs)
+  ) {
     diags.push({ file: "--set", line: 0, col: 0, message: msg });
   }
   const parsed = WorkflowSchema.safeParse(raw);
@@ -236,7 +261,9 @@ export function parseWorkflow(
     ids.add(s.id);
   });
   const fileInputs = new Set(
-    Object.entries(wf.inputs).filter(([, d]) => typeof d === "object" && d.type === "file").map(([k]) => k),
+    Object.entries(wf.inputs).filter(([, d]) => typeof d === "object" && d.type === "file").map((
+      [k],
+    ) => k),
   );
   const deps = new Map<string, Set<string>>();
   wf.steps.forEach((s, i) => {
@@ -246,7 +273,9 @@ export function parseWorkflow(
       const hint = closest(s.uses, STAGES.map((x) => x.type));
       atPath(
         ["steps", i, "uses"],
-        `unknown step type "${s.uses}"${hint ? ` (did you mean "${hint}"?)` : ""}; \`dub steps\` lists them`,
+        `unknown step type "${s.uses}"${
+          hint ? ` (did you mean "${hint}"?)` : ""
+        }; \`dub steps\` lists them`,
       );
       return;
     }
@@ -270,18 +299,25 @@ export function parseWorkflow(
         diags.push({
           file: path,
           ...pos(keyOffset(doc, ["steps", i, "with"], k)),
-          message: `step "${s.id}" (${s.uses}) has no parameter "${k}"${hint ? ` (did you mean "${hint}"?)` : ""}; parameters: ${known.join(", ")}`,
+          message: `step "${s.id}" (${s.uses}) has no parameter "${k}"${
+            hint ? ` (did you mean "${hint}"?)` : ""
+          }; parameters: ${known.join(", ")}`,
         });
       }
     }
     const mask = Object.fromEntries(refKeys.filter((k) => known.includes(k)).map((k) => [k, true]));
     const partial = (stage.params as z.ZodObject).omit(mask as never).strip();
-    const values = Object.fromEntries(Object.entries(s.with).filter(([k]) => known.includes(k) && !refKeys.includes(k)));
+    const values = Object.fromEntries(
+      Object.entries(s.with).filter(([k]) => known.includes(k) && !refKeys.includes(k)),
+    );
     const r = partial.safeParse(values);
     if (!r.success) {
       for (const issue of r.error.issues) {
         const p = ["steps", i, "with", ...(issue.path as Path)];
-        atPath(p, `step "${s.id}" parameter ${describeParam(issue.path as Path)}: ${issue.message}`);
+        atPath(
+          p,
+          `step "${s.id}" parameter ${describeParam(issue.path as Path)}: ${issue.message}`,
+        );
       }
     }
   });
@@ -305,10 +341,19 @@ export function parseWorkflow(
   if (wf.batch) {
     const input = wf.batch.input ?? [...fileInputs][0];
     if (!input || !fileInputs.has(input)) {
-      atPath(["batch", wf.batch.input ? "input" : "clips"], `batch: ${input ? `"${input}" is not a file input` : "the workflow has no file input to receive the clips"}; declare it with \`type: file\``);
+      atPath(
+        ["batch", wf.batch.input ? "input" : "clips"],
+        `batch: ${
+          input
+            ? `"${input}" is not a file input`
+            : "the workflow has no file input to receive the clips"
+        }; declare it with \`type: file\``,
+      );
     }
     for (const k of Object.keys(wf.batch.pair)) {
-      if (!fileInputs.has(k)) atPath(["batch", "pair", k], `batch.pair: "${k}" is not a file input`);
+      if (!fileInputs.has(k)) {
+        atPath(["batch", "pair", k], `batch.pair: "${k}" is not a file input`);
+      }
     }
   }
   if (diags.length) throw new WorkflowError(diags);
@@ -346,7 +391,12 @@ export function parseWorkflow(
   }
 }
 
-function checkRef(r: Ref | null, expr: string, wf: WorkflowFile, self: string | null): string | null {
+function checkRef(
+  r: Ref | null,
+  expr: string,
+  wf: WorkflowFile,
+  self: string | null,
+): string | null {
   if (!r) {
     return `invalid reference "\${{ ${expr} }}"; use inputs.NAME, models.NAME or steps.ID.outputs.NAME`;
   }
@@ -354,7 +404,9 @@ function checkRef(r: Ref | null, expr: string, wf: WorkflowFile, self: string | 
     const hint = closest(r.name, Object.keys(wf.inputs));
     return `unknown input "${r.name}"${hint ? ` (did you mean "${hint}"?)` : ""}`;
   }
-  if (r.kind === "models" && !(r.name in wf.models)) return `unknown model "${r.name}"; declare it under models:`;
+  if (r.kind === "models" && !(r.name in wf.models)) {
+    return `unknown model "${r.name}"; declare it under models:`;
+  }
   if (r.kind === "steps") {
     if (r.step === self) return `step "${self}" refers to its own output`;
     const step = wf.steps.find((s) => s.id === r.step);
@@ -364,7 +416,9 @@ function checkRef(r: Ref | null, expr: string, wf: WorkflowFile, self: string | 
     }
     const stage = findStage(step.uses);
     if (stage && !(r.output in stage.outputs)) {
-      return `step "${r.step}" (${step.uses}) has no output "${r.output}"; outputs: ${Object.keys(stage.outputs).join(", ")}`;
+      return `step "${r.step}" (${step.uses}) has no output "${r.output}"; outputs: ${
+        Object.keys(stage.outputs).join(", ")
+      }`;
     }
   }
   return null;
@@ -397,7 +451,9 @@ function findCycle(deps: Map<string, Set<string>>): string[] {
 }
 
 function describePath(p: Path): string {
-  return p.length ? p.map((x) => (typeof x === "number" ? `[${x}]` : x)).join(".").replace(/\.\[/g, "[") : "workflow";
+  return p.length
+    ? p.map((x) => (typeof x === "number" ? `[${x}]` : x)).join(".").replace(/\.\[/g, "[")
+    : "workflow";
 }
 function describeParam(p: Path): string {
   return p.length ? `"${describePath(p)}"` : "(with)";
@@ -412,7 +468,9 @@ function nodeOffset(doc: Document, p: Path): number {
       // The key itself (for a missing or null value).
       const parent = doc.getIn(p.slice(0, n - 1), true);
       if (isMap(parent)) {
-        const pair = parent.items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === p[n - 1]);
+        const pair = parent.items.find((it) =>
+          isPair(it) && isScalar(it.key) && it.key.value === p[n - 1]
+        );
         const key = pair?.key as { range?: [number, number, number] } | undefined;
         if (key?.range) return key.range[0];
       }

@@ -26,7 +26,10 @@ export async function planWorkflow(
   const plans: ClipPlan[] = [];
   for (const job of await clipJobs(wf, opts.batch)) {
     const state = await readExplainState(store.root, wf, job.name);
-    const results = new Map<string, { paths: Record<string, string>; values: Record<string, JsonValue> }>();
+    const results = new Map<
+      string,
+      { paths: Record<string, string>; values: Record<string, JsonValue> }
+    >();
     const willRun = new Set<string>();
     const steps: PlannedStep[] = [];
     for (const step of wf.order) {
@@ -38,7 +41,11 @@ export async function planWorkflow(
       const upstream = [...(wf.deps.get(step.id) ?? [])].filter((d) => willRun.has(d));
       if (upstream.length) {
         willRun.add(step.id);
-        steps.push({ ...base, status: "run", reason: `after ${upstream.join(", ")} (runs if its output changes)` });
+        steps.push({
+          ...base,
+          status: "run",
+          reason: `after ${upstream.join(", ")} (runs if its output changes)`,
+        });
         continue;
       }
       try {
@@ -47,7 +54,12 @@ export async function planWorkflow(
         const entry = forced ? null : await store.get(rs.key);
         if (entry) {
           results.set(step.id, { paths: entry.paths, values: entry.manifest.values });
-          steps.push({ ...base, status: "cached", reason: "inputs, parameters and version unchanged", key: rs.key });
+          steps.push({
+            ...base,
+            status: "cached",
+            reason: "inputs, parameters and version unchanged",
+            key: rs.key,
+          });
         } else {
           willRun.add(step.id);
           const reason = forced ? "forced (--force)" : explainChange(state.steps[step.id], rs);

