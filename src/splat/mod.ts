@@ -1,0 +1,194 @@
+/**
+ * 3D Gaussian splatting, forward and backward, exactly as the reference 3DGS
+ * rasterizer defines it, behind one {@link SplatBackend} interface with two
+ * implementations: WGSL compute shaders on WebGPU and a TypeScript CPU reference
+ * (the spec and the fallback). Also: 3DGS PLY read/write, `cameras.json`
+ * cameras, PNG helpers and scene utilities.
+ *
+ * ```ts
+ * import { createSplatBackend, readCamera, readPly, writePng } from "./src/splat/mod.ts";
+ * using backend = await createSplatBackend({ backend: "auto" });
+ * console.log(backend.name, backend.reason);
+ * const scene = await readPly("scene.ply");
+ * const camera = await readCamera("cameras.json", { index: 0 });
+ * const out = await backend.render(scene, camera, { background: [1, 1, 1] });
+ * await writePng("out.png", out.rgb, out.width, out.height);
+ * ```
+ *
+ * Backend choice: `"cpu"` always works; `"webgpu"` needs an adapter (native GPU,
+ * or Mesa llvmpipe on CPU-only machines) and throws {@link SplatBackendError}
+ * without one; `"auto"` times a small forward+backward calibration scene on both
+ * (once per process) and keeps the faster, falling back to the CPU when WebGPU is
+ * unavailable or fails. The returned backend's `reason` says what was chosen and why.
+ *
+ * @module
+ */
+import type { SplatBackend } from "./types.ts";
+import { CpuBackend } from "./_cpu.ts";
+import { SplatBackendError } from "./errors.ts";
+import { randomScene, simplePinhole } from "./scene.ts";
+
+export type * from "./types.ts";
+export { CpuBackend } from "./_cpu.ts";
+export { SplatBackendError, SplatInputError } from "./errors.ts";
+export { decodePly, encodePly, readPly, writeFileAtomic, writePly } from "./ply.ts";
+export {
+  cameraFromJson,
+  type CameraJson,
+  type CameraPick,
+  cameraToJson,
+  parseCameraFile,
+  readCamera,
+} from "./camera.ts";
+export { decodePng, encodePng, type FloatImage, readPng, writePng } from "./png.ts";
+export {
+  assertScene,
+  cloneScene,
+  randomScene,
+  type RandomSceneOptions,
+  simplePinhole,
+} from "./scene.ts";
+export { ALPHA_MAX, ALPHA_MIN, SH_C0, shCoeffCount, T_MIN, TILE_SIZE } from "./_math.ts";
+
+export type BackendName = "auto" | "webgpu" | "cpu";
+
+/** A backend plus why it was chosen. */
+export type SelectedBackend = SplatBackend & { readonly reason: string };
+
+export interface CreateBackendOptions {
+  backend: BackendName;
+  /** Calibration size for "auto" (default 8000 Gaussians at 192×192). */
+  calibration?: { count: number; size: number };
+}
+
+function withReason(backend: SplatBackend, reason: string): SelectedBackend {
+  Object.defineProperty(backend, "reason", { value: reason, enumerable: true });
+  return backend as SelectedBackend;
+}
+
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Creates the WebGPU backend (module written separately: `_webgpu.ts`). */
+async function createWebGpu(): Promise<SplatBackend> {
+  let mod: { createWebGpuBackend?: () => Promise<SplatBackend> };
+  try {
+    // A computed specifier keeps this module loadable when the WebGPU files are absent.
+    mod = await import(new URL("./_webgpu.ts", import.meta.url).href);
+  } catch (e) {
+    throw new SplatBackendError(`WebGPU backend cannot be loaded: ${errText(e)}`, {
+      hint: "use --backend cpu",
+      cause: e,
+    });
+  }
+  if (typeof mod.createWebGpuBackend !== "function") {
+    throw new SplatBackendError("WebGPU backend module has no createWebGpuBackend()", {
+      hint: "use --backend cpu",
+    });
+  }
+  try {
+    return await mod.createWebGpuBackend();
+  } catch (e) {
+    throw new SplatBackendError(`WebGPU is not available here: ${errText(e)}`, {
+      hint: "use --backend cpu, or install a Vulkan/GL driver (e.g. Mesa llvmpipe)",
+      cause: e,
+    });
+  }
+}
+
+/** Median-free simple timing: one warm-up, then the best of `runs`. */
+async function timeBackend(
+  b: SplatBackend,
+  runs: number,
+  size: number,
+  count: number,
+): Promise<number> {
+  const scene = randomScene({
+    count,
+    seed: 42,
+    center: [0, 0, 3],
+    extent: 1,
+    logScaleRange: [-4, -2.5],
+  });
+  const camera = simplePinhole(size, size, 60);
+  const upstream = { rgb: new Float32Array(size * size * 3).fill(1e-3) };
+  await b.renderBackward(scene, camera, upstream);
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await b.renderBackward(scene, camera, upstream);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let id: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    id = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(id));
+}
+
+let autoDecision: { name: "cpu" | "webgpu"; reason: string } | undefined;
+
+/**
+ * Creates a splat backend. `"auto"` calibrates once per process (a few hundred
+ * ms) and reports its choice in `reason`.
+ */
+export async function createSplatBackend(opts: CreateBackendOptions): Promise<SelectedBackend> {
+  if (opts.backend === "cpu") return withReason(new CpuBackend(), "cpu: requested");
+  if (opts.backend === "webgpu") {
+    const b = await createWebGpu();
+    return withReason(b, `webgpu: requested (${b.device})`);
+  }
+  if (opts.backend !== "auto") {
+    throw new SplatBackendError(`Unknown splat backend "${opts.backend}"`, {
+      hint: "use auto, webgpu or cpu",
+    });
+  }
+  if (autoDecision) {
+    const { name, reason } = autoDecision;
+    if (name === "cpu") return withReason(new CpuBackend(), reason);
+    try {
+      return withReason(await createWebGpu(), reason);
+    } catch (e) {
+      return withReason(new CpuBackend(), `cpu: WebGPU failed (${errText(e)})`);
+    }
+  }
+  let gpu: SplatBackend;
+  try {
+    gpu = await createWebGpu();
+  } catch (e) {
+    autoDecision = { name: "cpu", reason: `cpu: ${errText(e)}` };
+    return withReason(new CpuBackend(), autoDecision.reason);
+  }
+  const { count, size } = opts.calibration ?? { count: 8000, size: 192 };
+  const cpu = new CpuBackend();
+  let gpuMs: number;
+  try {
+    gpuMs = await withTimeout(timeBackend(gpu, 2, size, count), 60_000, "WebGPU calibration");
+  } catch (e) {
+    gpu[Symbol.dispose]();
+    autoDecision = { name: "cpu", reason: `cpu: WebGPU calibration failed (${errText(e)})` };
+    return withReason(cpu, autoDecision.reason);
+  }
+  const cpuMs = await timeBackend(cpu, 1, size, count);
+  const what = `${count} Gaussians at ${size}×${size}, forward+backward`;
+  if (gpuMs <= cpuMs) {
+    autoDecision = {
+      name: "webgpu",
+      reason: `webgpu: faster in calibration (${gpuMs.toFixed(1)} ms vs cpu ${
+        cpuMs.toFixed(1)
+      } ms, ${what}; ${gpu.device})`,
+    };
+    return withReason(gpu, autoDecision.reason);
+  }
+  gpu[Symbol.dispose]();
+  autoDecision = {
+    name: "cpu",
+    reason: `cpu: faster in calibration (${cpuMs.toFixed(1)} ms vs webgpu ${
+      gpuMs.toFixed(1)
+    } ms, ${what})`,
+  };
+  return withReason(cpu, autoDecision.reason);
+}
