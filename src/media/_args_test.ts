@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import {
+  concatArgs,
+  decodeAudioArgs,
+  decodeVideoArgs,
+  encodeVideoArgs,
+  fmtSeconds,
+  muxAudioArgs,
+  probeArgs,
+} from "./_args.ts";
+import { fpsString } from "./_common.ts";
+import { parseProbe, parseRational } from "./_probe.ts";
+
+Deno.test("probeArgs() asks ffprobe for JSON streams and format", () => {
+  assert.deepEqual(probeArgs("a.mp4"), [
+    "-v",
+    "error",
+    "-print_format",
+    "json",
+    "-show_format",
+    "-show_streams",
+    "a.mp4",
+  ]);
+});
+
+Deno.test("decodeVideoArgs() seeks on the input side, scales, limits frames, emits rgb24", () => {
+  assert.equal(
+    decodeVideoArgs({
+      input: "in.mp4",
+      output: "pipe:1",
+      startS: 1.98,
+      maxFrames: 40,
+      width: 200,
+      height: 150,
+    }).join(" "),
+    "-hide_banner -nostdin -v error -ss 1.98 -i in.mp4 -map 0:v:0 -an -sn -dn -vf scale=200:150:flags=bicubic " +
+      "-frames:v 40 -fps_mode passthrough -f rawvideo -pix_fmt rgb24 pipe:1",
+  );
+  assert.equal(
+    decodeVideoArgs({ input: "in.mp4", output: "o.raw" }).join(" "),
+    "-hide_banner -nostdin -v error -i in.mp4 -map 0:v:0 -an -sn -dn -fps_mode passthrough -f rawvideo -pix_fmt rgb24 o.raw",
+  );
+});
+
+Deno.test("decodeAudioArgs() downmixes to mono float32 at the rate asked", () => {
+  assert.equal(
+    decodeAudioArgs("x.wav", 16000, "pipe:1").join(" "),
+    "-hide_banner -nostdin -v error -i x.wav -map 0:a:0 -vn -ac 1 -ar 16000 -f f32le pipe:1",
+  );
+});
+
+Deno.test("encodeVideoArgs() makes H.264 yuv420p, pads odd sizes, muxes audio", () => {
+  assert.equal(
+    encodeVideoArgs({
+      input: "pipe:0",
+      output: "o.mp4",
+      width: 401,
+      height: 300,
+      fps: "30000/1001",
+      crf: 18,
+      preset: "medium",
+      audio: "a.wav",
+      shortest: true,
+    }).join(" "),
+    "-hide_banner -nostdin -v error -y -f rawvideo -pix_fmt rgb24 -s 401x300 -framerate 30000/1001 -i pipe:0 " +
+      "-i a.wav -map 0:v:0 -map 1:a:0 -vf pad=ceil(iw/2)*2:ceil(ih/2)*2 -c:v libx264 -preset medium -crf 18 " +
+      "-pix_fmt yuv420p -c:a aac -b:a 192k -shortest -movflags +faststart -f mp4 o.mp4",
+  );
+});
+
+Deno.test("concatArgs() and muxAudioArgs() copy the video stream", () => {
+  assert.equal(
+    concatArgs("l.txt", "o.mp4").join(" "),
+    "-hide_banner -nostdin -v error -y -f concat -safe 0 -i l.txt -map 0:v:0 -c:v copy -movflags +faststart -f mp4 o.mp4",
+  );
+  assert.equal(
+    muxAudioArgs("v.mp4", "a.wav", "o.mp4", 2.5).join(" "),
+    "-hide_banner -nostdin -v error -y -i v.mp4 -i a.wav -map 0:v:0 -map 1:a:0 -c:v copy -c:a aac -b:a 192k " +
+      "-t 2.5 -movflags +faststart -f mp4 o.mp4",
+  );
+});
+
+Deno.test("fmtSeconds(), fpsString() and parseRational() keep rates exact", () => {
+  assert.equal(fmtSeconds(1.5), "1.5");
+  assert.equal(fmtSeconds(2), "2");
+  assert.equal(fmtSeconds(1e-7), "0");
+  assert.equal(fpsString(29.97002997), "30000/1001");
+  assert.equal(fpsString(23.976), "24000/1001");
+  assert.equal(fpsString(25), "25/1");
+  assert.equal(parseRational("30000/1001"), 30000 / 1001);
+  assert.equal(parseRational("0/0"), 0);
+});
+
+Deno.test("parseProbe() applies display rotation and finds audio", () => {
+  const j = {
+    format: { duration: "2.0" },
+    streams: [
+      {
+        index: 0,
+        codec_type: "video",
+        codec_name: "h264",
+        width: 1920,
+        height: 1080,
+        avg_frame_rate: "30000/1001",
+        nb_frames: "60",
+        pix_fmt: "yuv420p",
+        side_data_list: [{ rotation: -90 }],
+      },
+      {
+        index: 1,
+        codec_type: "audio",
+        codec_name: "aac",
+        sample_rate: "48000",
+        channels: 2,
+        duration: "2.0",
+      },
+    ],
+  };
+  const p = parseProbe("x.mp4", JSON.stringify(j));
+  assert.equal(p.video?.width, 1080);
+  assert.equal(p.video?.height, 1920);
+  assert.equal(p.video?.rotationDeg, 90);
+  assert.equal(p.video?.frameCount, 60);
+  assert.equal(p.audio[0]?.sampleRateHz, 48000);
+  assert.throws(() => parseProbe("y.mp4", "{}"), /not a media file/);
+});
