@@ -57,11 +57,21 @@ export function music(rng: Rng, n: number): Float32Array {
       for (let h = 1; h <= harmonics; h++) {
         const fh = f * h;
         if (fh > 7500) break;
-        const a = amp / h;
-        for (let k = 0; k < len && i + k < n; k++) {
-          const t = k / sr;
-          out[i + k] = out[i + k]! +
-            a * Math.exp(-decay * t) * Math.sin(2 * Math.PI * fh * t + phase);
+        // Recursive oscillator: rotate (cos, sin) by ω each sample; decaying envelope.
+        const w = (2 * Math.PI * fh) / sr;
+        const cw = Math.cos(w);
+        const sw = Math.sin(w);
+        const damp = Math.exp(-decay / sr);
+        let c = Math.cos(phase);
+        let s = Math.sin(phase);
+        let env = amp / h;
+        const end = Math.min(len, n - i);
+        for (let k = 0; k < end; k++) {
+          out[i + k] = out[i + k]! + env * s;
+          const c2 = c * cw - s * sw;
+          s = s * cw + c * sw;
+          c = c2;
+          env *= damp;
         }
       }
     }
