@@ -46,7 +46,9 @@ export {
   cloneScene,
   randomScene,
   type RandomSceneOptions,
+  type SceneSummary,
   simplePinhole,
+  summarizeScene,
 } from "./scene.ts";
 export { ALPHA_MAX, ALPHA_MIN, SH_C0, shCoeffCount, T_MIN, TILE_SIZE } from "./_math.ts";
 

@@ -27,9 +27,7 @@ export function assertScene(scene: GaussianScene): void {
   ) {
     throw new RangeError(`Scene shDegree must be 0..3, got ${scene.shDegree}`);
   }
-  const colorWidth = scene.colorMode === "sh"
-    ? shCoeffCount(scene.shDegree) * 3
-    : 3;
+  const colorWidth = scene.colorMode === "sh" ? shCoeffCount(scene.shDegree) * 3 : 3;
   const want: [string, ArrayLike<number>, number][] = [
     ["means", scene.means, 3],
     ["logScales", scene.logScales, 3],
@@ -40,9 +38,7 @@ export function assertScene(scene: GaussianScene): void {
   for (const [name, arr, w] of want) {
     if (arr.length !== n * w) {
       throw new RangeError(
-        `Scene ${name} must have ${n}×${w} = ${
-          n * w
-        } values, got ${arr.length}`,
+        `Scene ${name} must have ${n}×${w} = ${n * w} values, got ${arr.length}`,
       );
     }
   }
@@ -156,5 +152,67 @@ export function simplePinhole(
     cy: height / 2,
     R: [1, 0, 0, 0, 1, 0, 0, 0, 1],
     t: [0, 0, 0],
+  };
+}
+
+/** Summary statistics of a scene (for `dub splat info`). */
+export interface SceneSummary {
+  count: number;
+  colorMode: "sh" | "rgb";
+  shDegree: number;
+  /** Axis-aligned bounds of the means. */
+  boundsMin: [number, number, number];
+  boundsMax: [number, number, number];
+  /** Opacity (after the sigmoid). */
+  opacity: { min: number; mean: number; median: number; max: number; below0005: number };
+  /** Largest of the three scales (world units, after exp). */
+  maxScale: { min: number; median: number; max: number };
+}
+
+function median(values: Float64Array): number {
+  if (values.length === 0) return NaN;
+  const s = values.slice().sort();
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Counts, bounds, opacity and scale statistics of a scene. */
+export function summarizeScene(scene: GaussianScene): SceneSummary {
+  assertScene(scene);
+  const n = scene.count;
+  const lo: [number, number, number] = [Infinity, Infinity, Infinity];
+  const hi: [number, number, number] = [-Infinity, -Infinity, -Infinity];
+  const op = new Float64Array(n), ms = new Float64Array(n);
+  let sum = 0, below = 0;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      const v = scene.means[i * 3 + c]!;
+      if (v < lo[c]!) lo[c] = v;
+      if (v > hi[c]!) hi[c] = v;
+    }
+    const o = 1 / (1 + Math.exp(-scene.opacityLogits[i]!));
+    op[i] = o;
+    sum += o;
+    if (o < 0.005) below++;
+    ms[i] = Math.exp(
+      Math.max(scene.logScales[i * 3]!, scene.logScales[i * 3 + 1]!, scene.logScales[i * 3 + 2]!),
+    );
+  }
+  const min = (a: Float64Array) => a.reduce((m, v) => Math.min(m, v), Infinity);
+  const max = (a: Float64Array) => a.reduce((m, v) => Math.max(m, v), -Infinity);
+  return {
+    count: n,
+    colorMode: scene.colorMode,
+    shDegree: scene.colorMode === "sh" ? scene.shDegree : 0,
+    boundsMin: lo,
+    boundsMax: hi,
+    opacity: {
+      min: min(op),
+      mean: n ? sum / n : NaN,
+      median: median(op),
+      max: max(op),
+      below0005: below,
+    },
+    maxScale: { min: min(ms), median: median(ms), max: max(ms) },
   };
 }
