@@ -236,7 +236,7 @@ export function parseWorkflow(
   }
   const parsed = WorkflowSchema.safeParse(raw);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+    for (const issue of flattenUnions(parsed.error.issues)) {
       if (issue.code === "unrecognized_keys") {
         for (const k of issue.keys) {
           const hint = closest(k, knownKeys(issue.path as Path));
@@ -488,4 +488,27 @@ function keyOffset(doc: Document, p: Path, k: string): number {
     if (key?.range) return key.range[0];
   }
   return nodeOffset(doc, p);
+}
+
+/**
+ * Replace a union's "Invalid input" by the issues of its most specific branch
+ * (the one whose issues reach deepest into the value), with full paths.
+ */
+function flattenUnions(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const out: z.core.$ZodIssue[] = [];
+  for (const issue of issues) {
+    if (issue.code === "invalid_union" && issue.errors.length) {
+      const branches = issue.errors.map((b) =>
+        flattenUnions(b).map((i) =>
+          ({ ...i, path: [...issue.path, ...i.path] }) as z.core.$ZodIssue
+        )
+      );
+      const depth = (b: z.core.$ZodIssue[]) =>
+        Math.max(...b.map((i) => i.path.length)) -
+        (b.some((i) => i.code === "invalid_type") ? 0.5 : 0);
+      branches.sort((a, b) => depth(b) - depth(a));
+      out.push(...branches[0]!);
+    } else out.push(issue);
+  }
+  return out;
 }

@@ -15,7 +15,7 @@ import { findStage } from "../stages/mod.ts";
 import { type CacheEntry, type CacheStore, hashFile, hashJson, LocalCacheStore } from "./cache.ts";
 import { expandBatch } from "./batch.ts";
 import type { LoadedWorkflow } from "./load.ts";
-import { interpolate, mapStrings, type Ref, refText } from "./refs.ts";
+import { findRefs, interpolate, mapStrings, type Ref, refText, walkStrings } from "./refs.ts";
 import type { JsonValue, StageContext } from "./stage.ts";
 
 /** Events for progress display and `--json` (NDJSON). */
@@ -333,6 +333,35 @@ export async function resolveStep(
       paramHashes[k] = hashJson(v);
     }
   }
+  // Models referenced anywhere in `with` are hashed by content (and checked against a declared sha256).
+  const models: Record<string, string> = {};
+  const modelRefs = new Set<string>();
+  walkStrings(step.with, [], (str) => {
+    for (const f of findRefs(str)) if (f.ref?.kind === "models") modelRefs.add(f.ref.name);
+  });
+  for (const name of [...modelRefs].sort()) {
+    const decl = wf.file.models[name]!;
+    const file = resolve(wf.dir, typeof decl === "string" ? decl : decl.path);
+    let hash: string;
+    try {
+      hash = await contentHash(file);
+    } catch {
+      throw new DubError("input", `Cannot read model "${name}" at "${file}": file not found`, {
+        hint: "fix the path under models: in the workflow",
+      });
+    }
+    if (typeof decl === "object" && decl.sha256 && decl.sha256 !== hash) {
+      throw new DubError(
+        "input",
+        `Model "${name}" at "${file}" has sha256 ${hash}, but the workflow expects ${decl.sha256}`,
+        {
+          hint: "use the model the workflow was written for, or update its sha256",
+        },
+      );
+    }
+    models[name] = hash;
+  }
+  if (Object.keys(models).length) paramHashes["models"] = hashJson(models);
   const components = { type: stage.type, version: stage.version, params: paramHashes };
   return { id: step.id, uses: step.uses, params, key: hashJson(components), components };
 }

@@ -177,3 +177,31 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "runWorkflow() hashes models into the key and checks a declared sha256",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const model = join(dir, "m.bin");
+    await Deno.copyFile(clip, model);
+    const text = (sha: string) =>
+      `version: 1\nmodels:\n  m: { path: ${
+        JSON.stringify(model)
+      }${sha} }\nsteps:\n  - id: probe\n    uses: media.probe\n    with:\n      input: \${{ models.m }}\n`;
+    const r1 = await run(dir, text(""));
+    assert.equal(r1.report.clips[0]!.status, "ok");
+    const r2 = await run(dir, text(`, sha256: \"${"0".repeat(64)}\"`));
+    assert.equal(r2.report.clips[0]!.status, "failed");
+    assert.match(
+      r2.report.clips[0]!.error!,
+      /Model "m" at ".*m\.bin" has sha256 [0-9a-f]{64}, but the workflow expects 0{64}/,
+    );
+    // Changing the model's content changes the key.
+    await Deno.writeFile(model, new Uint8Array([0]), { append: true });
+    const r3 = await run(dir, text(""));
+    assert.notEqual(r3.report.clips[0]!.steps[0]!.key, r1.report.clips[0]!.steps[0]!.key);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
