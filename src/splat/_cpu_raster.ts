@@ -70,6 +70,10 @@ export interface Projected {
   dir: Float64Array; // [N, 3] unit SH view direction
   dirLen: Float64Array; // [N] |mean − campos| (pinhole)
   radius: Int32Array; // [N], 0 = culled
+  /** 2·ln(255·opacity): α ≥ 1/255 only where dᵀ·conic·d ≤ qmax (< 0: nowhere). */
+  qmax: Float64Array; // [N]
+  /** Half-height (pixels, with margin) of that ellipse. */
+  halfY: Float64Array; // [N]
   rect: Int32Array; // [N, 4] tile rect
   /** Visible Gaussians sorted front to back. */
   sorted: Int32Array;
@@ -111,6 +115,8 @@ export function preprocess(scene: SceneArrays, view: ViewParams): Projected {
     dir: new Float64Array(n * 3),
     dirLen: new Float64Array(n),
     radius: new Int32Array(n),
+    qmax: new Float64Array(n),
+    halfY: new Float64Array(n),
     rect: new Int32Array(n * 4),
     sorted: new Int32Array(0),
     tileStart: new Int32Array(view.tilesX * view.tilesY + 1),
@@ -165,7 +171,11 @@ export function preprocess(scene: SceneArrays, view: ViewParams): Projected {
     p.xy[i * 2] = u, p.xy[i * 2 + 1] = v;
     p.radius[i] = radius;
     p.depth[i] = tz;
-    p.opacity[i] = sigmoid(scene.opacityLogits[i]!);
+    const op = sigmoid(scene.opacityLogits[i]!);
+    p.opacity[i] = op;
+    const qm = alphaQ(op);
+    p.qmax[i] = qm;
+    p.halfY[i] = qm < 0 ? 0 : Math.sqrt(qm * c) + SPAN_MARGIN;
     if (sh) {
       let dx: number, dy: number, dz: number, len = 1;
       if (view.ortho) {
@@ -290,7 +300,7 @@ export function rasterizeForward(
   const last = new Int32Array(NP),
     cnt = new Int32Array(NP),
     done = new Uint8Array(NP);
-  const { xy, conic, opacity, rgb, depth, cov2, tileIds, tileStart } = p;
+  const { xy, conic, opacity, rgb, depth, qmax, halfY, tileIds, tileStart } = p;
   const [bg0, bg1, bg2] = background;
   for (let ty = 0; ty < tilesY; ty++) {
     for (let tx = 0; tx < tilesX; tx++) {
@@ -303,13 +313,13 @@ export function rasterizeForward(
       for (let s = s0; s < s1 && active > 0; s++) {
         const g = tileIds[s]!;
         const o = opacity[g]!;
-        const Q = alphaQ(o);
+        const Q = qmax[g]!;
         if (Q < 0) continue;
         const gx = xy[g * 2]!, gy = xy[g * 2 + 1]!;
         const ca = conic[g * 3]!,
           cb = conic[g * 3 + 1]!,
           cc = conic[g * 3 + 2]!;
-        const hy = Math.sqrt(Q * cov2[g * 3 + 2]!) + SPAN_MARGIN;
+        const hy = halfY[g]!;
         const ry0 = Math.max(py0, Math.ceil(gy - hy)),
           ry1 = Math.min(py1 - 1, Math.floor(gy + hy));
         const cr = rgb[g * 3]!,
@@ -403,7 +413,7 @@ export function rasterizeBackward(
   const G0 = new Float64Array(NP * 3),
     GA = new Float64Array(NP),
     TF = new Float64Array(NP);
-  const { xy, conic, opacity, rgb, cov2, tileIds, tileStart } = p;
+  const { xy, conic, opacity, rgb, qmax, halfY, tileIds, tileStart } = p;
   const [bg0, bg1, bg2] = f.background;
   for (let ty = 0; ty < tilesY; ty++) {
     for (let tx = 0; tx < tilesX; tx++) {
@@ -428,13 +438,13 @@ export function rasterizeBackward(
       for (let k = maxLast - 1; k >= 0; k--) {
         const g = tileIds[s0 + k]!;
         const o = opacity[g]!;
-        const Q = alphaQ(o);
+        const Q = qmax[g]!;
         if (Q < 0) continue;
         const gx = xy[g * 2]!, gy = xy[g * 2 + 1]!;
         const ca = conic[g * 3]!,
           cb = conic[g * 3 + 1]!,
           cc = conic[g * 3 + 2]!;
-        const hy = Math.sqrt(Q * cov2[g * 3 + 2]!) + SPAN_MARGIN;
+        const hy = halfY[g]!;
         const ry0 = Math.max(py0, Math.ceil(gy - hy)),
           ry1 = Math.min(py1 - 1, Math.floor(gy + hy));
         const cr = rgb[g * 3]!, cgr = rgb[g * 3 + 1]!, cbl = rgb[g * 3 + 2]!;
