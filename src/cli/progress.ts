@@ -111,6 +111,7 @@ export function humanRenderer(
           if (e.status === "failed") log(`error: clip ${e.clip} failed: ${e.error}`);
           break;
         case "summary":
+          multi?.update(); // flush lines logged since the last redraw
           multi?.stop();
           multi = null;
           err(`${e.ok} ok, ${e.failed} failed in ${fmtS(e.durationS)}; report: ${e.report}`);
@@ -119,6 +120,7 @@ export function humanRenderer(
       }
     },
     stop() {
+      multi?.update();
       multi?.stop();
       multi = null;
     },
