@@ -1,7 +1,13 @@
 /**
  * Data contract of the splatter, shared by the CPU reference (`_cpu*.ts`) and the
  * WebGPU backend (`_webgpu*.ts`, `*.wgsl`). All arrays are flat, row-major
- * Float32Arrays; shapes are given in comments and asserted by `assertScene()`.
+ * Float32Arrays; shapes are given in comments and asserted by `assertScene()`
+ * (in `scene.ts`).
+ *
+ * Changes since the first version (documentation only, no shape or type change):
+ * pixel convention of cx/cy, meaning of depth/count, unit of `means2dAbs` and
+ * `gradThreshold`, SH view direction of the ortho camera. The math is specified
+ * by `_math.ts` and the CPU reference.
  *
  * @module
  */
@@ -25,7 +31,11 @@ export interface GaussianScene {
   colors: Float32Array;
 }
 
-/** Pinhole camera (world-to-camera pose). */
+/**
+ * Pinhole camera (world-to-camera pose, camera looks down +z, y down). Pixel
+ * (px, py) covers [px, px + 1) × [py, py + 1), so a centred principal point is
+ * cx = width / 2, cy = height / 2 (equivalent to the reference's ndc2Pix).
+ */
 export interface PinholeCamera {
   kind: "pinhole";
   width: number;
@@ -38,14 +48,15 @@ export interface PinholeCamera {
   R: Float32Array | number[];
   /** World-to-camera translation [3]. */
   t: Float32Array | number[];
-  /** Near plane (camera-space z), default 0.01. */
+  /** Near plane (camera-space z), default 0.01; Gaussians with z ≤ near are culled. */
   near?: number;
   far?: number;
 }
 
 /**
  * Orthographic / weak-perspective camera: pixel = s · (R·x + t)_xy + (cx, cy),
- * depth = (R·x + t)_z. Face tracking yields one.
+ * depth = (R·x + t)_z. Face tracking yields one. No near-plane culling; the SH
+ * view direction is the camera's forward axis (third row of R) for every Gaussian.
  */
 export interface OrthoCamera {
   kind: "ortho";
@@ -73,8 +84,8 @@ export interface RenderOutput {
   height: number;
   rgb: Float32Array; // [H, W, 3]
   alpha: Float32Array; // [H, W] accumulated opacity
-  depth: Float32Array; // [H, W] alpha-weighted camera-space depth
-  count?: Uint32Array; // [H, W]
+  depth: Float32Array; // [H, W] alpha-weighted camera-space depth Σ z·α·T (not divided by alpha)
+  count?: Uint32Array; // [H, W] number of Gaussians blended into the pixel
 }
 
 /** Upstream gradient of a scalar loss w.r.t. the rendered images. */
@@ -90,7 +101,10 @@ export interface SceneGrads {
   quats: Float32Array; // [N, 4]
   opacityLogits: Float32Array; // [N]
   colors: Float32Array; // same shape as scene.colors
-  /** |dL/d(mean2D)| per Gaussian (view-space positional gradient, for densification). */
+  /**
+   * |dL/d(mean2D)| per Gaussian in pixel units (norm of the 2D gradient summed over
+   * the pixels of this render; 0 for culled Gaussians), for densification.
+   */
   means2dAbs: Float32Array; // [N]
 }
 
@@ -118,7 +132,11 @@ export interface AdamOptions {
 
 /** Densification as in the 3DGS paper: clone small / split large Gaussians with a large view-space gradient, prune transparent ones. */
 export interface DensifyOptions {
-  /** Mean |dL/d mean2D| (pixels) above which a Gaussian is densified (reference 0.0002 in NDC units; document the unit). */
+  /**
+   * Mean |dL/d mean2D| (pixel units, averaged over the steps where the Gaussian was
+   * visible) at or above which a Gaussian is densified. The reference's 0.0002 is in
+   * NDC units; the pixel equivalent is 0.0002 · 2 / width (e.g. 7.8e-7 at 512 px).
+   */
   gradThreshold: number;
   /** Scale (world units) separating clone (below) from split (above). */
   scaleThreshold: number;
@@ -153,7 +171,12 @@ export interface SplatBackend extends Disposable {
 
 export interface SceneOptimizer extends Disposable {
   /** Render from `camera`, compute the loss against `target` [H, W, 3], backprop, Adam update. Returns the loss before the update. */
-  step(camera: Camera, target: Float32Array, loss?: LossOptions, opts?: RenderOptions): Promise<number>;
+  step(
+    camera: Camera,
+    target: Float32Array,
+    loss?: LossOptions,
+    opts?: RenderOptions,
+  ): Promise<number>;
   /** The current parameters, copied back to the host. */
   scene(): Promise<GaussianScene>;
   /** Clone/split/prune using the view-space gradients accumulated since the last call. */
