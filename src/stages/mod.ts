@@ -9,9 +9,13 @@ import audioReplace from "./audio_replace.ts";
 import faceTrack from "./face_track.ts";
 import mediaProbe from "./media_probe.ts";
 import videoEncode from "./video_encode.ts";
+import audioFeatures from "./audio_features.ts";
+import lipsyncExpression from "./lipsync_expression.ts";
 
 // deno-lint-ignore no-explicit-any
 export const STAGES: readonly StageDef<any>[] = [
+  audioFeatures,
+  lipsyncExpression,
   mediaProbe,
   audioReplace,
   videoEncode,

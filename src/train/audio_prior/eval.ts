@@ -1,0 +1,345 @@
+/**
+ * `deno task eval:audio-prior`: evaluate the shipped prior (or `--model`) and
+ * the signal-processing baseline, side by side, on
+ *
+ * 1. held-out synthetic speech: languages and espeak-ng voices never used in
+ *    training (`HELDOUT_LANGUAGES` × `HELDOUT_VARIANTS`), clean and augmented
+ *    (noise / music / reverb), each utterance padded with 0.6 s of silence;
+ * 2. real human speech: the LibriVox clips of Debian's `pocketsphinx-testdata`,
+ *    with phoneme timings from espeak-ng synthesis of the transcript + DTW on
+ *    cepstra (`align.ts`); targets come from the same phoneme table, so they
+ *    are a noisy reference (alignment error is part of the error);
+ * 3. speed: real-time factor of features (mel + VAD) and inference.
+ *
+ * Metrics (100 Hz): per-channel Pearson r and mean absolute error vs the
+ * phoneme-derived targets; bilabial closure recall (a p/b/m segment counts as
+ * closed when bilabial_closure ≥ 0.5 within it ± 30 ms); silence → closed rate
+ * (frames ≥ 150 ms from any phoneme with jaw_open < 0.1 and lip_aperture <
+ * 0.1); lag = the shift (±200 ms) maximising the correlation of
+ * jaw_open + lip_aperture with the targets (positive = prediction late).
+ *
+ * Prints a report and writes `models/audio_prior.eval.json`. A script.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import {
+  ARTICULATION_DIM,
+  ARTICULATION_NAMES,
+  clampArticulation,
+  neutralArticulation,
+} from "../../articulation/mod.ts";
+import { baselineArticulation } from "../../audio/baseline.ts";
+import { logMel, MEL_CONFIG } from "../../audio/mel.ts";
+import { AudioPrior, DEFAULT_PRIOR_PATH } from "../../audio/prior.ts";
+import { resample } from "../../audio/resample.ts";
+import { applyGate, SileroVad, speechGate, vadToFeatureClock } from "../../audio/vad.ts";
+import { decodeWav } from "../../media/wav.ts";
+import { REPO_ROOT } from "../../fixtures/mod.ts";
+import { alignTranscript } from "./align.ts";
+import { augmentClip } from "./augment.ts";
+import { articulationTargets, type TimedPhoneme, toSegments } from "./coarticulation.ts";
+import { Espeak, HELDOUT_LANGUAGES, HELDOUT_VARIANTS, Rng } from "./corpus.ts";
+import { buildCorpus } from "./dataset.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    model: { type: "string", default: DEFAULT_PRIOR_PATH },
+    utterances: { type: "string", default: "96" },
+    seed: { type: "string", default: "4242" },
+    out: { type: "string", default: join(REPO_ROOT, "models", "audio_prior.eval.json") },
+  },
+});
+const C = ARTICULATION_DIM;
+const RATE = MEL_CONFIG.frameRateHz;
+const LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox";
+
+/** One evaluated clip: prediction and target `[T, C]`, phonemes on its clock. */
+interface Item {
+  pred: Float32Array;
+  target: Float32Array;
+  phonemes: TimedPhoneme[];
+}
+
+function pearson(a: number[], b: number[]): number {
+  const n = a.length;
+  let ma = 0, mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const x = a[i]! - ma;
+    const y = b[i]! - mb;
+    sab += x * y;
+    saa += x * x;
+    sbb += y * y;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
+}
+
+interface Metrics {
+  r: Record<string, number>;
+  mae: Record<string, number>;
+  meanR: number;
+  bilabialRecall: number;
+  bilabialCount: number;
+  silenceClosedRate: number;
+  lagMs: number;
+}
+
+function metrics(items: Item[]): Metrics {
+  const r: Record<string, number> = {};
+  const mae: Record<string, number> = {};
+  for (let ch = 0; ch < C; ch++) {
+    const p: number[] = [];
+    const t: number[] = [];
+    for (const it of items) {
+      for (let j = 0; j < it.target.length / C; j++) {
+        p.push(it.pred[j * C + ch]!);
+        t.push(it.target[j * C + ch]!);
+      }
+    }
+    r[ARTICULATION_NAMES[ch]!] = pearson(p, t);
+    mae[ARTICULATION_NAMES[ch]!] = p.reduce((a, v, i) => a + Math.abs(v - t[i]!), 0) / p.length;
+  }
+  const measured = ARTICULATION_NAMES.filter((n) => n !== "tongue_visible" && n !== "labiodental");
+  const meanR = measured.reduce((a, n) => a + r[n]!, 0) / measured.length;
+  // Bilabial recall.
+  let hits = 0, total = 0;
+  const B = ARTICULATION_NAMES.indexOf("bilabial_closure");
+  for (const it of items) {
+    const frames = it.pred.length / C;
+    for (const s of toSegments(it.phonemes)) {
+      if (s.entry.target[B]! < 1 || s.entry.kind !== "consonant") continue;
+      total++;
+      const a = Math.max(0, Math.floor((s.startS - 0.03) * RATE));
+      const b = Math.min(frames - 1, Math.ceil((s.endS + 0.03) * RATE));
+      let mx = 0;
+      for (let j = a; j <= b; j++) mx = Math.max(mx, it.pred[j * C + B]!);
+      if (mx >= 0.5) hits++;
+    }
+  }
+  // Silence → closed.
+  let closed = 0, silent = 0;
+  const J = ARTICULATION_NAMES.indexOf("jaw_open");
+  const A = ARTICULATION_NAMES.indexOf("lip_aperture");
+  for (const it of items) {
+    const frames = it.pred.length / C;
+    const speech = it.phonemes.filter((p) => p.id !== "");
+    for (let j = 0; j < frames; j++) {
+      const t = j / RATE;
+      if (speech.some((p) => t > p.startS - 0.15 && t < p.endS + 0.15)) continue;
+      silent++;
+      if (it.pred[j * C + J]! < 0.1 && it.pred[j * C + A]! < 0.1) closed++;
+    }
+  }
+  // Lag of the opening (jaw + aperture) by cross-correlation.
+  let bestLag = 0, bestR = -Infinity;
+  for (let lag = -20; lag <= 20; lag++) {
+    const p: number[] = [];
+    const t: number[] = [];
+    for (const it of items) {
+      const frames = it.pred.length / C;
+      for (let j = Math.max(0, -lag); j < Math.min(frames, frames - lag); j++) {
+        p.push(it.pred[(j + lag) * C + J]! + it.pred[(j + lag) * C + A]!);
+        t.push(it.target[j * C + J]! + it.target[j * C + A]!);
+      }
+    }
+    const rr = pearson(p, t);
+    if (rr > bestR) {
+      bestR = rr;
+      bestLag = lag;
+    }
+  }
+  return {
+    r,
+    mae,
+    meanR,
+    bilabialRecall: total ? hits / total : NaN,
+    bilabialCount: total,
+    silenceClosedRate: silent ? closed / silent : NaN,
+    lagMs: bestLag * (1000 / RATE),
+  };
+}
+
+/** Predict with every method for one 16 kHz clip. */
+async function predictAll(
+  prior: AudioPrior,
+  vad: SileroVad,
+  samples: Float32Array,
+): Promise<Record<string, Float32Array>> {
+  const mel = logMel(samples);
+  const gate = speechGate(vadToFeatureClock(await vad.probabilities(samples), mel.frames));
+  const neutral = neutralArticulation();
+  const p = clampArticulation(await prior.predict(mel.data));
+  const b = clampArticulation(baselineArticulation(mel.data));
+  return {
+    "prior": p,
+    "prior+vad": applyGate(p, gate, neutral),
+    "baseline+vad": applyGate(b, gate, neutral),
+  };
+}
+
+const METHODS = ["prior", "prior+vad", "baseline+vad"];
+
+function table(title: string, m: Record<string, Metrics>): string {
+  const lines = [`\n### ${title}\n`];
+  lines.push(`| metric | ${METHODS.join(" | ")} |`, `|---|${METHODS.map(() => "---").join("|")}|`);
+  for (const n of ARTICULATION_NAMES) {
+    lines.push(`| r ${n} | ${METHODS.map((k) => m[k]!.r[n]!.toFixed(3)).join(" | ")} |`);
+  }
+  lines.push(
+    `| mean r (6 observable channels) | ${
+      METHODS.map((k) => m[k]!.meanR.toFixed(3)).join(" | ")
+    } |`,
+  );
+  for (const n of ARTICULATION_NAMES) {
+    lines.push(`| MAE ${n} | ${METHODS.map((k) => m[k]!.mae[n]!.toFixed(3)).join(" | ")} |`);
+  }
+  lines.push(
+    `| bilabial closure recall (n=${m["prior"]!.bilabialCount}) | ${
+      METHODS.map((k) => m[k]!.bilabialRecall.toFixed(3)).join(" | ")
+    } |`,
+  );
+  lines.push(
+    `| silence → closed rate | ${
+      METHODS.map((k) => m[k]!.silenceClosedRate.toFixed(3)).join(" | ")
+    } |`,
+  );
+  lines.push(`| lag (ms, + = late) | ${METHODS.map((k) => m[k]!.lagMs.toFixed(0)).join(" | ")} |`);
+  return lines.join("\n");
+}
+
+const t0 = performance.now();
+using prior = await AudioPrior.load(args.model);
+using vad = await SileroVad.load();
+const report: Record<string, unknown> = { model: args.model };
+
+// 1. Held-out synthetic speech.
+const corpus = await buildCorpus(
+  Number(args.utterances),
+  HELDOUT_LANGUAGES,
+  HELDOUT_VARIANTS,
+  Number(args.seed),
+);
+const rng = new Rng(Number(args.seed) + 1);
+const results: Record<string, Record<string, Metrics>> = {};
+for (const condition of ["clean", "augmented"]) {
+  const items: Record<string, Item[]> = Object.fromEntries(METHODS.map((k) => [k, []]));
+  for (const u of corpus) {
+    const padS = 0.6;
+    const pad = padS * MEL_CONFIG.sampleRateHz;
+    let x: Float32Array = new Float32Array(u.samples.length + 2 * pad);
+    x.set(u.samples, pad);
+    if (condition === "augmented") x = augmentClip(rng, x, u.rms);
+    const phonemes = u.phonemes.map((p) => ({
+      id: p.id,
+      startS: p.startS + padS,
+      endS: p.endS + padS,
+    }));
+    const preds = await predictAll(prior, vad, x);
+    const frames = preds["prior"]!.length / C;
+    const target = articulationTargets(phonemes, frames, RATE);
+    for (const k of METHODS) items[k]!.push({ pred: preds[k]!, target, phonemes });
+  }
+  results[condition] = Object.fromEntries(METHODS.map((k) => [k, metrics(items[k]!)]));
+}
+const heldS = corpus.reduce((a, u) => a + u.samples.length, 0) / MEL_CONFIG.sampleRateHz;
+report.heldout = {
+  languages: Object.keys(HELDOUT_LANGUAGES),
+  variants: HELDOUT_VARIANTS,
+  utterances: corpus.length,
+  minutes: heldS / 60,
+  ...results,
+};
+console.log(
+  `## Held-out synthetic speech: ${corpus.length} utterances, ${(heldS / 60).toFixed(1)} min, ` +
+    `languages ${Object.keys(HELDOUT_LANGUAGES).join(", ")}; voices ${HELDOUT_VARIANTS.join(", ")}`,
+);
+console.log(table("clean", results["clean"]!));
+console.log(table("augmented (noise / music / reverb / band-limit / gain)", results["augmented"]!));
+
+// 2. Real speech.
+let realSamples: Float32Array[] = [];
+try {
+  const transcripts = new Map<string, string>();
+  for (const line of (await Deno.readTextFile(join(LIBRIVOX, "transcription"))).split("\n")) {
+    const m = /^<s>\s*(.*?)\s*<\/s>\s*\((.+)\)\s*$/.exec(line.trim());
+    if (m) transcripts.set(m[2]!, m[1]!);
+  }
+  const espeak = await Espeak.create();
+  const items: Record<string, Item[]> = Object.fromEntries(METHODS.map((k) => [k, []]));
+  for (const [id, text] of transcripts) {
+    const wav = decodeWav(await Deno.readFile(join(LIBRIVOX, `${id}.wav`)), id);
+    const x = resample(wav.samples, wav.sampleRateHz, MEL_CONFIG.sampleRateHz);
+    realSamples.push(x);
+    const { phonemes } = alignTranscript(espeak, text, x);
+    const preds = await predictAll(prior, vad, x);
+    const frames = preds["prior"]!.length / C;
+    const target = articulationTargets(phonemes, frames, RATE);
+    for (const k of METHODS) items[k]!.push({ pred: preds[k]!, target, phonemes });
+  }
+  const real = Object.fromEntries(METHODS.map((k) => [k, metrics(items[k]!)]));
+  const realS = realSamples.reduce((a, x) => a + x.length, 0) / MEL_CONFIG.sampleRateHz;
+  report.librivox = { clips: transcripts.size, seconds: realS, ...real };
+  console.log(
+    `\n## Real speech: ${transcripts.size} LibriVox clips (${
+      realS.toFixed(1)
+    } s), espeak-ng + DTW alignment`,
+  );
+  console.log(table("LibriVox (pocketsphinx-testdata)", real));
+} catch (e) {
+  if (!(e instanceof Deno.errors.NotFound)) throw e;
+  realSamples = [];
+  console.log(
+    `\nSkipped real speech: ${LIBRIVOX} not found (apt-get install pocketsphinx-testdata)`,
+  );
+}
+
+// 3. Speed on a 60 s clip (held-out utterances concatenated).
+{
+  const n = 60 * MEL_CONFIG.sampleRateHz;
+  const x = new Float32Array(n);
+  let o = 0;
+  for (let i = 0; o < n; i = (i + 1) % corpus.length) {
+    const u = corpus[i]!.samples;
+    x.set(u.subarray(0, Math.min(u.length, n - o)), o);
+    o += u.length;
+  }
+  const ta = performance.now();
+  const mel = logMel(x);
+  const tb = performance.now();
+  const probs = await vad.probabilities(x);
+  const tc = performance.now();
+  await prior.predict(mel.data);
+  const td = performance.now();
+  baselineArticulation(mel.data);
+  const te = performance.now();
+  void probs;
+  const speed = {
+    audioS: 60,
+    melS: (tb - ta) / 1000,
+    vadS: (tc - tb) / 1000,
+    priorS: (td - tc) / 1000,
+    baselineS: (te - td) / 1000,
+    rtfFeaturesPlusPrior: (td - ta) / 1000 / 60,
+  };
+  report.speed = speed;
+  console.log(
+    `\n## Speed (60 s of audio, this machine, shared 2 cores)\nlog-mel ${
+      speed.melS.toFixed(2)
+    } s, ` +
+      `Silero VAD ${speed.vadS.toFixed(2)} s, prior ${speed.priorS.toFixed(2)} s, baseline ${
+        speed.baselineS.toFixed(2)
+      } s; ` +
+      `real-time factor (features + prior) ${speed.rtfFeaturesPlusPrior.toFixed(4)}`,
+  );
+}
+report.evalWallS = (performance.now() - t0) / 1000;
+await Deno.writeTextFile(args.out, JSON.stringify(report, null, 1) + "\n");
+console.log(`\nwrote ${args.out} (${report.evalWallS} s)`);
