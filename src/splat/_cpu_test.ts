@@ -117,6 +117,15 @@ function checkGradients(s: SceneArrays, cam: Camera, label: string): void {
     return l;
   };
   const { forward, grads } = forwardBackwardCpu(s, cam, dR, dA, opts);
+  if (cam.kind === "ortho") {
+    // Ortho: J and the SH direction do not depend on the mean, so dL/dmean = Rᵀ·(scale·dL/dmean2D, 0)
+    // and means2dAbs = |dL/dmean| / scale.
+    for (let i = 0; i < s.count; i++) {
+      const gm = Math.hypot(grads.means[i * 3]!, grads.means[i * 3 + 1]!, grads.means[i * 3 + 2]!);
+      close(grads.means2dAbs[i]!, gm / cam.scale, 1e-9, `means2dAbs[${i}]`);
+    }
+    assert.ok(grads.means2dAbs.some((v) => v > 1e-3));
+  }
   if (cam.kind === "pinhole") {
     // The scene must exercise the early stop: some pixels end with T just above 1e-4.
     assert.ok(forward.finalT.some((t) => t < 2e-3), `${label}: no pixel reached the early stop`);
