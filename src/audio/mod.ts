@@ -37,6 +37,7 @@ import {
 } from "../articulation/mod.ts";
 import { readSafetensors, writeSafetensors } from "../track/safetensors.ts";
 import { baselineArticulation } from "./baseline.ts";
+import { enforceContacts } from "./contacts.ts";
 import { formatFps, frameCountFor, type Rational, resampleToFrameRate } from "./clock.ts";
 import { logMel, MEL_CONFIG } from "./mel.ts";
 import { AudioPrior } from "./prior.ts";
@@ -57,6 +58,7 @@ export { logMel, MEL_CONFIG } from "./mel.ts";
 export { resample } from "./resample.ts";
 export { applyStyle, calibrateStyle, type StyleMap } from "./style.ts";
 export { baselineArticulation } from "./baseline.ts";
+export { enforceContacts } from "./contacts.ts";
 export { applyGate, SileroVad, speechGate } from "./vad.ts";
 
 export const FEATURES_FORMAT = "dub.audio_features";
@@ -182,7 +184,7 @@ export async function predictArticulation(
     using prior = await AudioPrior.load(opts.modelPath);
     track = await prior.predict(f.mel, opts.signal);
   }
-  clampArticulation(track);
+  enforceContacts(clampArticulation(track));
   let gate: Float32Array = new Float32Array(f.frames).fill(1);
   if (opts.vad ?? true) {
     if (!f.vad) {

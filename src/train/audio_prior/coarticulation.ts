@@ -9,7 +9,9 @@
  *                                times a per-channel scale (contact channels
  *                                switch fast, rounding spreads furthest),
  *
- * and the track is the dominance-weighted mean Σ D_s T_s / Σ D_s per channel.
+ * and the track is the dominance-weighted mean Σ D_s T_s / Σ D_s per channel,
+ * followed by the contact constraints of `src/audio/contacts.ts` (no lip gap
+ * while the lips are sealed).
  * Strong segments (bilabial closure, labiodental contact, silence) win where
  * they are; weak ones (velars, glottals) take their neighbours' shape; lip
  * rounding spreads ahead into preceding consonants.
@@ -17,6 +19,7 @@
  * @module
  */
 import { ARTICULATION_DIM, channelIndex } from "../../articulation/mod.ts";
+import { enforceContacts } from "../../audio/contacts.ts";
 import { parsePhoneme, type PhonemeTarget, silenceTarget } from "./phonemes.ts";
 
 /** A timed phoneme: espeak-ng id (IPA, "" for a pause) and its span in seconds. */
@@ -110,5 +113,5 @@ export function articulationTargets(
     }
     for (let ch = 0; ch < c; ch++) out[j * c + ch] = den[ch]! > 0 ? num[ch]! / den[ch]! : 0;
   }
-  return out;
+  return enforceContacts(out);
 }

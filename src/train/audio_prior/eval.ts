@@ -31,6 +31,7 @@ import {
   neutralArticulation,
 } from "../../articulation/mod.ts";
 import { baselineArticulation } from "../../audio/baseline.ts";
+import { enforceContacts } from "../../audio/contacts.ts";
 import { logMel, MEL_CONFIG } from "../../audio/mel.ts";
 import { AudioPrior, DEFAULT_PRIOR_PATH } from "../../audio/prior.ts";
 import { resample } from "../../audio/resample.ts";
@@ -176,8 +177,8 @@ async function predictAll(
   const mel = logMel(samples);
   const gate = speechGate(vadToFeatureClock(await vad.probabilities(samples), mel.frames));
   const neutral = neutralArticulation();
-  const p = clampArticulation(await prior.predict(mel.data));
-  const b = clampArticulation(baselineArticulation(mel.data));
+  const p = enforceContacts(clampArticulation(await prior.predict(mel.data)));
+  const b = enforceContacts(clampArticulation(baselineArticulation(mel.data)));
   return {
     "prior": p,
     "prior+vad": applyGate(p, gate, neutral),
