@@ -19,3 +19,48 @@ Deno.test("dtwMap() recovers a known time warp", () => {
   assert.ok(Math.abs(map[20]! - 30) <= 1.5, `a[20] → ${map[20]}`);
   assert.ok(Math.abs(map[80]! - 120) <= 1.5, `a[80] → ${map[80]}`);
 });
+
+const LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox";
+const hasLibrivox = await Deno.stat(`${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-0880.wav`)
+  .then(() => true, () => false);
+if (!hasLibrivox) {
+  console.log(
+    `Skipping the LibriVox alignment test: ${LIBRIVOX} not found (apt-get install pocketsphinx-testdata)`,
+  );
+}
+
+Deno.test({
+  name: "alignTranscript() places a real LibriVox utterance where Silero VAD hears speech",
+  ignore: !hasLibrivox,
+  fn: async () => {
+    const { alignTranscript } = await import("./align.ts");
+    const { Espeak } = await import("./corpus.ts");
+    const { decodeWav } = await import("../../media/wav.ts");
+    const { SileroVad } = await import("../../audio/vad.ts");
+    const wav = decodeWav(
+      await Deno.readFile(`${LIBRIVOX}/sense_and_sensibility_01_austen_64kb-0880.wav`),
+    );
+    assert.equal(wav.sampleRateHz, 16000);
+    const { phonemes } = alignTranscript(
+      await Espeak.create(),
+      "he was not an ill disposed young man",
+      wav.samples,
+    );
+    const speech = phonemes.filter((p) => p.id !== "");
+    for (let i = 1; i < speech.length; i++) {
+      assert.ok(speech[i]!.startS >= speech[i - 1]!.startS - 1e-9, "monotonic");
+    }
+    using vad = await SileroVad.load();
+    const p = await vad.probabilities(wav.samples);
+    const first = p.findIndex((v) => v > 0.5) * 0.032;
+    const last = (p.length - 1 - [...p].reverse().findIndex((v) => v > 0.5)) * 0.032 + 0.032;
+    assert.ok(
+      Math.abs(speech[0]!.startS - first) < 0.2,
+      `speech starts at ${speech[0]!.startS}, VAD ${first}`,
+    );
+    assert.ok(
+      Math.abs(speech[speech.length - 1]!.endS - last) < 0.25,
+      `speech ends at ${speech.at(-1)!.endS}, VAD ${last}`,
+    );
+  },
+});
