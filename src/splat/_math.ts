@@ -150,29 +150,27 @@ export function covariance3dBackward(
   const w = qw / n, x = qx / n, y = qy / n, z = qz / n;
   const R = scratch; // [0..9)
   quatToRotmat(w, x, y, z, R);
-  const s = [Math.exp(ls0), Math.exp(ls1), Math.exp(ls2)];
+  const s0 = Math.exp(ls0), s1 = Math.exp(ls1), s2 = Math.exp(ls2);
   // Symmetric dL/dΣ as a full matrix G; dL/dM = (G + Gᵀ)·M = 2·G·M with G symmetric
-  // holding half of the off-diagonal partials.
+  // holding half of the off-diagonal partials. dR (row-major) goes to scratch[9..18).
   const g00 = dSigma[0]!, g01 = dSigma[1]! / 2, g02 = dSigma[2]! / 2;
   const g11 = dSigma[3]!, g12 = dSigma[4]! / 2, g22 = dSigma[5]!;
-  const dR = scratch.subarray(9, 18);
-  const dsv = [0, 0, 0];
   for (let c = 0; c < 3; c++) {
-    const sc = s[c]!;
-    const mc0 = R[c]! * sc, mc1 = R[3 + c]! * sc, mc2 = R[6 + c]! * sc;
+    const sc = c === 0 ? s0 : c === 1 ? s1 : s2;
+    const rc0 = R[c]!, rc1 = R[3 + c]!, rc2 = R[6 + c]!;
+    const mc0 = rc0 * sc, mc1 = rc1 * sc, mc2 = rc2 * sc;
     const dm0 = 2 * (g00 * mc0 + g01 * mc1 + g02 * mc2);
     const dm1 = 2 * (g01 * mc0 + g11 * mc1 + g12 * mc2);
     const dm2 = 2 * (g02 * mc0 + g12 * mc1 + g22 * mc2);
-    dsv[c] = dm0 * R[c]! + dm1 * R[3 + c]! + dm2 * R[6 + c]!;
-    dR[c] = dm0 * sc;
-    dR[3 + c] = dm1 * sc;
-    dR[6 + c] = dm2 * sc;
+    // dL/dlogScale_c = dL/ds_c · s_c
+    dls[dlso + c] = dls[dlso + c]! + (dm0 * rc0 + dm1 * rc1 + dm2 * rc2) * sc;
+    scratch[9 + c] = dm0 * sc;
+    scratch[12 + c] = dm1 * sc;
+    scratch[15 + c] = dm2 * sc;
   }
-  dls[dlso] = dls[dlso]! + dsv[0]! * s[0]!;
-  dls[dlso + 1] = dls[dlso + 1]! + dsv[1]! * s[1]!;
-  dls[dlso + 2] = dls[dlso + 2]! + dsv[2]! * s[2]!;
-  const r0 = dR[0]!, r1 = dR[1]!, r2 = dR[2]!, r3 = dR[3]!, r4 = dR[4]!;
-  const r5 = dR[5]!, r6 = dR[6]!, r7 = dR[7]!, r8 = dR[8]!;
+  const dR = scratch;
+  const r0 = dR[9]!, r1 = dR[10]!, r2 = dR[11]!, r3 = dR[12]!, r4 = dR[13]!;
+  const r5 = dR[14]!, r6 = dR[15]!, r7 = dR[16]!, r8 = dR[17]!;
   // dL/d(unit q) from quatToRotmat.
   const gw = 2 * (-z * r1 + y * r2 + z * r3 - x * r5 - y * r6 + x * r7);
   const gx = 2 *
@@ -369,55 +367,36 @@ export function projectCovarianceBackward(
     j12 = -v.fy * yc * iz;
   }
   const R = v.R;
-  const t0 = [
-    j00 * R[0]! + j02 * R[6]!,
-    j00 * R[1]! + j02 * R[7]!,
-    j00 * R[2]! + j02 * R[8]!,
-  ];
-  const t1 = [
-    j11 * R[3]! + j12 * R[6]!,
-    j11 * R[4]! + j12 * R[7]!,
-    j11 * R[5]! + j12 * R[8]!,
-  ];
-  const S = [
-    cov[co]!,
-    cov[co + 1]!,
-    cov[co + 2]!,
-    cov[co + 1]!,
-    cov[co + 3]!,
-    cov[co + 4]!,
-    cov[co + 2]!,
-    cov[co + 4]!,
-    cov[co + 5]!,
-  ];
+  const r0 = R[0]!, r1 = R[1]!, r2 = R[2]!, r3 = R[3]!, r4 = R[4]!, r5 = R[5]!;
+  const r6 = R[6]!, r7 = R[7]!, r8 = R[8]!;
+  // T = J·W rows (scalars: no allocation in this per-Gaussian function).
+  const a0 = j00 * r0 + j02 * r6, a1 = j00 * r1 + j02 * r7, a2 = j00 * r2 + j02 * r8;
+  const b0 = j11 * r3 + j12 * r6, b1 = j11 * r4 + j12 * r7, b2 = j11 * r5 + j12 * r8;
   // G symmetric 2×2: [[da, db/2], [db/2, dc]]
   const g00 = da, g01 = db / 2, g11 = dc;
   // dL/dΣ = Tᵀ·G·T (full symmetric), reported as upper-triangle partials.
-  const full = (i: number, j: number) =>
-    t0[i]! * (g00 * t0[j]! + g01 * t1[j]!) +
-    t1[i]! * (g01 * t0[j]! + g11 * t1[j]!);
-  dCov[0] = dCov[0]! + full(0, 0);
-  dCov[1] = dCov[1]! + 2 * full(0, 1);
-  dCov[2] = dCov[2]! + 2 * full(0, 2);
-  dCov[3] = dCov[3]! + full(1, 1);
-  dCov[4] = dCov[4]! + 2 * full(1, 2);
-  dCov[5] = dCov[5]! + full(2, 2);
+  const u0 = g00 * a0 + g01 * b0, u1 = g00 * a1 + g01 * b1, u2 = g00 * a2 + g01 * b2; // (G·T) row 0
+  const w0 = g01 * a0 + g11 * b0, w1 = g01 * a1 + g11 * b1, w2 = g01 * a2 + g11 * b2; // (G·T) row 1
+  dCov[0] = dCov[0]! + a0 * u0 + b0 * w0;
+  dCov[1] = dCov[1]! + 2 * (a0 * u1 + b0 * w1);
+  dCov[2] = dCov[2]! + 2 * (a0 * u2 + b0 * w2);
+  dCov[3] = dCov[3]! + a1 * u1 + b1 * w1;
+  dCov[4] = dCov[4]! + 2 * (a1 * u2 + b1 * w2);
+  dCov[5] = dCov[5]! + a2 * u2 + b2 * w2;
   if (v.ortho) return;
-  // dL/dT = 2·G·T·Σ
-  const ts0 = [0, 0, 0], ts1 = [0, 0, 0];
-  for (let j = 0; j < 3; j++) {
-    ts0[j] = t0[0]! * S[j]! + t0[1]! * S[3 + j]! + t0[2]! * S[6 + j]!;
-    ts1[j] = t1[0]! * S[j]! + t1[1]! * S[3 + j]! + t1[2]! * S[6 + j]!;
-  }
-  const dT0 = [0, 0, 0], dT1 = [0, 0, 0];
-  for (let j = 0; j < 3; j++) {
-    dT0[j] = 2 * (g00 * ts0[j]! + g01 * ts1[j]!);
-    dT1[j] = 2 * (g01 * ts0[j]! + g11 * ts1[j]!);
-  }
-  const dj00 = dT0[0]! * R[0]! + dT0[1]! * R[1]! + dT0[2]! * R[2]!;
-  const dj02 = dT0[0]! * R[6]! + dT0[1]! * R[7]! + dT0[2]! * R[8]!;
-  const dj11 = dT1[0]! * R[3]! + dT1[1]! * R[4]! + dT1[2]! * R[5]!;
-  const dj12 = dT1[0]! * R[6]! + dT1[1]! * R[7]! + dT1[2]! * R[8]!;
+  // dL/dT = 2·G·T·Σ = 2·(G·T)·Σ
+  const sxx = cov[co]!, sxy = cov[co + 1]!, sxz = cov[co + 2]!;
+  const syy = cov[co + 3]!, syz = cov[co + 4]!, szz = cov[co + 5]!;
+  const e0 = 2 * (u0 * sxx + u1 * sxy + u2 * sxz);
+  const e1 = 2 * (u0 * sxy + u1 * syy + u2 * syz);
+  const e2 = 2 * (u0 * sxz + u1 * syz + u2 * szz);
+  const f0 = 2 * (w0 * sxx + w1 * sxy + w2 * sxz);
+  const f1 = 2 * (w0 * sxy + w1 * syy + w2 * syz);
+  const f2 = 2 * (w0 * sxz + w1 * syz + w2 * szz);
+  const dj00 = e0 * r0 + e1 * r1 + e2 * r2;
+  const dj02 = e0 * r6 + e1 * r7 + e2 * r8;
+  const dj11 = f0 * r3 + f1 * r4 + f2 * r5;
+  const dj12 = f0 * r6 + f1 * r7 + f2 * r8;
   // J00 = fx/z; J02 = −fx·clamp(x/z)/z (and likewise for y).
   const iz2 = iz * iz, iz3 = iz2 * iz;
   dT[0] = dT[0]! + dj02 * (-v.fx * inX * iz2);
@@ -573,9 +552,7 @@ export function shBasisGrad(
   k = 15;
   out[k + 1] = SH_C2[1] * z, out[k + 2] = SH_C2[1] * y; // b5
   k = 18;
-  out[k] = -2 * SH_C2[2] * x,
-    out[k + 1] = -2 * SH_C2[2] * y,
-    out[k + 2] = 4 * SH_C2[2] * z; // b6
+  out[k] = -2 * SH_C2[2] * x, out[k + 1] = -2 * SH_C2[2] * y, out[k + 2] = 4 * SH_C2[2] * z; // b6
   k = 21;
   out[k] = SH_C2[3] * z, out[k + 2] = SH_C2[3] * x; // b7
   k = 24;
@@ -584,9 +561,7 @@ export function shBasisGrad(
   k = 27; // b9 = C·y(3xx − yy)
   out[k] = SH_C3[0] * 6 * x * y, out[k + 1] = SH_C3[0] * (3 * xx - 3 * yy);
   k = 30; // b10 = C·xyz
-  out[k] = SH_C3[1] * y * z,
-    out[k + 1] = SH_C3[1] * x * z,
-    out[k + 2] = SH_C3[1] * x * y;
+  out[k] = SH_C3[1] * y * z, out[k + 1] = SH_C3[1] * x * z, out[k + 2] = SH_C3[1] * x * y;
   k = 33; // b11 = C·y(4zz − xx − yy)
   out[k] = SH_C3[2] * -2 * x * y;
   out[k + 1] = SH_C3[2] * (4 * zz - xx - 3 * yy);
