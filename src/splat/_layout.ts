@@ -41,9 +41,13 @@ export const RADIX_ITEMS = 16;
 export const RADIX_BLOCK = RADIX_THREADS * RADIX_ITEMS;
 /** Threads of the single-workgroup exclusive scan. */
 export const SCAN_THREADS = 256;
-/** Backward rasterizer: threads per tile and pixels each thread carries. */
-export const BWD_THREADS = 64;
+/**
+ * Backward rasterizer: threads per tile, pixels each thread carries, and
+ * Gaussians per batch (workgroup memory: BWD_BATCH · 9 · BWD_THREADS floats).
+ */
+export const BWD_THREADS = 16;
 export const BWD_PIXELS = (TILE_SIZE * TILE_SIZE) / BWD_THREADS;
+export const BWD_BATCH = 32;
 /** Floats of 2D gradient per Gaussian: mean2d (2), conic (3), opacity, rgb (3). */
 export const GRAD2D_STRIDE = 9;
 /** Row block of the loss reduction. */
@@ -223,6 +227,7 @@ export function wgslPrelude(): string {
     ["SCAN_THREADS", `${SCAN_THREADS}u`],
     ["BWD_THREADS", `${BWD_THREADS}u`],
     ["BWD_PIXELS", `${BWD_PIXELS}u`],
+    ["BWD_BATCH", `${BWD_BATCH}u`],
     ["GRAD2D_STRIDE", `${GRAD2D_STRIDE}u`],
     ["REDUCE_THREADS", `${REDUCE_THREADS}u`],
   ];

@@ -67,7 +67,7 @@ export class WebGpuBackend implements SplatBackend {
     assertScene(scene);
     const layout = sceneLayout(scene);
     const params = this.renderer.buf("scene_params", 4 * layout.total);
-    this.ctx.device.queue.writeBuffer(params, 0, packParams(scene, layout));
+    this.ctx.write(params, packParams(scene, layout));
     return { layout, params };
   }
 
@@ -84,14 +84,27 @@ export class WebGpuBackend implements SplatBackend {
     return out;
   }
 
-  async render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
+  render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
+    return this.ctx.guard(() => this.#render(scene, camera, opts));
+  }
+
+  async #render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
     const bg = background(opts);
     const { layout, params } = this.#upload(scene);
     const f = await this.renderer.forward(params, layout, camera, bg);
     return await this.#output(f, opts);
   }
 
-  async renderBackward(
+  renderBackward(
+    scene: GaussianScene,
+    camera: Camera,
+    upstream: ImageGrads,
+    opts?: RenderOptions,
+  ): Promise<{ output: RenderOutput; grads: SceneGrads }> {
+    return this.ctx.guard(() => this.#renderBackward(scene, camera, upstream, opts));
+  }
+
+  async #renderBackward(
     scene: GaussianScene,
     camera: Camera,
     upstream: ImageGrads,
@@ -113,11 +126,11 @@ export class WebGpuBackend implements SplatBackend {
     const f = await this.renderer.forward(params, layout, camera, bg);
     const r = this.renderer;
     const dRgb = r.buf("up_rgb", 12 * np);
-    this.ctx.device.queue.writeBuffer(dRgb, 0, upstream.rgb);
+    this.ctx.write(dRgb, upstream.rgb);
     let dAlpha: GPUBuffer | undefined;
     if (upstream.alpha) {
       dAlpha = r.buf("up_alpha", 4 * np);
-      this.ctx.device.queue.writeBuffer(dAlpha, 0, upstream.alpha);
+      this.ctx.write(dAlpha, upstream.alpha);
     }
     const grads = r.buf("scene_grads", 4 * layout.total);
     await r.backward(f, params, grads, dRgb, dAlpha, undefined);
@@ -133,7 +146,15 @@ export class WebGpuBackend implements SplatBackend {
     };
   }
 
-  async loss(
+  loss(
+    rendered: RenderOutput,
+    target: Float32Array,
+    opts?: LossOptions,
+  ): Promise<{ loss: number; grads: ImageGrads }> {
+    return this.ctx.guard(() => this.#loss(rendered, target, opts));
+  }
+
+  async #loss(
     rendered: RenderOutput,
     target: Float32Array,
     opts?: LossOptions,
@@ -145,7 +166,7 @@ export class WebGpuBackend implements SplatBackend {
     }
     const r = this.renderer;
     const rgb = r.buf("loss_rgb", 12 * np);
-    this.ctx.device.queue.writeBuffer(rgb, 0, rendered.rgb);
+    this.ctx.write(rgb, rendered.rgb);
     const { dRgb, read } = await r.loss(
       width,
       height,
@@ -221,9 +242,9 @@ export class WebGpuOptimizer implements SceneOptimizer {
     this.#m1 = make("adam m", bytes);
     this.#m2 = make("adam v", bytes);
     this.#stats = make("densify stats", Math.max(16, 8 * this.#layout.n));
-    dev.queue.writeBuffer(this.#params, 0, params);
-    if (m1) dev.queue.writeBuffer(this.#m1, 0, m1);
-    if (m2) dev.queue.writeBuffer(this.#m2, 0, m2);
+    ctx.write(this.#params, params);
+    if (m1) ctx.write(this.#m1, m1);
+    if (m2) ctx.write(this.#m2, m2);
     // New buffers are zero-initialised by WebGPU.
   }
 

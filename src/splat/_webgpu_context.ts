@@ -309,6 +309,35 @@ export class GpuContext implements Disposable {
     if (err) throw new Error(`WebGPU validation failed while compiling the passes: ${err.message}`);
   }
 
+  /**
+   * Writes host data to a buffer in order with the recorded commands (submits
+   * what was recorded first: queue.writeBuffer would otherwise overtake it).
+   */
+  write(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    if (this.#encoder) this.submit();
+    this.device.queue.writeBuffer(buffer, offset, data as ArrayBufferView<ArrayBuffer>);
+  }
+
+  /**
+   * Runs a backend operation; an error raised while the device is being lost is
+   * reported as {@link WebGpuDeviceLostError} (loss is signalled asynchronously).
+   */
+  async guard<T>(f: () => Promise<T>): Promise<T> {
+    this.check();
+    try {
+      return await f();
+    } catch (e) {
+      this.#encoder = undefined;
+      await new Promise((r) => setTimeout(r, 0));
+      if (this.#lost !== undefined) {
+        throw new WebGpuDeviceLostError(
+          `WebGPU device lost (${this.#lost}); create a new backend or use --backend cpu`,
+        );
+      }
+      throw e;
+    }
+  }
+
   /** Reserves a uniform slot for the next dispatch. */
   uniform(data: ArrayBuffer): GPUBufferBinding {
     return this.#arena.push(data);

@@ -402,11 +402,11 @@ export class Renderer {
     const lam = ssimWeight;
     const norm = msum > 0 ? 1 / (3 * msum) : 0;
     const tBuf = this.buf("target", 12 * np);
-    ctx.device.queue.writeBuffer(tBuf, 0, target);
+    ctx.write(tBuf, target);
     let mBuf: GPUBuffer = this.#dummy;
     if (mask) {
       mBuf = this.buf("mask", 4 * np);
-      ctx.device.queue.writeBuffer(mBuf, 0, mask);
+      ctx.write(mBuf, mask);
     }
     const planeA = this.buf("plane_a", 4 * 15 * np), planeB = this.buf("plane_b", 4 * 15 * np);
     const partial = this.buf("loss_partial", 4 * (2 * np + 2));

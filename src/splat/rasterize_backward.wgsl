@@ -8,12 +8,15 @@
 // The per-Gaussian sums over pixels are the hard part: WGSL has no float atomics.
 // We add f32 values with a compare-exchange loop on the u32 bit pattern
 // (atomicCompareExchangeWeak on array<atomic<u32>>): exact f32 adds in a
-// nondeterministic order, no fixed-point range to choose. To cut the number of
-// atomics, every invocation carries BWD_PIXELS pixels of the tile and first sums
-// their contributions privately, so a Gaussian costs at most one CAS per value
-// per invocation (64 per tile instead of 256) and none where it touched none of
-// the invocation's pixels. Instances are staged in workgroup memory in batches of
-// BWD_THREADS, walked from the back of the list.
+// nondeterministic order, no fixed-point range to choose. Atomics are kept rare by
+// two reductions before them: each invocation first sums its BWD_PIXELS pixels
+// privately, then writes its partial sums for the whole batch of BWD_BATCH
+// Gaussians to workgroup memory; after a barrier, invocation t reduces Gaussians
+// t, t + BWD_THREADS, … over all invocations and issues the CAS adds — at most one
+// per value per (tile, Gaussian) instance, skipped for zeros. On llvmpipe the
+// atomics (scalarised per lane) dominated the pass before this reduction. As in
+// the forward pass, exp() is skipped where the exponent is surely below
+// ln(ALPHA_MIN / o) (same conservative floor, so the same pixels pass).
 
 @group(0) @binding(0) var<uniform> frame: Frame;
 @group(0) @binding(1) var<storage, read> splats: array<Splat>;
@@ -25,10 +28,12 @@
 @group(0) @binding(7) var<storage, read> d_alpha: array<f32>; // [H, W] (or [1] when absent)
 @group(0) @binding(8) var<storage, read_write> grads2d: array<atomic<u32>>; // [N, GRAD2D_STRIDE]
 
-var<workgroup> b_id: array<u32, BWD_THREADS>;
-var<workgroup> b_xy: array<vec2<f32>, BWD_THREADS>;
-var<workgroup> b_conic_o: array<vec4<f32>, BWD_THREADS>;
-var<workgroup> b_rgb: array<vec3<f32>, BWD_THREADS>;
+var<workgroup> b_id: array<u32, BWD_BATCH>;
+var<workgroup> b_xy: array<vec2<f32>, BWD_BATCH>;
+var<workgroup> b_conic_o: array<vec4<f32>, BWD_BATCH>;
+var<workgroup> b_rgb: array<vec3<f32>, BWD_BATCH>;
+var<workgroup> b_pmin: array<f32, BWD_BATCH>;
+var<workgroup> part: array<f32, BWD_BATCH * GRAD2D_STRIDE * BWD_THREADS>; // [batch, 9, threads]
 var<workgroup> max_last: atomic<u32>;
 var<workgroup> max_last_read: u32;
 
@@ -83,19 +88,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   workgroupBarrier();
   if (t == 0u) { max_last_read = atomicLoad(&max_last); }
   let n_last = workgroupUniformLoad(&max_last_read);
-  let n_batches = (n_last + BWD_THREADS - 1u) / BWD_THREADS;
+  let n_batches = (n_last + BWD_BATCH - 1u) / BWD_BATCH;
 
   for (var bi = n_batches; bi > 0u; bi--) {
-    let lo = (bi - 1u) * BWD_THREADS;
-    let hi = min(lo + BWD_THREADS, n_last);
+    let lo = (bi - 1u) * BWD_BATCH;
+    let hi = min(lo + BWD_BATCH, n_last);
     workgroupBarrier();
-    if (lo + t < hi) {
-      let g = inst_vals[start + lo + t];
+    for (var l = t; lo + l < hi; l += BWD_THREADS) {
+      let g = inst_vals[start + lo + l];
       let s = splats[g];
-      b_id[t] = g;
-      b_xy[t] = vec2<f32>(s.x, s.y);
-      b_conic_o[t] = vec4<f32>(s.conic_a, s.conic_b, s.conic_c, s.opacity);
-      b_rgb[t] = vec3<f32>(s.r, s.g, s.b);
+      b_id[l] = g;
+      b_xy[l] = vec2<f32>(s.x, s.y);
+      b_conic_o[l] = vec4<f32>(s.conic_a, s.conic_b, s.conic_c, s.opacity);
+      b_rgb[l] = vec3<f32>(s.r, s.g, s.b);
+      b_pmin[l] = power_floor(s.opacity);
     }
     workgroupBarrier();
     for (var jj = hi - lo; jj > 0u; jj--) {
@@ -104,6 +110,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let xy = b_xy[j];
       let co = b_conic_o[j];
       let c = b_rgb[j];
+      let pmin = b_pmin[j];
       var g_xy = vec2<f32>(0.0);
       var g_conic = vec3<f32>(0.0);
       var g_o = 0.0;
@@ -113,7 +120,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         if (k >= last[q]) { continue; }
         let d = xy - pf[q];
         let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
-        if (power > 0.0) { continue; }
+        if (power > 0.0 || power < pmin) { continue; }
         let G = exp(power);
         let ao = co.w * G;
         let alpha = min(ALPHA_MAX, ao);
@@ -134,18 +141,36 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         g_xy += d_pow * vec2<f32>(-(co.x * d.x + co.y * d.y), -(co.y * d.x + co.z * d.y));
         g_conic += d_pow * vec3<f32>(-0.5 * d.x * d.x, -d.x * d.y, -0.5 * d.y * d.y);
       }
+      let pb = j * GRAD2D_STRIDE * BWD_THREADS + t;
       if (hit) {
-        let o = b_id[j] * GRAD2D_STRIDE;
-        atomic_add_f32(o, g_xy.x);
-        atomic_add_f32(o + 1u, g_xy.y);
-        atomic_add_f32(o + 2u, g_conic.x);
-        atomic_add_f32(o + 3u, g_conic.y);
-        atomic_add_f32(o + 4u, g_conic.z);
-        atomic_add_f32(o + 5u, g_o);
-        atomic_add_f32(o + 6u, g_rgb.x);
-        atomic_add_f32(o + 7u, g_rgb.y);
-        atomic_add_f32(o + 8u, g_rgb.z);
+        part[pb] = g_xy.x;
+        part[pb + BWD_THREADS] = g_xy.y;
+        part[pb + 2u * BWD_THREADS] = g_conic.x;
+        part[pb + 3u * BWD_THREADS] = g_conic.y;
+        part[pb + 4u * BWD_THREADS] = g_conic.z;
+        part[pb + 5u * BWD_THREADS] = g_o;
+        part[pb + 6u * BWD_THREADS] = g_rgb.x;
+        part[pb + 7u * BWD_THREADS] = g_rgb.y;
+        part[pb + 8u * BWD_THREADS] = g_rgb.z;
+      } else {
+        for (var v = 0u; v < GRAD2D_STRIDE; v++) { part[pb + v * BWD_THREADS] = 0.0; }
+      }
+    }
+    workgroupBarrier();
+    for (var j = t; lo + j < hi; j += BWD_THREADS) {
+      let o = b_id[j] * GRAD2D_STRIDE;
+      for (var v = 0u; v < GRAD2D_STRIDE; v++) {
+        let base = (j * GRAD2D_STRIDE + v) * BWD_THREADS;
+        var sum = 0.0;
+        for (var u = 0u; u < BWD_THREADS; u++) { sum += part[base + u]; }
+        if (sum != 0.0) { atomic_add_f32(o + v, sum); }
       }
     }
   }
+}
+
+fn power_floor(o: f32) -> f32 {
+  if (o < ALPHA_MIN) { return 0.0; }
+  let l = log(ALPHA_MIN / o);
+  return l * 1.0001 - 1e-4;
 }
