@@ -98,6 +98,9 @@ export async function createFaceDetector(
       enabled: true,
       detector: {
         rotation: true,
+        // Crop = mesh box × scale. Measured RMS rigid-fit residual on cap12 (square input):
+        // 1.4 (Human's default) 0.57 cm, 1.6 0.38, 1.7 0.33, 1.8 0.32, 2.0 0.40.
+        scale: 1.8,
         maxDetected: maxFaces,
         skipFrames: redetectEvery,
         skipTime: 1e12,
@@ -128,6 +131,7 @@ export async function createFaceDetector(
   }
   const tf = human.tf;
   let lastSize = "";
+  let padded: Uint8Array | null = null; // [side, side, 3]
   const owner = Symbol("detector");
   const detect = async (
     frame: Frame,
@@ -143,11 +147,19 @@ export async function createFaceDetector(
     lastOwner = owner;
     lastSize = size;
     human.config.face.detector.skipFrames = force ? 0 : redetectEvery;
-    const input = tf.tensor3d(
-      frame.data,
-      [frame.height, frame.width, 3],
-      "int32",
-    );
+    // The detector resizes its input to 256×256: pad the frame to a square (right
+    // and bottom, so coordinates are unchanged) so that wide frames are not
+    // squeezed. (Human's own \`detector.square\` option misplaces the boxes.)
+    const side = Math.max(frame.width, frame.height);
+    if (!padded || padded.length !== side * side * 3) padded = new Uint8Array(side * side * 3);
+    if (frame.width === side) padded.set(frame.data);
+    else {
+      const row = frame.width * 3;
+      for (let y = 0; y < frame.height; y++) {
+        padded.set(frame.data.subarray(y * row, (y + 1) * row), y * side * 3);
+      }
+    }
+    const input = tf.tensor3d(padded, [side, side, 3], "int32");
     let result: Any;
     try {
       result = await human.detect(input);

@@ -9,7 +9,7 @@
  * | status        | U8    | [T]          | 0 ok, 1 no face, 2 low confidence (occluded, turned away), 3 speaker not among the faces |
  * | scene_cut     | U8    | [T]          | 1 when the frame starts a new shot (tracking re-initialised) |
  * | face_count    | U8    | [T]          | faces the detector reported |
- * | confidence    | F32   | [T]          | FaceMesh confidence of the speaker's face, 0..1 (0 without a face) |
+ * | confidence    | F32   | [T]          | FaceMesh score × clamp(1.5 − fit error / limit): 0.5 at the rejection limit, 0 without a face |
  * | fit_error_cm  | F32   | [T]          | RMS residual of the rigid fit over the rigid region (cm) |
  * | box           | F32   | [T, 4]       | face box x, y, w, h (pixels) |
  * | landmarks     | F32   | [T, 468, 3]  | smoothed landmarks: x, y image pixels (pixel centres at +0.5), z pixels, relative, + away from the camera |
