@@ -7,6 +7,7 @@
  *   npx -y deno@2 run -A bench/track_bench.ts [--skip-long] [--skip-1080]
  */
 import { join } from "node:path";
+import process from "node:process";
 import { fixturePath, REPO_ROOT } from "../src/fixtures/mod.ts";
 import { openMedia } from "../src/media/mod.ts";
 import type { Frame } from "../src/media/types.ts";
@@ -26,31 +27,39 @@ async function frames(path: string, startS: number, maxFrames: number): Promise<
   return list;
 }
 
+/** CPU time of this process in ms (user + system): less sensitive than wall time to other jobs on the machine. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 async function run(
   list: Frame[],
   fps: number,
   smoothing?: null,
-): Promise<{ tracks: FrameTrack[]; ms: number }> {
+): Promise<{ tracks: FrameTrack[]; ms: number; cpu: number }> {
   using tracker = await FaceTracker.create({
     fps,
     ...(smoothing === null ? { smoothing: null } : {}),
   });
   await tracker.track(list[0]!); // warm-up (first inference compiles kernels)
   const tracks: FrameTrack[] = [];
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = cpuMs();
   for (const f of list) tracks.push(await tracker.track(f));
-  return { tracks, ms: (performance.now() - t0) / list.length };
+  return { tracks, ms: (performance.now() - t0) / list.length, cpu: (cpuMs() - c0) / list.length };
 }
 
 // 1. Speed, 400×300.
 {
   const list = await frames(cap12, 10, 200);
-  const { tracks, ms } = await run(list, 25);
+  const { tracks, ms, cpu } = await run(list, 25);
   const found = tracks.filter((t) => t.found).length;
   console.log(
-    `400x300 (cap12, 200 frames): ${ms.toFixed(1)} ms/frame = ${
+    `400x300 (cap12, 200 frames): wall ${ms.toFixed(1)} ms/frame = ${
       (1000 / ms).toFixed(1)
-    } frames/s, found ${found}/200`,
+    } frames/s; CPU ${cpu.toFixed(1)} ms/frame = ${
+      (1000 / cpu).toFixed(1)
+    } frames/s; found ${found}/200; load average ${Deno.loadavg()[0]!.toFixed(1)}`,
   );
 }
 
@@ -83,12 +92,14 @@ if (!args.has("--skip-1080")) {
     if (!p.success) throw new Error(`ffmpeg upscale failed: ${new TextDecoder().decode(p.stderr)}`);
   }
   const list = await frames(up, 0, 100);
-  const { tracks, ms } = await run(list, 25);
+  const { tracks, ms, cpu } = await run(list, 25);
   const found = tracks.filter((t) => t.found).length;
   console.log(
-    `1920x1080 (cap12 upscaled, 100 frames): ${ms.toFixed(1)} ms/frame = ${
+    `1920x1080 (cap12 upscaled, 100 frames): wall ${ms.toFixed(1)} ms/frame = ${
       (1000 / ms).toFixed(1)
-    } frames/s, found ${found}/100`,
+    } frames/s; CPU ${cpu.toFixed(1)} ms/frame = ${
+      (1000 / cpu).toFixed(1)
+    } frames/s; found ${found}/100; load average ${Deno.loadavg()[0]!.toFixed(1)}`,
   );
 }
 
@@ -182,7 +193,7 @@ if (!args.has("--skip-1080")) {
 if (!args.has("--skip-long")) {
   const samples: string[] = [];
   let peak = 0;
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = cpuMs();
   const info = await trackClip(media, franck, {
     outPath: join(out, "franck.track.safetensors"),
     tmpDir: join(out, "tmp"),
@@ -193,9 +204,12 @@ if (!args.has("--skip-long")) {
     },
   });
   const s = (performance.now() - t0) / 1000;
+  const cpuS = (cpuMs() - c0) / 1000;
   console.log(
-    `long clip (franck 360x288, ${info.frameCount} frames, ${s.toFixed(0)} s = ${
+    `long clip (franck 360x288, ${info.frameCount} frames, wall ${s.toFixed(0)} s = ${
       (info.frameCount / s).toFixed(1)
+    } frames/s, CPU ${cpuS.toFixed(0)} s (incl. decode) = ${
+      (info.frameCount / cpuS).toFixed(1)
     } frames/s, found ${info.foundCount}): peak RSS ${mb(peak)} MiB; RSS MiB by frame ${
       samples.join(" ")
     }`,

@@ -43,6 +43,7 @@ outputs:
       const T = 40;
       assert.equal(tr.clip.frameCount, T);
       assert.equal(tr.clip.fps, 25);
+      assert.equal(tr.clip.firstFrameIndex, 250);
       assert.deepEqual([tr.clip.width, tr.clip.height], [400, 300]);
       assert.equal(tr.clip.foundCount, T);
       assert.deepEqual(tr.tensors.get("landmarks")!.shape, [T, 468, 3]);

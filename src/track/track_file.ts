@@ -1,7 +1,8 @@
 /**
  * The face-track file written by the `face.track` step: one `.safetensors` file.
  *
- * Tensors (T = number of decoded frames, in frame order; C = articulation channels):
+ * Tensors (T = number of decoded frames, in frame order, row 0 = source frame
+ * `clip.firstFrameIndex`; C = articulation channels):
  *
  * | name          | dtype | shape        | meaning |
  * |---------------|-------|--------------|---------|
@@ -71,6 +72,8 @@ export interface TrackClipInfo {
   width: number;
   height: number;
   frameCount: number;
+  /** Source frame index of row 0 (non-zero when tracking started at `start_s`). */
+  firstFrameIndex: number;
   foundCount: number;
   /** The speaker rule as given (`largest`, `center`, an index or a box hint). */
   speaker: string | number | number[];
@@ -91,6 +94,7 @@ export class TrackWriter {
   readonly #mesh: CanonicalMesh;
   readonly #files: Map<string, Deno.FsFile>;
   #count = 0;
+  #firstIndex = 0;
   #found = 0;
   // Small per-frame arrays (tens of bytes per frame).
   #small = {
@@ -144,6 +148,7 @@ export class TrackWriter {
   async add(ft: FrameTrack): Promise<void> {
     const s = this.#small;
     const nan3 = [NaN, NaN, NaN];
+    if (this.#count === 0) this.#firstIndex = ft.index;
     s.found.push(ft.found ? 1 : 0);
     s.status.push(STATUS_CODE[ft.status]);
     s.sceneCut.push(ft.sceneCut ? 1 : 0);
@@ -224,6 +229,7 @@ export class TrackWriter {
       width: info.width,
       height: info.height,
       frameCount: T,
+      firstFrameIndex: this.#firstIndex,
       foundCount: this.#found,
       speaker: info.speaker,
       speakerFirstBox: this.#firstBox,
