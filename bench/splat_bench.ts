@@ -20,6 +20,7 @@ import {
 } from "../src/splat/_cpu_raster.ts";
 import { photometricLoss } from "../src/splat/_loss.ts";
 import { viewParams } from "../src/splat/_math.ts";
+import { Workspace } from "../src/splat/_workspace.ts";
 import { randomScene, simplePinhole } from "../src/splat/scene.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -73,47 +74,54 @@ for (const size of sizes) {
     });
     const cam = simplePinhole(size, size, 60);
     const view = viewParams(cam);
+    const ws = new Workspace(); // reused buffers, as in a training loop
     const np = size * size;
     const target = new Float32Array(np * 3).fill(0.5);
     const up = new Float32Array(np * 3).fill(0.01);
     // Forward (first call also warms the JIT).
     const t0 = performance.now();
-    rasterizeForward(preprocess(scene, view), [0, 0, 0]);
+    rasterizeForward(preprocess(scene, view, ws), [0, 0, 0], ws);
     const firstMs = performance.now() - t0;
     const reps = firstMs > 5000 ? 1 : firstMs > 1000 ? 2 : 5;
-    const fwd = timeIt(reps, () => rasterizeForward(preprocess(scene, view), [0, 0, 0]), false);
+    const fwd = timeIt(
+      reps,
+      () => rasterizeForward(preprocess(scene, view, ws), [0, 0, 0], ws),
+      false,
+    );
     // Backward costs ≈ 1.5–2.5× the forward here; skip when the estimate is too long.
     if (fwd * 3.5 * (reps + 1) > maxS * 1000) {
       console.log(`| ${size}² | ${count / 1000}k | ${ms(fwd)} | skip | skip | skip | | | | | | |`);
       continue;
     }
     const fb = timeIt(reps, () => {
-      const p = preprocess(scene, view);
-      const f = rasterizeForward(p, [0, 0, 0]);
-      preprocessBackward(scene, p, rasterizeBackward(f, up, undefined));
+      const p = preprocess(scene, view, ws);
+      const f = rasterizeForward(p, [0, 0, 0], ws);
+      preprocessBackward(scene, p, rasterizeBackward(f, up, undefined, ws), ws);
     });
     // Per-pass shares of one optimiser step, and the step itself.
     const opt = new CpuOptimizer(scene, { lr: LR });
     const pass = [0, 0, 0, 0, 0, 0];
     const stepMs = timeIt(reps, () => {
       let t = performance.now();
-      const p = preprocess(scene, view);
+      const p = preprocess(scene, view, ws);
       pass[0]! += performance.now() - t, t = performance.now();
-      const f = rasterizeForward(p, [0, 0, 0]);
+      const f = rasterizeForward(p, [0, 0, 0], ws);
       pass[1]! += performance.now() - t, t = performance.now();
-      const l = photometricLoss(f.rgb, target, size, size, 0.2);
+      const l = photometricLoss(f.rgb, target, size, size, 0.2, undefined, ws);
       pass[2]! += performance.now() - t, t = performance.now();
-      const g2 = rasterizeBackward(f, l.grad, undefined);
+      const g2 = rasterizeBackward(f, l.grad, undefined, ws);
       pass[3]! += performance.now() - t, t = performance.now();
-      const g = preprocessBackward(scene, p, g2);
+      const g = preprocessBackward(scene, p, g2, ws);
       pass[4]! += performance.now() - t, t = performance.now();
       opt.applyAdam(g);
       pass[5]! += performance.now() - t;
     });
+    const pg = preprocess(scene, view, ws);
     const g = preprocessBackward(
       scene,
-      preprocess(scene, view),
-      rasterizeBackward(rasterizeForward(preprocess(scene, view), [0, 0, 0]), up, undefined),
+      pg,
+      rasterizeBackward(rasterizeForward(pg, [0, 0, 0], ws), up, undefined, ws),
+      ws,
     );
     const adam = timeIt(reps, () => opt.applyAdam(g));
     const total = pass.reduce((a, b) => a + b, 0);

@@ -29,6 +29,7 @@ import {
   type SceneGrads64,
 } from "./_cpu_raster.ts";
 import { photometricLoss } from "./_loss.ts";
+import { Workspace } from "./_workspace.ts";
 import { assertScene, cloneScene, normalSampler, seededRandom } from "./scene.ts";
 
 /** Runs `f` and turns a synchronous throw into a rejected promise. */
@@ -50,14 +51,18 @@ function background(opts?: RenderOptions): [number, number, number] {
   return [bg[0], bg[1], bg[2]];
 }
 
-/** Forward pass on float32 or float64 scenes (float64 results). */
+/**
+ * Forward pass on float32 or float64 scenes (float64 results). With a workspace
+ * the result lives in its buffers and is valid until the next call using it.
+ */
 export function forwardCpu(
   scene: SceneArrays,
   camera: Camera,
   opts?: RenderOptions,
+  ws: Workspace = new Workspace(),
 ): ForwardResult {
   const view = viewParams(camera);
-  return rasterizeForward(preprocess(scene, view), background(opts));
+  return rasterizeForward(preprocess(scene, view, ws), background(opts), ws);
 }
 
 /** Forward + backward on float32 or float64 scenes (float64 gradients). */
@@ -67,8 +72,9 @@ export function forwardBackwardCpu(
   dRgb: Float32Array | Float64Array,
   dAlpha?: Float32Array | Float64Array,
   opts?: RenderOptions,
+  ws: Workspace = new Workspace(),
 ): { forward: ForwardResult; grads: SceneGrads64 } {
-  const forward = forwardCpu(scene, camera, opts);
+  const forward = forwardCpu(scene, camera, opts, ws);
   const np = forward.width * forward.height;
   if (dRgb.length !== np * 3) {
     throw new RangeError(
@@ -80,8 +86,8 @@ export function forwardBackwardCpu(
       `Upstream alpha gradient must have ${np} values, got ${dAlpha.length}`,
     );
   }
-  const g2 = rasterizeBackward(forward, dRgb, dAlpha);
-  return { forward, grads: preprocessBackward(scene, forward.proj, g2) };
+  const g2 = rasterizeBackward(forward, dRgb, dAlpha, ws);
+  return { forward, grads: preprocessBackward(scene, forward.proj, g2, ws) };
 }
 
 function toOutput(f: ForwardResult, withCount: boolean): RenderOutput {
@@ -92,7 +98,7 @@ function toOutput(f: ForwardResult, withCount: boolean): RenderOutput {
     alpha: Float32Array.from(f.alpha),
     depth: Float32Array.from(f.depth),
   };
-  if (withCount) out.count = f.count;
+  if (withCount) out.count = f.count.slice(); // copy: f lives in a reused workspace
   return out;
 }
 
@@ -110,12 +116,13 @@ function toSceneGrads(g: SceneGrads64): SceneGrads {
 /** The CPU reference backend (the spec, and the fallback without a GPU adapter). */
 export class CpuBackend implements SplatBackend {
   readonly name = "cpu" as const;
+  #ws = new Workspace();
   readonly device = "CPU reference (TypeScript, float64 arithmetic, single thread)";
 
   render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
     return attempt(() => {
       assertScene(scene);
-      return toOutput(forwardCpu(scene, camera, opts), opts?.withCount ?? false);
+      return toOutput(forwardCpu(scene, camera, opts, this.#ws), opts?.withCount ?? false);
     });
   }
 
@@ -133,6 +140,7 @@ export class CpuBackend implements SplatBackend {
         upstream.rgb,
         upstream.alpha,
         opts,
+        this.#ws,
       );
       return { output: toOutput(forward, opts?.withCount ?? false), grads: toSceneGrads(grads) };
     });
@@ -151,6 +159,7 @@ export class CpuBackend implements SplatBackend {
         rendered.height,
         opts?.ssimWeight ?? 0.2,
         opts?.mask,
+        this.#ws,
       );
       return { loss: r.loss, grads: { rgb: Float32Array.from(r.grad) } };
     });
@@ -179,6 +188,7 @@ export class CpuOptimizer implements SceneOptimizer {
   #m: Record<Group, Float32Array>;
   #v: Record<Group, Float32Array>;
   #t = 0;
+  #ws = new Workspace();
   /** Σ |dL/dmean2D| (pixels) over the views where each Gaussian was visible, and that count. */
   #gradAccum: Float64Array;
   #denom: Float64Array;
@@ -245,7 +255,8 @@ export class CpuOptimizer implements SceneOptimizer {
     loss?: LossOptions,
     opts?: RenderOptions,
   ): number {
-    const f = forwardCpu(this.#scene, camera, opts);
+    const ws = this.#ws;
+    const f = forwardCpu(this.#scene, camera, opts, ws);
     const l = photometricLoss(
       f.rgb,
       target,
@@ -253,9 +264,10 @@ export class CpuOptimizer implements SceneOptimizer {
       f.height,
       loss?.ssimWeight ?? 0.2,
       loss?.mask,
+      ws,
     );
-    const g2 = rasterizeBackward(f, l.grad, undefined);
-    const g = preprocessBackward(this.#scene, f.proj, g2);
+    const g2 = rasterizeBackward(f, l.grad, undefined, ws);
+    const g = preprocessBackward(this.#scene, f.proj, g2, ws);
     for (let i = 0; i < this.#scene.count; i++) {
       if (f.proj.radius[i]! > 0) {
         this.#gradAccum[i] = this.#gradAccum[i]! + g.means2dAbs[i]!;

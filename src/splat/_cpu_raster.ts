@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { Workspace } from "./_workspace.ts";
 import {
   ALPHA_MAX,
   ALPHA_MIN,
@@ -98,108 +99,43 @@ export interface ForwardResult {
 }
 
 /** Project, cull and colour every Gaussian, then sort and bin the visible ones. */
-export function preprocess(scene: SceneArrays, view: ViewParams): Projected {
+export function preprocess(
+  scene: SceneArrays,
+  view: ViewParams,
+  ws: Workspace = new Workspace(),
+): Projected {
   const n = scene.count;
   const p: Projected = {
     n,
     view,
-    tcam: new Float64Array(n * 3),
-    cov3: new Float64Array(n * 6),
-    cov2: new Float64Array(n * 3),
-    conic: new Float64Array(n * 3),
-    xy: new Float64Array(n * 2),
-    depth: new Float64Array(n),
-    opacity: new Float64Array(n),
-    rgb: new Float64Array(n * 3),
-    clamped: new Uint8Array(n * 3),
-    dir: new Float64Array(n * 3),
-    dirLen: new Float64Array(n),
-    radius: new Int32Array(n),
-    qmax: new Float64Array(n),
-    halfY: new Float64Array(n),
-    rect: new Int32Array(n * 4),
+    tcam: ws.f64("tcam", n * 3),
+    cov3: ws.f64("cov3", n * 6),
+    cov2: ws.f64("cov2", n * 3),
+    conic: ws.f64("conic", n * 3),
+    xy: ws.f64("xy", n * 2),
+    depth: ws.f64("depthG", n),
+    opacity: ws.f64("opacity", n),
+    rgb: ws.f64("rgbG", n * 3),
+    clamped: ws.u8("clamped", n * 3),
+    dir: ws.f64("dir", n * 3),
+    dirLen: ws.f64("dirLen", n),
+    radius: ws.i32("radius", n, true),
+    qmax: ws.f64("qmax", n),
+    halfY: ws.f64("halfY", n),
+    rect: ws.i32("rect", n * 4),
     sorted: new Int32Array(0),
-    tileStart: new Int32Array(view.tilesX * view.tilesY + 1),
+    tileStart: ws.i32("tileStart", view.tilesX * view.tilesY + 1, true),
     tileIds: new Int32Array(0),
   };
-  const { R, t } = view;
-  const r0 = R[0]!, r1 = R[1]!, r2 = R[2]!, r3 = R[3]!, r4 = R[4]!, r5 = R[5]!;
-  const r6 = R[6]!, r7 = R[7]!, r8 = R[8]!, t0 = t[0]!, t1 = t[1]!, t2 = t[2]!;
-  const m9 = new Float64Array(9);
-  const basis = new Float64Array(16);
-  const sh = scene.colorMode === "sh";
-  const deg = scene.shDegree;
-  const k3 = sh ? shCoeffCount(deg) * 3 : 3;
-  const { means, logScales: ls, quats: q, colors } = scene;
+  const m9 = new Float64Array(9), basis = new Float64Array(16);
   let visible = 0;
-  for (let i = 0; i < n; i++) {
-    const mx = means[i * 3]!, my = means[i * 3 + 1]!, mz = means[i * 3 + 2]!;
-    const tx = r0 * mx + r1 * my + r2 * mz + t0;
-    const ty = r3 * mx + r4 * my + r5 * mz + t1;
-    const tz = r6 * mx + r7 * my + r8 * mz + t2;
-    if (!(tz > view.near)) continue; // also rejects NaN
-    p.tcam[i * 3] = tx, p.tcam[i * 3 + 1] = ty, p.tcam[i * 3 + 2] = tz;
-    covariance3d(
-      q[i * 4]!,
-      q[i * 4 + 1]!,
-      q[i * 4 + 2]!,
-      q[i * 4 + 3]!,
-      ls[i * 3]!,
-      ls[i * 3 + 1]!,
-      ls[i * 3 + 2]!,
-      p.cov3,
-      i * 6,
-      m9,
-    );
-    projectCovariance(view, tx, ty, tz, p.cov3, i * 6, p.cov2, i * 3);
-    const a = p.cov2[i * 3]!, b = p.cov2[i * 3 + 1]!, c = p.cov2[i * 3 + 2]!;
-    if (!(a * c - b * b > 0)) continue;
-    conicFromCov2d(a, b, c, p.conic, i * 3);
-    const radius = radiusFromCov2d(a, b, c);
-    let u: number, v: number;
-    if (view.ortho) {
-      u = view.fx * tx + view.cx;
-      v = view.fy * ty + view.cy;
-    } else {
-      u = view.fx * tx / tz + view.cx;
-      v = view.fy * ty / tz + view.cy;
-    }
-    if (!(Number.isFinite(u) && Number.isFinite(v) && radius > 0)) continue;
-    if (tileRect(u, v, radius, view.tilesX, view.tilesY, p.rect, i * 4) === 0) {
-      continue;
-    }
-    p.xy[i * 2] = u, p.xy[i * 2 + 1] = v;
-    p.radius[i] = radius;
-    p.depth[i] = tz;
-    const op = sigmoid(scene.opacityLogits[i]!);
-    p.opacity[i] = op;
-    const qm = alphaQ(op);
-    p.qmax[i] = qm;
-    p.halfY[i] = qm < 0 ? 0 : Math.sqrt(qm * c) + SPAN_MARGIN;
-    if (sh) {
-      let dx: number, dy: number, dz: number, len = 1;
-      if (view.ortho) {
-        dx = view.viewDir[0]!, dy = view.viewDir[1]!, dz = view.viewDir[2]!;
-      } else {
-        dx = mx - view.campos[0]!, dy = my - view.campos[1]!, dz = mz - view.campos[2]!;
-        len = Math.sqrt(dx * dx + dy * dy + dz * dz);
-        dx /= len, dy /= len, dz /= len;
-      }
-      p.dir[i * 3] = dx, p.dir[i * 3 + 1] = dy, p.dir[i * 3 + 2] = dz;
-      p.dirLen[i] = len;
-      shBasis(deg, dx, dy, dz, basis);
-      shColor(deg, basis, colors, i * k3, p.rgb, i * 3, p.clamped);
-    } else {
-      p.rgb[i * 3] = colors[i * 3]!,
-        p.rgb[i * 3 + 1] = colors[i * 3 + 1]!,
-        p.rgb[i * 3 + 2] = colors[i * 3 + 2]!;
-    }
-    visible++;
-  }
+  // One call per Gaussian (not one big loop): V8 optimises small hot functions far
+  // better than a long loop in a function that is called once per render.
+  for (let i = 0; i < n; i++) if (projectOne(scene, view, p, i, m9, basis)) visible++;
   // Visible ids, then a stable LSD radix sort on float32 depth bits.
-  const ids = new Int32Array(visible);
+  const ids = ws.i32("ids", visible);
   for (let i = 0, j = 0; i < n; i++) if (p.radius[i]! > 0) ids[j++] = i;
-  p.sorted = sortByDepth(ids, p.depth);
+  p.sorted = sortByDepth(ids, p.depth, ws);
   // Counting sort by tile (stable, so each tile's list stays in depth order).
   const tilesX = view.tilesX;
   const start = p.tileStart;
@@ -214,8 +150,9 @@ export function preprocess(scene: SceneArrays, view: ViewParams): Projected {
     }
   }
   for (let k = 1; k < start.length; k++) start[k] = start[k]! + start[k - 1]!;
-  const fill = start.slice(0, start.length - 1);
-  const tileIds = new Int32Array(start[start.length - 1]!);
+  const fill = ws.i32("tileFill", start.length - 1);
+  fill.set(start.subarray(0, start.length - 1));
+  const tileIds = ws.i32("tileIds", start[start.length - 1]!);
   for (let s = 0; s < visible; s++) {
     const i = p.sorted[s]!;
     const x0 = p.rect[i * 4]!,
@@ -230,14 +167,97 @@ export function preprocess(scene: SceneArrays, view: ViewParams): Projected {
   return p;
 }
 
+/** Projects Gaussian `i` into `p`; returns whether it is visible. */
+function projectOne(
+  scene: SceneArrays,
+  view: ViewParams,
+  p: Projected,
+  i: number,
+  m9: Float64Array, // [9] scratch
+  basis: Float64Array, // [16] scratch
+): boolean {
+  const R = view.R, t = view.t;
+  const sh = scene.colorMode === "sh";
+  const deg = scene.shDegree;
+  const k3 = sh ? shCoeffCount(deg) * 3 : 3;
+  const { means, logScales: ls, quats: q, colors } = scene;
+  const mx = means[i * 3]!, my = means[i * 3 + 1]!, mz = means[i * 3 + 2]!;
+  const tx = R[0]! * mx + R[1]! * my + R[2]! * mz + t[0]!;
+  const ty = R[3]! * mx + R[4]! * my + R[5]! * mz + t[1]!;
+  const tz = R[6]! * mx + R[7]! * my + R[8]! * mz + t[2]!;
+  if (!(tz > view.near)) return false; // also rejects NaN
+  p.tcam[i * 3] = tx, p.tcam[i * 3 + 1] = ty, p.tcam[i * 3 + 2] = tz;
+  covariance3d(
+    q[i * 4]!,
+    q[i * 4 + 1]!,
+    q[i * 4 + 2]!,
+    q[i * 4 + 3]!,
+    ls[i * 3]!,
+    ls[i * 3 + 1]!,
+    ls[i * 3 + 2]!,
+    p.cov3,
+    i * 6,
+    m9,
+  );
+  projectCovariance(view, tx, ty, tz, p.cov3, i * 6, p.cov2, i * 3);
+  const a = p.cov2[i * 3]!, b = p.cov2[i * 3 + 1]!, c = p.cov2[i * 3 + 2]!;
+  if (!(a * c - b * b > 0)) return false;
+  conicFromCov2d(a, b, c, p.conic, i * 3);
+  const radius = radiusFromCov2d(a, b, c);
+  let u: number, v: number;
+  if (view.ortho) {
+    u = view.fx * tx + view.cx;
+    v = view.fy * ty + view.cy;
+  } else {
+    u = view.fx * tx / tz + view.cx;
+    v = view.fy * ty / tz + view.cy;
+  }
+  if (!(Number.isFinite(u) && Number.isFinite(v) && radius > 0)) return false;
+  if (tileRect(u, v, radius, view.tilesX, view.tilesY, p.rect, i * 4) === 0) {
+    return false;
+  }
+  p.xy[i * 2] = u, p.xy[i * 2 + 1] = v;
+  p.radius[i] = radius;
+  p.depth[i] = tz;
+  const op = sigmoid(scene.opacityLogits[i]!);
+  p.opacity[i] = op;
+  const qm = alphaQ(op);
+  p.qmax[i] = qm;
+  p.halfY[i] = qm < 0 ? 0 : Math.sqrt(qm * c) + SPAN_MARGIN;
+  if (sh) {
+    let dx: number, dy: number, dz: number, len = 1;
+    if (view.ortho) {
+      dx = view.viewDir[0]!, dy = view.viewDir[1]!, dz = view.viewDir[2]!;
+    } else {
+      dx = mx - view.campos[0]!, dy = my - view.campos[1]!, dz = mz - view.campos[2]!;
+      len = Math.sqrt(dx * dx + dy * dy + dz * dz);
+      dx /= len, dy /= len, dz /= len;
+    }
+    p.dir[i * 3] = dx, p.dir[i * 3 + 1] = dy, p.dir[i * 3 + 2] = dz;
+    p.dirLen[i] = len;
+    shBasis(deg, dx, dy, dz, basis);
+    shColor(deg, basis, colors, i * k3, p.rgb, i * 3, p.clamped);
+  } else {
+    p.rgb[i * 3] = colors[i * 3]!,
+      p.rgb[i * 3 + 1] = colors[i * 3 + 1]!,
+      p.rgb[i * 3 + 2] = colors[i * 3 + 2]!;
+  }
+  return true;
+}
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
 /** Ids sorted by ascending float32 depth (ties keep input order). */
-export function sortByDepth(ids: Int32Array, depth: Float64Array): Int32Array {
+export function sortByDepth(
+  ids: Int32Array,
+  depth: Float64Array,
+  ws: Workspace = new Workspace(),
+): Int32Array {
   const n = ids.length;
-  let keys = new Uint32Array(n), vals = ids.slice();
-  let keys2 = new Uint32Array(n), vals2 = new Int32Array(n);
+  let keys = ws.u32("sortKeys", n), vals = ws.i32("sortVals", n);
+  let keys2 = ws.u32("sortKeys2", n), vals2 = ws.i32("sortVals2", n);
+  vals.set(ids);
   for (let s = 0; s < n; s++) {
     f32[0] = depth[ids[s]!]!;
     const bits = u32[0]!;
@@ -279,17 +299,18 @@ const SPAN_MARGIN = 1e-3; // pixels; only adds pixels that the α test rejects
 export function rasterizeForward(
   p: Projected,
   background: [number, number, number],
+  ws: Workspace = new Workspace(),
 ): ForwardResult {
   const { width: W, height: H, tilesX, tilesY } = p.view;
   const out: ForwardResult = {
     width: W,
     height: H,
-    rgb: new Float64Array(W * H * 3),
-    alpha: new Float64Array(W * H),
-    depth: new Float64Array(W * H),
-    count: new Uint32Array(W * H),
-    finalT: new Float64Array(W * H),
-    last: new Int32Array(W * H),
+    rgb: ws.f64("outRgb", W * H * 3),
+    alpha: ws.f64("outAlpha", W * H),
+    depth: ws.f64("outDepth", W * H),
+    count: ws.u32("outCount", W * H),
+    finalT: ws.f64("outT", W * H),
+    last: ws.i32("outLast", W * H),
     background,
     proj: p,
   };
@@ -396,15 +417,16 @@ export function rasterizeBackward(
   f: ForwardResult,
   dRgb: Floats, // [H, W, 3]
   dAlpha: Floats | undefined, // [H, W]
+  ws: Workspace = new Workspace(),
 ): Grads2d {
   const p = f.proj;
   const { width: W, height: H, tilesX, tilesY } = p.view;
   const n = p.n;
   const g2: Grads2d = {
-    xy: new Float64Array(n * 2),
-    conic: new Float64Array(n * 3),
-    opacity: new Float64Array(n),
-    rgb: new Float64Array(n * 3),
+    xy: ws.f64("g2xy", n * 2, true),
+    conic: ws.f64("g2conic", n * 3, true),
+    opacity: ws.f64("g2opacity", n, true),
+    rgb: ws.f64("g2rgb", n * 3, true),
   };
   const TS = TILE_SIZE, NP = TS * TS;
   const T = new Float64Array(NP),
@@ -529,124 +551,147 @@ export function preprocessBackward(
   scene: SceneArrays,
   p: Projected,
   g2: Grads2d,
+  ws: Workspace = new Workspace(),
 ): SceneGrads64 {
   const n = p.n;
+  const out: SceneGrads64 = {
+    means: ws.f64("dMeans", n * 3, true),
+    logScales: ws.f64("dLogScales", n * 3, true),
+    quats: ws.f64("dQuats", n * 4, true),
+    opacityLogits: ws.f64("dOpacity", n, true),
+    colors: ws.f64("dColors", scene.colors.length, true),
+    means2dAbs: ws.f64("dMeans2dAbs", n, true),
+  };
+  const sc: BackwardScratch = {
+    dCov2: new Float64Array(3),
+    dCov3: new Float64Array(6),
+    dT: new Float64Array(3),
+    scratch: new Float64Array(18),
+    basis: new Float64Array(16),
+    bgrad: new Float64Array(48),
+  };
+  // One call per Gaussian: see preprocess().
+  for (let i = 0; i < n; i++) if (p.radius[i] !== 0) backwardOne(scene, p, g2, out, i, sc);
+  return out;
+}
+
+interface BackwardScratch {
+  dCov2: Float64Array;
+  dCov3: Float64Array;
+  dT: Float64Array;
+  scratch: Float64Array;
+  basis: Float64Array;
+  bgrad: Float64Array;
+}
+
+function backwardOne(
+  scene: SceneArrays,
+  p: Projected,
+  g2: Grads2d,
+  out: SceneGrads64,
+  i: number,
+  sc: BackwardScratch,
+): void {
   const view = p.view;
+  const R = view.R;
   const sh = scene.colorMode === "sh";
   const deg = scene.shDegree;
   const K = sh ? shCoeffCount(deg) : 1;
-  const out: SceneGrads64 = {
-    means: new Float64Array(n * 3),
-    logScales: new Float64Array(n * 3),
-    quats: new Float64Array(n * 4),
-    opacityLogits: new Float64Array(n),
-    colors: new Float64Array(scene.colors.length),
-    means2dAbs: new Float64Array(n),
-  };
-  const R = view.R;
-  const dCov2 = new Float64Array(3),
-    dCov3 = new Float64Array(6),
-    dT = new Float64Array(3);
-  const scratch = new Float64Array(18);
-  const basis = new Float64Array(16), bgrad = new Float64Array(48);
   const { quats: q, logScales: ls, colors } = scene;
-  for (let i = 0; i < n; i++) {
-    if (p.radius[i] === 0) continue;
-    const tx = p.tcam[i * 3]!, ty = p.tcam[i * 3 + 1]!, tz = p.tcam[i * 3 + 2]!;
-    const gx = g2.xy[i * 2]!, gy = g2.xy[i * 2 + 1]!;
-    out.means2dAbs[i] = Math.sqrt(gx * gx + gy * gy);
-    // Opacity.
-    const o = p.opacity[i]!;
-    out.opacityLogits[i] = g2.opacity[i]! * o * (1 - o);
-    // Colour.
-    let ddx = 0, ddy = 0, ddz = 0;
-    if (sh) {
-      const dx = p.dir[i * 3]!, dy = p.dir[i * 3 + 1]!, dz = p.dir[i * 3 + 2]!;
-      shBasis(deg, dx, dy, dz, basis);
-      const gr = p.clamped[i * 3] ? 0 : g2.rgb[i * 3]!;
-      const gg = p.clamped[i * 3 + 1] ? 0 : g2.rgb[i * 3 + 1]!;
-      const gb = p.clamped[i * 3 + 2] ? 0 : g2.rgb[i * 3 + 2]!;
-      const base = i * K * 3;
-      for (let k = 0; k < K; k++) {
-        const b = basis[k]!;
-        out.colors[base + k * 3] = b * gr;
-        out.colors[base + k * 3 + 1] = b * gg;
-        out.colors[base + k * 3 + 2] = b * gb;
-      }
-      if (deg > 0 && !view.ortho) {
-        shBasisGrad(deg, dx, dy, dz, bgrad);
-        for (let k = 1; k < K; k++) {
-          const dc = colors[base + k * 3]! * gr +
-            colors[base + k * 3 + 1]! * gg + colors[base + k * 3 + 2]! * gb;
-          ddx += dc * bgrad[k * 3]!, ddy += dc * bgrad[k * 3 + 1]!, ddz += dc * bgrad[k * 3 + 2]!;
-        }
-        // Through the normalisation of (mean − campos).
-        const dot = ddx * dx + ddy * dy + ddz * dz, il = 1 / p.dirLen[i]!;
-        ddx = (ddx - dx * dot) * il, ddy = (ddy - dy * dot) * il, ddz = (ddz - dz * dot) * il;
-      }
-    } else {
-      out.colors[i * 3] = g2.rgb[i * 3]!;
-      out.colors[i * 3 + 1] = g2.rgb[i * 3 + 1]!;
-      out.colors[i * 3 + 2] = g2.rgb[i * 3 + 2]!;
+  const { dCov2, dCov3, dT, scratch, basis, bgrad } = sc;
+  const tx = p.tcam[i * 3]!, ty = p.tcam[i * 3 + 1]!, tz = p.tcam[i * 3 + 2]!;
+  const gx = g2.xy[i * 2]!, gy = g2.xy[i * 2 + 1]!;
+  out.means2dAbs[i] = Math.sqrt(gx * gx + gy * gy);
+  // Opacity.
+  const o = p.opacity[i]!;
+  out.opacityLogits[i] = g2.opacity[i]! * o * (1 - o);
+  // Colour.
+  let ddx = 0, ddy = 0, ddz = 0;
+  if (sh) {
+    const dx = p.dir[i * 3]!, dy = p.dir[i * 3 + 1]!, dz = p.dir[i * 3 + 2]!;
+    shBasis(deg, dx, dy, dz, basis);
+    const gr = p.clamped[i * 3] ? 0 : g2.rgb[i * 3]!;
+    const gg = p.clamped[i * 3 + 1] ? 0 : g2.rgb[i * 3 + 1]!;
+    const gb = p.clamped[i * 3 + 2] ? 0 : g2.rgb[i * 3 + 2]!;
+    const base = i * K * 3;
+    for (let k = 0; k < K; k++) {
+      const b = basis[k]!;
+      out.colors[base + k * 3] = b * gr;
+      out.colors[base + k * 3 + 1] = b * gg;
+      out.colors[base + k * 3 + 2] = b * gb;
     }
-    // Conic → 2D covariance → (Σ, camera-space mean).
-    const a = p.cov2[i * 3]!, b = p.cov2[i * 3 + 1]!, c = p.cov2[i * 3 + 2]!;
-    conicBackward(
-      a,
-      b,
-      c,
-      g2.conic[i * 3]!,
-      g2.conic[i * 3 + 1]!,
-      g2.conic[i * 3 + 2]!,
-      dCov2,
-    );
-    dCov3.fill(0), dT.fill(0);
-    projectCovarianceBackward(
-      view,
-      tx,
-      ty,
-      tz,
-      p.cov3,
-      i * 6,
-      dCov2[0]!,
-      dCov2[1]!,
-      dCov2[2]!,
-      dCov3,
-      dT,
-    );
-    // Projected centre.
-    if (view.ortho) {
-      dT[0] = dT[0]! + gx * view.fx;
-      dT[1] = dT[1]! + gy * view.fy;
-    } else {
-      const iz = 1 / tz;
-      dT[0] = dT[0]! + gx * view.fx * iz;
-      dT[1] = dT[1]! + gy * view.fy * iz;
-      dT[2] = dT[2]! - (gx * view.fx * tx + gy * view.fy * ty) * iz * iz;
+    if (deg > 0 && !view.ortho) {
+      shBasisGrad(deg, dx, dy, dz, bgrad);
+      for (let k = 1; k < K; k++) {
+        const dc = colors[base + k * 3]! * gr +
+          colors[base + k * 3 + 1]! * gg + colors[base + k * 3 + 2]! * gb;
+        ddx += dc * bgrad[k * 3]!, ddy += dc * bgrad[k * 3 + 1]!, ddz += dc * bgrad[k * 3 + 2]!;
+      }
+      // Through the normalisation of (mean − campos).
+      const dot = ddx * dx + ddy * dy + ddz * dz, il = 1 / p.dirLen[i]!;
+      ddx = (ddx - dx * dot) * il, ddy = (ddy - dy * dot) * il, ddz = (ddz - dz * dot) * il;
     }
-    // t = R·m + t0 → dm = Rᵀ·dT
-    out.means[i * 3] = R[0]! * dT[0]! + R[3]! * dT[1]! + R[6]! * dT[2]! + ddx;
-    out.means[i * 3 + 1] = R[1]! * dT[0]! + R[4]! * dT[1]! + R[7]! * dT[2]! +
-      ddy;
-    out.means[i * 3 + 2] = R[2]! * dT[0]! + R[5]! * dT[1]! + R[8]! * dT[2]! +
-      ddz;
-    covariance3dBackward(
-      q[i * 4]!,
-      q[i * 4 + 1]!,
-      q[i * 4 + 2]!,
-      q[i * 4 + 3]!,
-      ls[i * 3]!,
-      ls[i * 3 + 1]!,
-      ls[i * 3 + 2]!,
-      dCov3,
-      out.quats,
-      i * 4,
-      out.logScales,
-      i * 3,
-      scratch,
-    );
+  } else {
+    out.colors[i * 3] = g2.rgb[i * 3]!;
+    out.colors[i * 3 + 1] = g2.rgb[i * 3 + 1]!;
+    out.colors[i * 3 + 2] = g2.rgb[i * 3 + 2]!;
   }
-  return out;
+  // Conic → 2D covariance → (Σ, camera-space mean).
+  const a = p.cov2[i * 3]!, b = p.cov2[i * 3 + 1]!, c = p.cov2[i * 3 + 2]!;
+  conicBackward(
+    a,
+    b,
+    c,
+    g2.conic[i * 3]!,
+    g2.conic[i * 3 + 1]!,
+    g2.conic[i * 3 + 2]!,
+    dCov2,
+  );
+  dCov3.fill(0), dT.fill(0);
+  projectCovarianceBackward(
+    view,
+    tx,
+    ty,
+    tz,
+    p.cov3,
+    i * 6,
+    dCov2[0]!,
+    dCov2[1]!,
+    dCov2[2]!,
+    dCov3,
+    dT,
+  );
+  // Projected centre.
+  if (view.ortho) {
+    dT[0] = dT[0]! + gx * view.fx;
+    dT[1] = dT[1]! + gy * view.fy;
+  } else {
+    const iz = 1 / tz;
+    dT[0] = dT[0]! + gx * view.fx * iz;
+    dT[1] = dT[1]! + gy * view.fy * iz;
+    dT[2] = dT[2]! - (gx * view.fx * tx + gy * view.fy * ty) * iz * iz;
+  }
+  // t = R·m + t0 → dm = Rᵀ·dT
+  out.means[i * 3] = R[0]! * dT[0]! + R[3]! * dT[1]! + R[6]! * dT[2]! + ddx;
+  out.means[i * 3 + 1] = R[1]! * dT[0]! + R[4]! * dT[1]! + R[7]! * dT[2]! +
+    ddy;
+  out.means[i * 3 + 2] = R[2]! * dT[0]! + R[5]! * dT[1]! + R[8]! * dT[2]! +
+    ddz;
+  covariance3dBackward(
+    q[i * 4]!,
+    q[i * 4 + 1]!,
+    q[i * 4 + 2]!,
+    q[i * 4 + 3]!,
+    ls[i * 3]!,
+    ls[i * 3 + 1]!,
+    ls[i * 3 + 2]!,
+    dCov3,
+    out.quats,
+    i * 4,
+    out.logScales,
+    i * 3,
+    scratch,
+  );
 }
 
 /** SH colour offset re-exported for callers building constant colours. */

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { Workspace } from "./_workspace.ts";
 import { SSIM_C1, SSIM_C2, SSIM_SIGMA, SSIM_WINDOW } from "./_math.ts";
 
 /** The normalised 1D SSIM window (11 taps). */
@@ -70,6 +71,7 @@ export function photometricLoss(
   H: number,
   ssimWeight = 0.2,
   mask?: ArrayLike<number>,
+  ws: Workspace = new Workspace(),
 ): LossResult {
   const np = W * H;
   if (rendered.length !== np * 3 || target.length !== np * 3) {
@@ -86,7 +88,7 @@ export function photometricLoss(
   }
   let msum = 0;
   for (let i = 0; i < np; i++) msum += mask ? mask[i]! : 1;
-  const grad = new Float64Array(np * 3);
+  const grad = ws.f64("lossGrad", np * 3, true);
   if (msum <= 0) return { loss: 0, l1: 0, ssim: 1, grad };
   const norm = 1 / (3 * msum);
   const lam = ssimWeight;
@@ -104,17 +106,17 @@ export function photometricLoss(
   let ssim = 1;
   if (lam > 0) {
     const win = ssimWindow1d();
-    const x = new Float64Array(np),
-      y = new Float64Array(np),
-      tmp = new Float64Array(np),
-      prod = new Float64Array(np);
-    const mux = new Float64Array(np), muy = new Float64Array(np);
-    const sxx = new Float64Array(np),
-      syy = new Float64Array(np),
-      sxy = new Float64Array(np);
-    const gMu = new Float64Array(np),
-      gXX = new Float64Array(np),
-      gXY = new Float64Array(np);
+    const x = ws.f64("ssim_x", np),
+      y = ws.f64("ssim_y", np),
+      tmp = ws.f64("ssim_tmp", np),
+      prod = ws.f64("ssim_prod", np);
+    const mux = ws.f64("ssim_mux", np), muy = ws.f64("ssim_muy", np);
+    const sxx = ws.f64("ssim_sxx", np),
+      syy = ws.f64("ssim_syy", np),
+      sxy = ws.f64("ssim_sxy", np);
+    const gMu = ws.f64("ssim_gMu", np),
+      gXX = ws.f64("ssim_gXX", np),
+      gXY = ws.f64("ssim_gXY", np);
     let total = 0;
     for (let c = 0; c < 3; c++) {
       for (let i = 0; i < np; i++) {
