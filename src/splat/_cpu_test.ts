@@ -410,3 +410,25 @@ Deno.test("forwardCpu() projects with an orthographic camera: pixel = scaleÂ·(RÂ
   close(f.alpha[16 * 32 + 17]!, 0.6 * Math.exp(-0.5 / 1.3), 1e-12);
   close(f.depth[16 * 32 + 16]!, -3 * 0.6, 1e-12);
 });
+
+Deno.test("CpuBackend reuses its buffers without leaking state between scenes", async () => {
+  const shared = new CpuBackend();
+  const big = randomScene({
+    count: 300,
+    seed: 31,
+    shDegree: 2,
+    center: [0, 0, 3],
+    logScaleRange: [-3, -1],
+  });
+  const small = randomScene({ count: 40, seed: 32, shDegree: 0, center: [0, 0.2, 3] });
+  small.means.set([0, 0, -1], 0); // culled: its buffers must not keep the big scene's values
+  const camA = simplePinhole(48, 40), camB = simplePinhole(32, 24);
+  const upA = { rgb: new Float32Array(48 * 40 * 3).fill(0.3) },
+    upB = { rgb: new Float32Array(32 * 24 * 3).fill(-0.2) };
+  await shared.renderBackward(big, camA, upA, { withCount: true });
+  const got = await shared.renderBackward(small, camB, upB, { withCount: true });
+  const want = await new CpuBackend().renderBackward(small, camB, upB, { withCount: true });
+  assert.deepEqual(got.output, want.output);
+  assert.deepEqual(got.grads, want.grads);
+  assert.equal(got.grads.means[0], 0);
+});
