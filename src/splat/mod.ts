@@ -88,7 +88,8 @@ async function createWebGpu(): Promise<SplatBackend> {
     });
   }
   try {
-    return await mod.createWebGpuBackend();
+    // Adapter/device requests must not hang the caller (e.g. a wedged driver).
+    return await withTimeout(mod.createWebGpuBackend(), 60_000, "WebGPU adapter/device request");
   } catch (e) {
     throw new SplatBackendError(`WebGPU is not available here: ${errText(e)}`, {
       hint: "use --backend cpu, or install a Vulkan/GL driver (e.g. Mesa llvmpipe)",
