@@ -131,7 +131,7 @@ function describeField(s: z.ZodType): string {
   const parts = [type];
   if (j.default !== undefined) parts.push(`default ${JSON.stringify(j.default)}`);
   if (j.minimum !== undefined) parts.push(`≥ ${j.minimum}`);
-  if (j.maximum !== undefined) parts.push(`≤ ${j.maximum}`);
+  if (j.maximum !== undefined && Number(j.maximum) < Number.MAX_SAFE_INTEGER) parts.push(`≤ ${j.maximum}`);
   return parts.join(", ") + (j.description ? ` — ${j.description}` : "");
 }
 
