@@ -31,6 +31,16 @@ import {
   TILE_SIZE,
 } from "./_math.ts";
 
+/**
+ * Binning granularity of the rasterizer (pixels). The reference's 16×16 tiles
+ * still decide WHICH pixels a Gaussian may touch (its 3σ tile rectangle); inside
+ * that rectangle we bin to BIN_SIZE² sub-tiles whose pixels can reach α ≥ 1/255,
+ * so a rasterizer workgroup walks shorter lists with fewer pixels. The image is
+ * unchanged (see emit.wgsl); on llvmpipe the per-(pixel, Gaussian) loop overhead
+ * dominates, and 8×8 bins halved it.
+ */
+export const BIN_SIZE = 8;
+export const BIN_PIXELS = BIN_SIZE * BIN_SIZE;
 /** Threads per workgroup of the per-element kernels (project, emit, adam…). */
 export const WG_1D = 64;
 /** Radix sort: bits per pass, threads per workgroup, keys per thread. */
@@ -46,7 +56,7 @@ export const SCAN_THREADS = 256;
  * Gaussians per batch (workgroup memory: BWD_BATCH · 9 · BWD_THREADS floats).
  */
 export const BWD_THREADS = 16;
-export const BWD_PIXELS = (TILE_SIZE * TILE_SIZE) / BWD_THREADS;
+export const BWD_PIXELS = BIN_PIXELS / BWD_THREADS;
 export const BWD_BATCH = 32;
 /** Floats of 2D gradient per Gaussian: mean2d (2), conic (3), opacity, rgb (3). */
 export const GRAD2D_STRIDE = 9;
@@ -80,6 +90,8 @@ export const FRAME = defineStruct("Frame", [
   ["height", "u32"],
   ["tiles_x", "u32"],
   ["tiles_y", "u32"],
+  ["bins_x", "u32"],
+  ["bins_y", "u32"],
   ["n", "u32"],
   ["sh_degree", "u32"],
   ["color_stride", "u32"], // floats of colour per Gaussian (3·K or 3)
@@ -204,6 +216,8 @@ export function wgslPrelude(): string {
   const consts: [string, string][] = [
     ["TILE_SIZE", `${TILE_SIZE}u`],
     ["TILE_PIXELS", `${TILE_SIZE * TILE_SIZE}u`],
+    ["BIN_SIZE", `${BIN_SIZE}u`],
+    ["BIN_PIXELS", `${BIN_PIXELS}u`],
     ["ALPHA_MIN", f(ALPHA_MIN)],
     ["ALPHA_MAX", f(ALPHA_MAX)],
     ["T_MIN", f(T_MIN)],

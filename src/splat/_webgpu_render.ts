@@ -12,6 +12,7 @@ import type { Camera, GaussianScene } from "./types.ts";
 import { shCoeffCount, TILE_SIZE, viewParams } from "./_math.ts";
 import {
   ADAM,
+  BIN_SIZE,
   BWD_THREADS,
   FRAME,
   GRAD2D_STRIDE,
@@ -87,8 +88,9 @@ export function unpackParams(flat: Float32Array, layout: SceneLayout) {
 export interface Frame {
   width: number;
   height: number;
-  tilesX: number;
-  tilesY: number;
+  /** Rasterizer bins (BIN_SIZE² pixels) per row and column. */
+  binsX: number;
+  binsY: number;
   layout: SceneLayout;
   /** Instances (Gaussian × tile pairs). */
   instances: number;
@@ -185,6 +187,7 @@ export class Renderer {
     ctx.check();
     const v = viewParams(camera);
     const { width, height, tilesX, tilesY } = v;
+    const binsX = Math.ceil(width / BIN_SIZE), binsY = Math.ceil(height / BIN_SIZE);
     const n = layout.n;
     const R = v.R, t = v.t;
     const frameData = packStruct(FRAME, {
@@ -192,6 +195,8 @@ export class Renderer {
       height,
       tiles_x: tilesX,
       tiles_y: tilesY,
+      bins_x: binsX,
+      bins_y: binsY,
       n,
       sh_degree: layout.shDegree,
       color_stride: layout.colorStride,
@@ -246,7 +251,7 @@ export class Renderer {
     const [, order] = this.#sort(dk, dv, dk2, dv2, n, 32);
     t0 = await ctx.stage("depth sort", t0);
     ctx.dispatch("emit.wgsl", "count_tiles", {
-      0: this.#pass(n, 0, 0, tilesX),
+      0: ctx.uniform(frameData),
       1: splats,
       2: order,
       3: offsets,
@@ -262,15 +267,15 @@ export class Renderer {
     ctx.dispatch(
       "emit.wgsl",
       "emit",
-      { 0: this.#pass(n, 0, 0, tilesX), 1: splats, 2: order, 3: offsets, 4: ik, 5: iv },
+      { 0: ctx.uniform(frameData), 1: splats, 2: order, 3: offsets, 4: ik, 5: iv },
       groups(n, WG_1D),
     );
     t0 = await ctx.stage("emit", t0);
-    const tileBits = Math.max(1, Math.ceil(Math.log2(tilesX * tilesY)));
+    const tileBits = Math.max(1, Math.ceil(Math.log2(binsX * binsY)));
     const [sk, sv] = this.#sort(ik, iv, ik2, iv2, m, Math.ceil(tileBits / RADIX_BITS) * RADIX_BITS);
     t0 = await ctx.stage("tile sort", t0);
-    const ranges = this.buf("ranges", 8 * tilesX * tilesY);
-    ctx.encoder.clearBuffer(ranges, 0, 8 * tilesX * tilesY);
+    const ranges = this.buf("ranges", 8 * binsX * binsY);
+    ctx.encoder.clearBuffer(ranges, 0, 8 * binsX * binsY);
     ctx.dispatch(
       "tile_ranges.wgsl",
       "main",
@@ -294,11 +299,11 @@ export class Renderer {
         8: this.buf("final_t", 4 * np),
         9: this.buf("last", 4 * np),
       },
-      tilesX,
-      tilesY,
+      binsX,
+      binsY,
     );
     await ctx.stage("rasterize", t0);
-    return { width, height, tilesX, tilesY, layout, instances: m, frameData, instVals: sv };
+    return { width, height, binsX, binsY, layout, instances: m, frameData, instVals: sv };
   }
 
   /** Copies the forward outputs to the host. */
@@ -345,15 +350,15 @@ export class Renderer {
         0: ctx.uniform(f.frameData),
         1: this.buf("splats", SPLAT.size * nn),
         2: f.instVals,
-        3: this.buf("ranges", 8 * f.tilesX * f.tilesY),
+        3: this.buf("ranges", 8 * f.binsX * f.binsY),
         4: this.buf("final_t", 4 * np),
         5: this.buf("last", 4 * np),
         6: dRgb,
         7: dAlpha ?? { buffer: this.#dummy, offset: 0, size: 4 },
         8: g2,
       },
-      f.tilesX,
-      f.tilesY,
+      f.binsX,
+      f.binsY,
     );
     t0 = await ctx.stage("rasterize backward", t0);
     ctx.dispatch("project_backward.wgsl", "main", {

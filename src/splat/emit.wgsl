@@ -8,15 +8,18 @@
 // already in global depth order and a stable sort on the tile id alone yields the
 // reference's (tile, depth) order with far fewer sort passes.
 //
-// Exact tile culling: within the reference's 3σ tile rectangle, a tile is only
-// emitted when some pixel centre of it can reach α ≥ ALPHA_MIN, i.e. when the
+// Binning: the reference's 16×16 tile rectangle (3σ) decides which pixels a
+// Gaussian may touch; inside it, instances are emitted per BIN_SIZE² bin (the
+// rasterizer's work unit, see _layout.ts), keyed by bin id.
+// Exact bin culling: a bin of the rectangle is only emitted when some pixel
+// centre of it can reach α ≥ ALPHA_MIN, i.e. when the
 // minimum of dᵀ·conic·d over the tile's pixel-centre rectangle is ≤ 2·ln(o / ALPHA_MIN)
 // (with a small safety margin for f32 rounding). Skipped tiles would only see
 // α < ALPHA_MIN there, so the image is unchanged while elongated and faint
 // Gaussians produce far fewer instances for the sort, the rasterizer and its
 // backward pass.
 
-@group(0) @binding(0) var<uniform> pp: Pass; // n = N, aux = tiles_x
+@group(0) @binding(0) var<uniform> frame: Frame;
 @group(0) @binding(1) var<storage, read> splats: array<Splat>;
 @group(0) @binding(2) var<storage, read> order: array<u32>; // [N] Gaussian ids by depth
 @group(0) @binding(3) var<storage, read_write> offsets: array<u32>; // [N]
@@ -27,11 +30,11 @@ fn quad(s: Splat, dx: f32, dy: f32) -> f32 {
   return s.conic_a * dx * dx + 2.0 * s.conic_b * dx * dy + s.conic_c * dy * dy;
 }
 
-// Can any pixel centre of tile (tx, ty) reach α ≥ ALPHA_MIN?
+// Can any pixel centre of bin (bx, by) reach α ≥ ALPHA_MIN?
 fn tile_hit(s: Splat, q_max: f32, tx: u32, ty: u32) -> bool {
-  let x0 = f32(tx * TILE_SIZE);
-  let y0 = f32(ty * TILE_SIZE);
-  let last = f32(TILE_SIZE - 1u);
+  let x0 = f32(tx * BIN_SIZE);
+  let y0 = f32(ty * BIN_SIZE);
+  let last = f32(BIN_SIZE - 1u);
   // d = centre − pixel over the tile: dx ∈ [ax, bx], dy ∈ [ay, by].
   let ax = s.x - (x0 + last);
   let bx = s.x - x0;
@@ -57,9 +60,10 @@ fn tiles_of(s: Splat) -> u32 {
   let qm = q_limit(s);
   if (qm < 0.0) { return 0u; }
   var n = 0u;
-  for (var ty = s.tile_y0; ty < s.tile_y1; ty++) {
-    for (var tx = s.tile_x0; tx < s.tile_x1; tx++) {
-      if (tile_hit(s, qm, tx, ty)) { n++; }
+  let r = TILE_SIZE / BIN_SIZE;
+  for (var by = s.tile_y0 * r; by < min(s.tile_y1 * r, frame.bins_y); by++) {
+    for (var bx = s.tile_x0 * r; bx < min(s.tile_x1 * r, frame.bins_x); bx++) {
+      if (tile_hit(s, qm, bx, by)) { n++; }
     }
   }
   return n;
@@ -68,24 +72,25 @@ fn tiles_of(s: Splat) -> u32 {
 @compute @workgroup_size(WG_1D)
 fn count_tiles(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = gid.x;
-  if (r >= pp.n) { return; }
+  if (r >= frame.n) { return; }
   offsets[r] = tiles_of(splats[order[r]]);
 }
 
 @compute @workgroup_size(WG_1D)
 fn emit(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = gid.x;
-  if (r >= pp.n) { return; }
+  if (r >= frame.n) { return; }
   let g = order[r];
   let s = splats[g];
   if (s.radius <= 0) { return; }
   let qm = q_limit(s);
   if (qm < 0.0) { return; }
   var o = offsets[r];
-  for (var ty = s.tile_y0; ty < s.tile_y1; ty++) {
-    for (var tx = s.tile_x0; tx < s.tile_x1; tx++) {
-      if (!tile_hit(s, qm, tx, ty)) { continue; }
-      inst_keys[o] = ty * pp.aux + tx;
+  let rr = TILE_SIZE / BIN_SIZE;
+  for (var by = s.tile_y0 * rr; by < min(s.tile_y1 * rr, frame.bins_y); by++) {
+    for (var bx = s.tile_x0 * rr; bx < min(s.tile_x1 * rr, frame.bins_x); bx++) {
+      if (!tile_hit(s, qm, bx, by)) { continue; }
+      inst_keys[o] = by * frame.bins_x + bx;
       inst_vals[o] = g;
       o++;
     }

@@ -1,7 +1,7 @@
-// Forward rasterizer: one workgroup per 16×16 tile, one invocation per pixel.
+// Forward rasterizer: one workgroup per BIN_SIZE² bin, one invocation per pixel.
 //
 // Design: the reference renderCUDA. The tile's instances (front to back) are
-// walked in batches of TILE_PIXELS: every invocation loads one Splat into
+// walked in batches of BIN_PIXELS: every invocation loads one Splat into
 // workgroup memory, then each pixel blends the batch with the reference rules
 // (skip power > 0; α = min(ALPHA_MAX, o·exp(power)); skip α < ALPHA_MIN; stop,
 // without blending, when T·(1 − α) < T_MIN). A workgroup-wide count of finished
@@ -11,7 +11,10 @@
 // last blended Gaussian. The α test is first done on the exponent against
 // ln(ALPHA_MIN / o), staged with the batch, with a margin that only lets through
 // borderline cases to the exact test — most pixels of a splat's footprint are
-// rejected without evaluating exp().
+// rejected without evaluating exp(). Before that, a pixel outside the bounding box
+// of the Gaussian's α ≥ ALPHA_MIN ellipse (half-extents sqrt(Q·Σxx), sqrt(Q·Σyy)
+// with Q = 2·ln(o / ALPHA_MIN), padded) skips it outright; on SIMD hardware and
+// llvmpipe, whole groups of pixels of the same row skip together.
 
 @group(0) @binding(0) var<uniform> frame: Frame;
 @group(0) @binding(1) var<storage, read> splats: array<Splat>;
@@ -24,22 +27,23 @@
 @group(0) @binding(8) var<storage, read_write> out_final_t: array<f32>; // [H, W]
 @group(0) @binding(9) var<storage, read_write> out_last: array<u32>; // [H, W]
 
-var<workgroup> b_xy: array<vec2<f32>, TILE_PIXELS>;
-var<workgroup> b_conic_o: array<vec4<f32>, TILE_PIXELS>;
-var<workgroup> b_rgbd: array<vec4<f32>, TILE_PIXELS>;
-var<workgroup> b_pmin: array<f32, TILE_PIXELS>;
+var<workgroup> b_xy: array<vec2<f32>, BIN_PIXELS>;
+var<workgroup> b_conic_o: array<vec4<f32>, BIN_PIXELS>;
+var<workgroup> b_rgbd: array<vec4<f32>, BIN_PIXELS>;
+var<workgroup> b_pmin: array<f32, BIN_PIXELS>;
+var<workgroup> b_ext: array<vec2<f32>, BIN_PIXELS>;
 var<workgroup> n_done: atomic<u32>;
 var<workgroup> n_done_read: u32;
 
-@compute @workgroup_size(TILE_SIZE, TILE_SIZE)
+@compute @workgroup_size(BIN_SIZE, BIN_SIZE)
 fn main(
   @builtin(workgroup_id) wg: vec3<u32>,
   @builtin(local_invocation_id) lid: vec3<u32>,
   @builtin(local_invocation_index) li: u32,
 ) {
-  let tile = wg.y * frame.tiles_x + wg.x;
-  let px = wg.x * TILE_SIZE + lid.x;
-  let py = wg.y * TILE_SIZE + lid.y;
+  let tile = wg.y * frame.bins_x + wg.x;
+  let px = wg.x * BIN_SIZE + lid.x;
+  let py = wg.y * BIN_SIZE + lid.y;
   let inside = px < frame.width && py < frame.height;
   let pf = vec2<f32>(f32(px), f32(py));
   let start = ranges[2u * tile];
@@ -55,10 +59,10 @@ fn main(
   var last = 0u;
   var cnt = 0u;
 
-  for (var base = start; base < end; base += TILE_PIXELS) {
+  for (var base = start; base < end; base += BIN_PIXELS) {
     workgroupBarrier();
     if (li == 0u) { n_done_read = atomicLoad(&n_done); }
-    if (workgroupUniformLoad(&n_done_read) == TILE_PIXELS) { break; }
+    if (workgroupUniformLoad(&n_done_read) == BIN_PIXELS) { break; }
     let k = base + li;
     if (k < end) {
       let s = splats[inst_vals[k]];
@@ -66,12 +70,15 @@ fn main(
       b_conic_o[li] = vec4<f32>(s.conic_a, s.conic_b, s.conic_c, s.opacity);
       b_rgbd[li] = vec4<f32>(s.r, s.g, s.b, s.depth);
       b_pmin[li] = power_floor(s.opacity);
+      b_ext[li] = alpha_extent(s.conic_a, s.conic_b, s.conic_c, s.opacity);
     }
     workgroupBarrier();
-    let cnt_batch = min(TILE_PIXELS, end - base);
+    let cnt_batch = min(BIN_PIXELS, end - base);
     for (var j = 0u; j < cnt_batch; j++) {
       if (done) { break; }
       let d = b_xy[j] - pf;
+      let ext = b_ext[j];
+      if (abs(d.x) > ext.x || abs(d.y) > ext.y) { continue; }
       let co = b_conic_o[j];
       let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
       if (power > 0.0 || power < b_pmin[j]) { continue; }
@@ -111,4 +118,12 @@ fn power_floor(o: f32) -> f32 {
   if (o < ALPHA_MIN) { return 0.0; }
   let l = log(ALPHA_MIN / o);
   return l * 1.0001 - 1e-4;
+}
+
+// Padded half-extents of the ellipse where α = o·exp(−½·dᵀ·conic·d) ≥ ALPHA_MIN.
+fn alpha_extent(a: f32, b: f32, c: f32, o: f32) -> vec2<f32> {
+  if (o < ALPHA_MIN) { return vec2<f32>(-1.0); }
+  let q = 2.0 * log(o / ALPHA_MIN) * 1.001 + 1e-3;
+  let det = a * c - b * b;
+  return sqrt(q * vec2<f32>(c, a) / det) * 1.001 + 1e-2;
 }

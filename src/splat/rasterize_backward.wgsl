@@ -1,5 +1,6 @@
 // Backward rasterizer: per-pixel reverse traversal (the reference renderCUDA
-// backward), one workgroup per tile, BWD_THREADS invocations × BWD_PIXELS pixels.
+// backward), one workgroup per bin (see emit.wgsl), BWD_THREADS invocations ×
+// BWD_PIXELS pixels.
 //
 // Design: each pixel starts from its final transmittance and walks the tile's list
 // back to front from its `last` contributor, recovering T_i = T_{i+1} / (1 − α_i)
@@ -16,7 +17,9 @@
 // per value per (tile, Gaussian) instance, skipped for zeros. On llvmpipe the
 // atomics (scalarised per lane) dominated the pass before this reduction. As in
 // the forward pass, exp() is skipped where the exponent is surely below
-// ln(ALPHA_MIN / o) (same conservative floor, so the same pixels pass).
+// ln(ALPHA_MIN / o) (same conservative floor, so the same pixels pass), and
+// pixels outside the padded bounding box of the α ≥ ALPHA_MIN ellipse skip the
+// Gaussian (same box as the forward pass).
 
 @group(0) @binding(0) var<uniform> frame: Frame;
 @group(0) @binding(1) var<storage, read> splats: array<Splat>;
@@ -33,6 +36,7 @@ var<workgroup> b_xy: array<vec2<f32>, BWD_BATCH>;
 var<workgroup> b_conic_o: array<vec4<f32>, BWD_BATCH>;
 var<workgroup> b_rgb: array<vec3<f32>, BWD_BATCH>;
 var<workgroup> b_pmin: array<f32, BWD_BATCH>;
+var<workgroup> b_ext: array<vec2<f32>, BWD_BATCH>;
 var<workgroup> part: array<f32, BWD_BATCH * GRAD2D_STRIDE * BWD_THREADS>; // [batch, 9, threads]
 var<workgroup> max_last: atomic<u32>;
 var<workgroup> max_last_read: u32;
@@ -48,7 +52,7 @@ fn atomic_add_f32(i: u32, v: f32) {
 
 @compute @workgroup_size(BWD_THREADS)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let tile = wg.y * frame.tiles_x + wg.x;
+  let tile = wg.y * frame.bins_x + wg.x;
   let start = ranges[2u * tile];
   let has_alpha = arrayLength(&d_alpha) >= frame.width * frame.height;
   let bg = vec3<f32>(frame.bg_r, frame.bg_g, frame.bg_b);
@@ -65,8 +69,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   var my_max = 0u;
   for (var q = 0u; q < BWD_PIXELS; q++) {
     let lp = t + BWD_THREADS * q;
-    let px = wg.x * TILE_SIZE + lp % TILE_SIZE;
-    let py = wg.y * TILE_SIZE + lp / TILE_SIZE;
+    let px = wg.x * BIN_SIZE + lp % BIN_SIZE;
+    let py = wg.y * BIN_SIZE + lp / BIN_SIZE;
     pf[q] = vec2<f32>(f32(px), f32(py));
     S[q] = vec3<f32>(0.0);
     last[q] = 0u;
@@ -102,6 +106,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       b_conic_o[l] = vec4<f32>(s.conic_a, s.conic_b, s.conic_c, s.opacity);
       b_rgb[l] = vec3<f32>(s.r, s.g, s.b);
       b_pmin[l] = power_floor(s.opacity);
+      b_ext[l] = alpha_extent(s.conic_a, s.conic_b, s.conic_c, s.opacity);
     }
     workgroupBarrier();
     for (var jj = hi - lo; jj > 0u; jj--) {
@@ -111,6 +116,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       let co = b_conic_o[j];
       let c = b_rgb[j];
       let pmin = b_pmin[j];
+      let ext = b_ext[j];
       var g_xy = vec2<f32>(0.0);
       var g_conic = vec3<f32>(0.0);
       var g_o = 0.0;
@@ -119,6 +125,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
       for (var q = 0u; q < BWD_PIXELS; q++) {
         if (k >= last[q]) { continue; }
         let d = xy - pf[q];
+        if (abs(d.x) > ext.x || abs(d.y) > ext.y) { continue; }
         let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
         if (power > 0.0 || power < pmin) { continue; }
         let G = exp(power);
@@ -173,4 +180,11 @@ fn power_floor(o: f32) -> f32 {
   if (o < ALPHA_MIN) { return 0.0; }
   let l = log(ALPHA_MIN / o);
   return l * 1.0001 - 1e-4;
+}
+
+fn alpha_extent(a: f32, b: f32, c: f32, o: f32) -> vec2<f32> {
+  if (o < ALPHA_MIN) { return vec2<f32>(-1.0); }
+  let q = 2.0 * log(o / ALPHA_MIN) * 1.001 + 1e-3;
+  let det = a * c - b * b;
+  return sqrt(q * vec2<f32>(c, a) / det) * 1.001 + 1e-2;
 }
