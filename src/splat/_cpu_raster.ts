@@ -321,6 +321,7 @@ export function rasterizeForward(
   const last = new Int32Array(NP),
     cnt = new Int32Array(NP),
     done = new Uint8Array(NP);
+  const rowActive = new Int32Array(TS); // pixels of each tile row still blending
   const { xy, conic, opacity, rgb, depth, qmax, halfY, tileIds, tileStart } = p;
   const [bg0, bg1, bg2] = background;
   for (let ty = 0; ty < tilesY; ty++) {
@@ -329,6 +330,7 @@ export function rasterizeForward(
       const px1 = Math.min(W, px0 + TS), py1 = Math.min(H, py0 + TS);
       T.fill(1), C.fill(0), D.fill(0), last.fill(0), cnt.fill(0), done.fill(0);
       let active = (px1 - px0) * (py1 - py0);
+      rowActive.fill(px1 - px0);
       const tile = ty * tilesX + tx;
       const s0 = tileStart[tile]!, s1 = tileStart[tile + 1]!;
       for (let s = s0; s < s1 && active > 0; s++) {
@@ -349,6 +351,7 @@ export function rasterizeForward(
           z = depth[g]!;
         const k = s - s0 + 1;
         for (let py = ry0; py <= ry1; py++) {
+          if (rowActive[py - py0] === 0) continue;
           const dy = gy - py;
           const disc = cb * cb * dy * dy - ca * (cc * dy * dy - Q);
           if (disc < 0) continue;
@@ -372,6 +375,7 @@ export function rasterizeForward(
             if (testT < T_MIN) {
               done[li] = 1;
               active--;
+              rowActive[py - py0]!--;
               continue;
             }
             const w = alpha * Ti;
@@ -432,6 +436,7 @@ export function rasterizeBackward(
   const T = new Float64Array(NP),
     S = new Float64Array(NP * 3),
     last = new Int32Array(NP);
+  const rowLast = new Int32Array(TS); // max of `last` over each tile row
   const G0 = new Float64Array(NP * 3),
     GA = new Float64Array(NP),
     TF = new Float64Array(NP);
@@ -443,6 +448,7 @@ export function rasterizeBackward(
       const px1 = Math.min(W, px0 + TS), py1 = Math.min(H, py0 + TS);
       last.fill(0), S.fill(0);
       let maxLast = 0;
+      rowLast.fill(0);
       for (let py = py0; py < py1; py++) {
         for (let px = px0; px < px1; px++) {
           const li = (py - py0) * TS + (px - px0), pi = py * W + px;
@@ -450,6 +456,7 @@ export function rasterizeBackward(
           TF[li] = f.finalT[pi]!;
           last[li] = f.last[pi]!;
           if (last[li]! > maxLast) maxLast = last[li]!;
+          if (last[li]! > rowLast[py - py0]!) rowLast[py - py0] = last[li]!;
           G0[li * 3] = dRgb[pi * 3]!,
             G0[li * 3 + 1] = dRgb[pi * 3 + 1]!,
             G0[li * 3 + 2] = dRgb[pi * 3 + 2]!;
@@ -480,6 +487,7 @@ export function rasterizeBackward(
           gG = 0,
           gBl = 0;
         for (let py = ry0; py <= ry1; py++) {
+          if (k >= rowLast[py - py0]!) continue;
           const dy = gy - py;
           const disc = cb * cb * dy * dy - ca * (cc * dy * dy - Q);
           if (disc < 0) continue;

@@ -53,6 +53,62 @@ function blur(
   }
 }
 
+/**
+ * The five blurred moments of SSIM in one pass per direction: μx, μy, E[x²], E[y²],
+ * E[xy] (same zero-padded separable window as {@link blur}).
+ */
+function blurMoments(
+  x: Float64Array,
+  y: Float64Array,
+  W: number,
+  H: number,
+  win: Float64Array,
+  t: Float64Array[], // 5 scratch maps
+  o: Float64Array[], // 5 outputs
+): void {
+  const r = (win.length - 1) / 2;
+  const [t0, t1, t2, t3, t4] = t as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  const [o0, o1, o2, o3, o4] = o as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  for (let yy = 0; yy < H; yy++) {
+    const row = yy * W;
+    for (let xx = 0; xx < W; xx++) {
+      let a = 0, b = 0, aa = 0, bb = 0, ab = 0;
+      const k0 = Math.max(0, r - xx), k1 = Math.min(win.length - 1, r + W - 1 - xx);
+      for (let k = k0; k <= k1; k++) {
+        const w = win[k]!, j = row + xx + k - r;
+        const xv = x[j]!, yv = y[j]!;
+        a += w * xv, b += w * yv, aa += w * xv * xv, bb += w * yv * yv, ab += w * xv * yv;
+      }
+      const i = row + xx;
+      t0[i] = a, t1[i] = b, t2[i] = aa, t3[i] = bb, t4[i] = ab;
+    }
+  }
+  for (let yy = 0; yy < H; yy++) {
+    const k0 = Math.max(0, r - yy), k1 = Math.min(win.length - 1, r + H - 1 - yy);
+    for (let xx = 0; xx < W; xx++) {
+      let a = 0, b = 0, aa = 0, bb = 0, ab = 0;
+      for (let k = k0; k <= k1; k++) {
+        const w = win[k]!, j = (yy + k - r) * W + xx;
+        a += w * t0[j]!, b += w * t1[j]!, aa += w * t2[j]!, bb += w * t3[j]!, ab += w * t4[j]!;
+      }
+      const i = yy * W + xx;
+      o0[i] = a, o1[i] = b, o2[i] = aa, o3[i] = bb, o4[i] = ab;
+    }
+  }
+}
+
 export interface LossResult {
   loss: number;
   l1: number;
@@ -108,8 +164,8 @@ export function photometricLoss(
     const win = ssimWindow1d();
     const x = ws.f64("ssim_x", np),
       y = ws.f64("ssim_y", np),
-      tmp = ws.f64("ssim_tmp", np),
-      prod = ws.f64("ssim_prod", np);
+      tmp = ws.f64("ssim_tmp", np);
+    const scratch5 = [0, 1, 2, 3, 4].map((k) => ws.f64(`ssim_t${k}`, np));
     const mux = ws.f64("ssim_mux", np), muy = ws.f64("ssim_muy", np);
     const sxx = ws.f64("ssim_sxx", np),
       syy = ws.f64("ssim_syy", np),
@@ -122,14 +178,7 @@ export function photometricLoss(
       for (let i = 0; i < np; i++) {
         x[i] = rendered[i * 3 + c]!, y[i] = target[i * 3 + c]!;
       }
-      blur(x, W, H, win, tmp, mux);
-      blur(y, W, H, win, tmp, muy);
-      for (let i = 0; i < np; i++) prod[i] = x[i]! * x[i]!;
-      blur(prod, W, H, win, tmp, sxx);
-      for (let i = 0; i < np; i++) prod[i] = y[i]! * y[i]!;
-      blur(prod, W, H, win, tmp, syy);
-      for (let i = 0; i < np; i++) prod[i] = x[i]! * y[i]!;
-      blur(prod, W, H, win, tmp, sxy);
+      blurMoments(x, y, W, H, win, scratch5, [mux, muy, sxx, syy, sxy]);
       for (let i = 0; i < np; i++) {
         const m = mask ? mask[i]! : 1;
         const ux = mux[i]!, uy = muy[i]!;
