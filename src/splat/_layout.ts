@@ -41,6 +41,8 @@ import {
  */
 export const BIN_SIZE = 8;
 export const BIN_PIXELS = BIN_SIZE * BIN_SIZE;
+/** Forward rasterizer: pixels per invocation (rows of a bin column). */
+export const FWD_PIXELS = 4;
 /** Threads per workgroup of the per-element kernels (project, emit, adam…). */
 export const WG_1D = 64;
 /** Radix sort: bits per pass, threads per workgroup, keys per thread. */
@@ -218,6 +220,7 @@ export function wgslPrelude(): string {
     ["TILE_PIXELS", `${TILE_SIZE * TILE_SIZE}u`],
     ["BIN_SIZE", `${BIN_SIZE}u`],
     ["BIN_PIXELS", `${BIN_PIXELS}u`],
+    ["FWD_PIXELS", `${FWD_PIXELS}u`],
     ["ALPHA_MIN", f(ALPHA_MIN)],
     ["ALPHA_MAX", f(ALPHA_MAX)],
     ["T_MIN", f(T_MIN)],

@@ -477,8 +477,7 @@ export class Renderer {
   ): Promise<void> {
     const ctx = this.ctx;
     const total = layout.total;
-    const wgs = Math.ceil(total / WG_1D);
-    const x = Math.min(wgs, MAX_1D), y = Math.ceil(wgs / x);
+    const x = Math.max(1, Math.min(1024, Math.ceil(total / (256 * 64)))), y = 1;
     const t0 = performance.now();
     ctx.dispatch(
       "adam.wgsl",

@@ -8,29 +8,31 @@
 // the device.
 
 @group(0) @binding(0) var<uniform> ap: AdamParams;
-@group(0) @binding(1) var<storage, read_write> params: array<f32>;
-@group(0) @binding(2) var<storage, read> grads: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m1: array<f32>;
-@group(0) @binding(4) var<storage, read_write> m2: array<f32>;
+@group(0) @binding(1) var<storage, read_write> params: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> grads: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> m1: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> m2: array<vec4<f32>>;
 
-@compute @workgroup_size(WG_1D)
+@compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG_1D;
-  if (i >= ap.total) { return; }
-  var lr = ap.lr_means;
-  if (i >= ap.off_colors) {
-    lr = ap.lr_colors;
-  } else if (i >= ap.off_opacity) {
-    lr = ap.lr_opacity;
-  } else if (i >= ap.off_quats) {
-    lr = ap.lr_quats;
-  } else if (i >= ap.off_scales) {
-    lr = ap.lr_scales;
+  // Four floats per invocation (vec4 loads: llvmpipe scalarises per-lane memory
+  // accesses, so wide loads cut their number) in a grid-stride loop over a few
+  // hundred workgroups (llvmpipe also pays a fixed cost per workgroup). The
+  // buffers are padded to 16 bytes; the padding is updated harmlessly.
+  let stride = nwg.x * 256u;
+  let n4 = (ap.total + 3u) / 4u;
+  for (var i = gid.x; i < n4; i += stride) {
+    let idx = vec4<u32>(4u * i) + vec4<u32>(0u, 1u, 2u, 3u);
+    var lr = vec4<f32>(ap.lr_means);
+    lr = select(lr, vec4<f32>(ap.lr_scales), idx >= vec4<u32>(ap.off_scales));
+    lr = select(lr, vec4<f32>(ap.lr_quats), idx >= vec4<u32>(ap.off_quats));
+    lr = select(lr, vec4<f32>(ap.lr_opacity), idx >= vec4<u32>(ap.off_opacity));
+    lr = select(lr, vec4<f32>(ap.lr_colors), idx >= vec4<u32>(ap.off_colors));
+    let g = grads[i];
+    let m = ap.beta1 * m1[i] + (1.0 - ap.beta1) * g;
+    let v = ap.beta2 * m2[i] + (1.0 - ap.beta2) * g * g;
+    m1[i] = m;
+    m2[i] = v;
+    params[i] = params[i] - (lr / ap.bias1) * m / (sqrt(v) / ap.bias2_sqrt + ap.eps);
   }
-  let g = grads[i];
-  let m = ap.beta1 * m1[i] + (1.0 - ap.beta1) * g;
-  let v = ap.beta2 * m2[i] + (1.0 - ap.beta2) * g * g;
-  m1[i] = m;
-  m2[i] = v;
-  params[i] = params[i] - (lr / ap.bias1) * m / (sqrt(v) / ap.bias2_sqrt + ap.eps);
 }

@@ -35,80 +35,105 @@ var<workgroup> b_ext: array<vec2<f32>, BIN_PIXELS>;
 var<workgroup> n_done: atomic<u32>;
 var<workgroup> n_done_read: u32;
 
-@compute @workgroup_size(BIN_SIZE, BIN_SIZE)
+@compute @workgroup_size(BIN_SIZE, BIN_SIZE / FWD_PIXELS)
 fn main(
   @builtin(workgroup_id) wg: vec3<u32>,
   @builtin(local_invocation_id) lid: vec3<u32>,
   @builtin(local_invocation_index) li: u32,
 ) {
   let tile = wg.y * frame.bins_x + wg.x;
-  let px = wg.x * BIN_SIZE + lid.x;
-  let py = wg.y * BIN_SIZE + lid.y;
-  let inside = px < frame.width && py < frame.height;
-  let pf = vec2<f32>(f32(px), f32(py));
   let start = ranges[2u * tile];
   let end = ranges[2u * tile + 1u];
-
   if (li == 0u) { atomicStore(&n_done, 0u); }
   workgroupBarrier();
-  var done = !inside;
-  if (done) { atomicAdd(&n_done, 1u); }
-  var T = 1.0;
-  var C = vec3<f32>(0.0);
-  var D = 0.0;
-  var last = 0u;
-  var cnt = 0u;
+
+  // Each invocation carries FWD_PIXELS pixels of one column (rows lid.y + k·rows).
+  let rows = BIN_SIZE / FWD_PIXELS;
+  var pf: array<vec2<f32>, FWD_PIXELS>;
+  var done: array<bool, FWD_PIXELS>;
+  var T: array<f32, FWD_PIXELS>;
+  var C: array<vec3<f32>, FWD_PIXELS>;
+  var D: array<f32, FWD_PIXELS>;
+  var last: array<u32, FWD_PIXELS>;
+  var cnt: array<u32, FWD_PIXELS>;
+  var all_done = true;
+  for (var q = 0u; q < FWD_PIXELS; q++) {
+    let px = wg.x * BIN_SIZE + lid.x;
+    let py = wg.y * BIN_SIZE + lid.y + q * rows;
+    pf[q] = vec2<f32>(f32(px), f32(py));
+    done[q] = !(px < frame.width && py < frame.height);
+    if (done[q]) { atomicAdd(&n_done, 1u); } else { all_done = false; }
+    T[q] = 1.0;
+    C[q] = vec3<f32>(0.0);
+    D[q] = 0.0;
+    last[q] = 0u;
+    cnt[q] = 0u;
+  }
 
   for (var base = start; base < end; base += BIN_PIXELS) {
     workgroupBarrier();
     if (li == 0u) { n_done_read = atomicLoad(&n_done); }
     if (workgroupUniformLoad(&n_done_read) == BIN_PIXELS) { break; }
-    let k = base + li;
-    if (k < end) {
-      let s = splats[inst_vals[k]];
-      b_xy[li] = vec2<f32>(s.x, s.y);
-      b_conic_o[li] = vec4<f32>(s.conic_a, s.conic_b, s.conic_c, s.opacity);
-      b_rgbd[li] = vec4<f32>(s.r, s.g, s.b, s.depth);
-      b_pmin[li] = power_floor(s.opacity);
-      b_ext[li] = alpha_extent(s.conic_a, s.conic_b, s.conic_c, s.opacity);
+    for (var l = li; l < BIN_PIXELS; l += BIN_PIXELS / FWD_PIXELS) {
+      let k = base + l;
+      if (k < end) {
+        let s = splats[inst_vals[k]];
+        b_xy[l] = vec2<f32>(s.x, s.y);
+        b_conic_o[l] = vec4<f32>(s.conic_a, s.conic_b, s.conic_c, s.opacity);
+        b_rgbd[l] = vec4<f32>(s.r, s.g, s.b, s.depth);
+        b_pmin[l] = power_floor(s.opacity);
+        b_ext[l] = alpha_extent(s.conic_a, s.conic_b, s.conic_c, s.opacity);
+      }
     }
     workgroupBarrier();
     let cnt_batch = min(BIN_PIXELS, end - base);
     for (var j = 0u; j < cnt_batch; j++) {
-      if (done) { break; }
-      let d = b_xy[j] - pf;
+      if (all_done) { break; }
+      let xy = b_xy[j];
       let ext = b_ext[j];
-      if (abs(d.x) > ext.x || abs(d.y) > ext.y) { continue; }
       let co = b_conic_o[j];
-      let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
-      if (power > 0.0 || power < b_pmin[j]) { continue; }
-      let alpha = min(ALPHA_MAX, co.w * exp(power));
-      if (alpha < ALPHA_MIN) { continue; }
-      let test_t = T * (1.0 - alpha);
-      if (test_t < T_MIN) {
-        done = true;
-        atomicAdd(&n_done, 1u);
-        break;
+      let pmin = b_pmin[j];
+      for (var q = 0u; q < FWD_PIXELS; q++) {
+        if (done[q]) { continue; }
+        let d = xy - pf[q];
+        if (abs(d.x) > ext.x || abs(d.y) > ext.y) { continue; }
+        let power = -0.5 * (co.x * d.x * d.x + co.z * d.y * d.y) - co.y * d.x * d.y;
+        if (power > 0.0 || power < pmin) { continue; }
+        let alpha = min(ALPHA_MAX, co.w * exp(power));
+        if (alpha < ALPHA_MIN) { continue; }
+        let test_t = T[q] * (1.0 - alpha);
+        if (test_t < T_MIN) {
+          done[q] = true;
+          atomicAdd(&n_done, 1u);
+          continue;
+        }
+        let w = alpha * T[q];
+        let cd = b_rgbd[j];
+        C[q] += cd.xyz * w;
+        D[q] += cd.w * w;
+        T[q] = test_t;
+        last[q] = base - start + j + 1u;
+        cnt[q] += 1u;
       }
-      let w = alpha * T;
-      let cd = b_rgbd[j];
-      C += cd.xyz * w;
-      D += cd.w * w;
-      T = test_t;
-      last = base - start + j + 1u;
-      cnt++;
+      all_done = true;
+      for (var q = 0u; q < FWD_PIXELS; q++) { all_done = all_done && done[q]; }
     }
   }
-  if (inside) {
-    let p = py * frame.width + px;
-    out_rgb[3u * p] = C.x + T * frame.bg_r;
-    out_rgb[3u * p + 1u] = C.y + T * frame.bg_g;
-    out_rgb[3u * p + 2u] = C.z + T * frame.bg_b;
-    out_alpha[p] = 1.0 - T;
-    out_depth[p] = D;
-    out_count[p] = cnt;
-    out_final_t[p] = T;
-    out_last[p] = last;
+  for (var q = 0u; q < FWD_PIXELS; q++) {
+    let px = u32(pf[q].x);
+    let py = u32(pf[q].y);
+    if (px < frame.width && py < frame.height) {
+      let p = py * frame.width + px;
+      let t = T[q];
+      out_rgb[3u * p] = C[q].x + t * frame.bg_r;
+      out_rgb[3u * p + 1u] = C[q].y + t * frame.bg_g;
+      out_rgb[3u * p + 2u] = C[q].z + t * frame.bg_b;
+      out_alpha[p] = 1.0 - t;
+      out_depth[p] = D[q];
+      out_count[p] = cnt[q];
+      out_final_t[p] = t;
+      out_last[p] = last[q];
+    }
   }
 }
 
