@@ -46,7 +46,7 @@ export const FWD_PIXELS = 4;
 /** Threads per workgroup of the per-element kernels (project, emit, adam…). */
 export const WG_1D = 64;
 /** Radix sort: bits per pass, threads per workgroup, keys per thread. */
-export const RADIX_BITS = 4;
+export const RADIX_BITS = 5;
 export const RADIX_BINS = 1 << RADIX_BITS;
 export const RADIX_THREADS = 64;
 export const RADIX_ITEMS = 16;

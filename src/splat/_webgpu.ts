@@ -71,8 +71,12 @@ export class WebGpuBackend implements SplatBackend {
     return { layout, params };
   }
 
-  async #output(f: Frame, opts?: RenderOptions): Promise<RenderOutput> {
-    const o = await this.renderer.readOutput(f, opts?.withCount ?? false);
+  async #output(
+    f: Frame,
+    opts?: RenderOptions,
+    extra: { buffer: GPUBuffer; bytes: number }[] = [],
+  ): Promise<{ out: RenderOutput; extra: ArrayBuffer[] }> {
+    const o = await this.renderer.readOutput(f, opts?.withCount ?? false, extra);
     const out: RenderOutput = {
       width: f.width,
       height: f.height,
@@ -81,7 +85,7 @@ export class WebGpuBackend implements SplatBackend {
       depth: o.depth,
     };
     if (o.count) out.count = o.count;
-    return out;
+    return { out, extra: o.extra };
   }
 
   render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
@@ -92,7 +96,7 @@ export class WebGpuBackend implements SplatBackend {
     const bg = background(opts);
     const { layout, params } = this.#upload(scene);
     const f = await this.renderer.forward(params, layout, camera, bg);
-    return await this.#output(f, opts);
+    return (await this.#output(f, opts)).out;
   }
 
   renderBackward(
@@ -134,9 +138,8 @@ export class WebGpuBackend implements SplatBackend {
     }
     const grads = r.buf("scene_grads", 4 * layout.total);
     await r.backward(f, params, grads, dRgb, dAlpha, undefined);
-    const output = await this.#output(f, opts);
     const nn = layout.n;
-    const [g, abs] = await this.ctx.readback([
+    const { out: output, extra: [g, abs] } = await this.#output(f, opts, [
       { buffer: grads, bytes: 4 * layout.total },
       { buffer: r.buf("mean2d_abs", 4 * Math.max(1, nn)), bytes: 4 * nn },
     ]);

@@ -307,7 +307,11 @@ export class Renderer {
   }
 
   /** Copies the forward outputs to the host. */
-  async readOutput(f: Frame, withCount: boolean) {
+  async readOutput(
+    f: Frame,
+    withCount: boolean,
+    extra: { buffer: GPUBuffer; bytes: number }[] = [],
+  ) {
     const np = f.width * f.height;
     const regions = [
       { buffer: this.buf("out_rgb", 12 * np), bytes: 12 * np },
@@ -315,8 +319,9 @@ export class Renderer {
       { buffer: this.buf("out_depth", 4 * np), bytes: 4 * np },
     ];
     if (withCount) regions.push({ buffer: this.buf("out_count", 4 * np), bytes: 4 * np });
-    const r = await this.ctx.readback(regions);
+    const r = await this.ctx.readback([...regions, ...extra]);
     return {
+      extra: r.slice(regions.length),
       rgb: new Float32Array(r[0]!),
       alpha: new Float32Array(r[1]!),
       depth: new Float32Array(r[2]!),
