@@ -59,7 +59,7 @@ export type SelectedBackend = SplatBackend & { readonly reason: string };
 
 export interface CreateBackendOptions {
   backend: BackendName;
-  /** Calibration size for "auto" (default 8000 Gaussians at 192×192). */
+  /** Calibration size for "auto" (default 10k Gaussians at 192×192). */
   calibration?: { count: number; size: number };
 }
 
@@ -101,20 +101,24 @@ async function createWebGpu(): Promise<SplatBackend> {
 /** Median-free simple timing: one warm-up, then the best of `runs`. */
 async function timeBackend(
   b: SplatBackend,
+  warmups: number,
   runs: number,
   size: number,
   count: number,
 ): Promise<number> {
+  // A head-like blob (SH degree 3) filling most of the frame, Gaussians of a few pixels.
   const scene = randomScene({
     count,
     seed: 42,
-    center: [0, 0, 3],
-    extent: 1,
-    logScaleRange: [-4, -2.5],
+    shDegree: 3,
+    center: [0, 0, 4],
+    extent: 1.2,
+    logScaleRange: [-4.5, -2.5],
   });
   const camera = simplePinhole(size, size, 60);
   const upstream = { rgb: new Float32Array(size * size * 3).fill(1e-3) };
-  await b.renderBackward(scene, camera, upstream);
+  // Warm-ups: GPU pipelines/buffers, and the JIT for the CPU (its first calls run unoptimised).
+  for (let i = 0; i < warmups; i++) await b.renderBackward(scene, camera, upstream);
   let best = Infinity;
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
@@ -165,17 +169,17 @@ export async function createSplatBackend(opts: CreateBackendOptions): Promise<Se
     autoDecision = { name: "cpu", reason: `cpu: ${errText(e)}` };
     return withReason(new CpuBackend(), autoDecision.reason);
   }
-  const { count, size } = opts.calibration ?? { count: 8000, size: 192 };
+  const { count, size } = opts.calibration ?? { count: 10_000, size: 192 };
   const cpu = new CpuBackend();
   let gpuMs: number;
   try {
-    gpuMs = await withTimeout(timeBackend(gpu, 2, size, count), 60_000, "WebGPU calibration");
+    gpuMs = await withTimeout(timeBackend(gpu, 1, 2, size, count), 60_000, "WebGPU calibration");
   } catch (e) {
     gpu[Symbol.dispose]();
     autoDecision = { name: "cpu", reason: `cpu: WebGPU calibration failed (${errText(e)})` };
     return withReason(cpu, autoDecision.reason);
   }
-  const cpuMs = await timeBackend(cpu, 1, size, count);
+  const cpuMs = await timeBackend(cpu, 3, 2, size, count);
   const what = `${count} Gaussians at ${size}×${size}, forward+backward`;
   if (gpuMs <= cpuMs) {
     autoDecision = {
