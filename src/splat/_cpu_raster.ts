@@ -315,97 +315,122 @@ export function rasterizeForward(
     proj: p,
   };
   const TS = TILE_SIZE, NP = TS * TS;
-  const T = new Float64Array(NP),
-    C = new Float64Array(NP * 3),
-    D = new Float64Array(NP);
-  const last = new Int32Array(NP),
-    cnt = new Int32Array(NP),
-    done = new Uint8Array(NP);
-  const rowActive = new Int32Array(TS); // pixels of each tile row still blending
-  const { xy, conic, opacity, rgb, depth, qmax, halfY, tileIds, tileStart } = p;
-  const [bg0, bg1, bg2] = background;
+  const st: ForwardTileState = {
+    T: new Float64Array(NP),
+    C: new Float64Array(NP * 3),
+    D: new Float64Array(NP),
+    last: new Int32Array(NP),
+    cnt: new Int32Array(NP),
+    done: new Uint8Array(NP),
+    rowActive: new Int32Array(TS),
+  };
   for (let ty = 0; ty < tilesY; ty++) {
-    for (let tx = 0; tx < tilesX; tx++) {
-      const px0 = tx * TS, py0 = ty * TS;
-      const px1 = Math.min(W, px0 + TS), py1 = Math.min(H, py0 + TS);
-      T.fill(1), C.fill(0), D.fill(0), last.fill(0), cnt.fill(0), done.fill(0);
-      let active = (px1 - px0) * (py1 - py0);
-      rowActive.fill(px1 - px0);
-      const tile = ty * tilesX + tx;
-      const s0 = tileStart[tile]!, s1 = tileStart[tile + 1]!;
-      for (let s = s0; s < s1 && active > 0; s++) {
-        const g = tileIds[s]!;
-        const o = opacity[g]!;
-        const Q = qmax[g]!;
-        if (Q < 0) continue;
-        const gx = xy[g * 2]!, gy = xy[g * 2 + 1]!;
-        const ca = conic[g * 3]!,
-          cb = conic[g * 3 + 1]!,
-          cc = conic[g * 3 + 2]!;
-        const hy = halfY[g]!;
-        const ry0 = Math.max(py0, Math.ceil(gy - hy)),
-          ry1 = Math.min(py1 - 1, Math.floor(gy + hy));
-        const cr = rgb[g * 3]!,
-          cgr = rgb[g * 3 + 1]!,
-          cbl = rgb[g * 3 + 2]!,
-          z = depth[g]!;
-        const k = s - s0 + 1;
-        for (let py = ry0; py <= ry1; py++) {
-          if (rowActive[py - py0] === 0) continue;
-          const dy = gy - py;
-          const disc = cb * cb * dy * dy - ca * (cc * dy * dy - Q);
-          if (disc < 0) continue;
-          const sq = Math.sqrt(disc);
-          // dx = gx − px ∈ [(−b·dy − sq)/a, (−b·dy + sq)/a]
-          const lo = gx - (-cb * dy + sq) / ca - SPAN_MARGIN;
-          const hi = gx - (-cb * dy - sq) / ca + SPAN_MARGIN;
-          const rx0 = Math.max(px0, Math.ceil(lo)),
-            rx1 = Math.min(px1 - 1, Math.floor(hi));
-          let li = (py - py0) * TS + (rx0 - px0);
-          for (let px = rx0; px <= rx1; px++, li++) {
-            if (done[li]) continue;
-            const dx = gx - px;
-            const power = -0.5 * (ca * dx * dx + cc * dy * dy) - cb * dx * dy;
-            if (power > 0) continue;
-            let alpha = o * Math.exp(power);
-            if (alpha > ALPHA_MAX) alpha = ALPHA_MAX;
-            if (alpha < ALPHA_MIN) continue;
-            const Ti = T[li]!;
-            const testT = Ti * (1 - alpha);
-            if (testT < T_MIN) {
-              done[li] = 1;
-              active--;
-              rowActive[py - py0]!--;
-              continue;
-            }
-            const w = alpha * Ti;
-            C[li * 3] = C[li * 3]! + cr * w;
-            C[li * 3 + 1] = C[li * 3 + 1]! + cgr * w;
-            C[li * 3 + 2] = C[li * 3 + 2]! + cbl * w;
-            D[li] = D[li]! + z * w;
-            T[li] = testT;
-            last[li] = k;
-            cnt[li] = cnt[li]! + 1;
-          }
+    for (let tx = 0; tx < tilesX; tx++) forwardTile(p, out, tx, ty, st);
+  }
+  return out;
+}
+
+/** Scratch state of one tile of the forward pass (reused across tiles). */
+interface ForwardTileState {
+  T: Float64Array; // [256]
+  C: Float64Array; // [256, 3]
+  D: Float64Array; // [256]
+  last: Int32Array; // [256]
+  cnt: Int32Array; // [256]
+  done: Uint8Array; // [256]
+  rowActive: Int32Array; // [16] pixels of each tile row still blending
+}
+
+/** Forward blending of one tile (a function per tile lets V8 optimise it fully). */
+function forwardTile(
+  p: Projected,
+  out: ForwardResult,
+  tx: number,
+  ty: number,
+  st: ForwardTileState,
+): void {
+  const { width: W, height: H, tilesX } = p.view;
+  const TS = TILE_SIZE;
+  const { T, C, D, last, cnt, done, rowActive } = st;
+  const { xy, conic, opacity, rgb, depth, qmax, halfY, tileIds, tileStart } = p;
+  const [bg0, bg1, bg2] = out.background;
+  const px0 = tx * TS, py0 = ty * TS;
+  const px1 = Math.min(W, px0 + TS), py1 = Math.min(H, py0 + TS);
+  T.fill(1), C.fill(0), D.fill(0), last.fill(0), cnt.fill(0), done.fill(0);
+  let active = (px1 - px0) * (py1 - py0);
+  rowActive.fill(px1 - px0);
+  const tile = ty * tilesX + tx;
+  const s0 = tileStart[tile]!, s1 = tileStart[tile + 1]!;
+  for (let s = s0; s < s1 && active > 0; s++) {
+    const g = tileIds[s]!;
+    const o = opacity[g]!;
+    const Q = qmax[g]!;
+    if (Q < 0) continue;
+    const gx = xy[g * 2]!, gy = xy[g * 2 + 1]!;
+    const ca = conic[g * 3]!,
+      cb = conic[g * 3 + 1]!,
+      cc = conic[g * 3 + 2]!;
+    const hy = halfY[g]!;
+    const ry0 = Math.max(py0, Math.ceil(gy - hy)),
+      ry1 = Math.min(py1 - 1, Math.floor(gy + hy));
+    const cr = rgb[g * 3]!,
+      cgr = rgb[g * 3 + 1]!,
+      cbl = rgb[g * 3 + 2]!,
+      z = depth[g]!;
+    const k = s - s0 + 1;
+    for (let py = ry0; py <= ry1; py++) {
+      if (rowActive[py - py0] === 0) continue;
+      const dy = gy - py;
+      const disc = cb * cb * dy * dy - ca * (cc * dy * dy - Q);
+      if (disc < 0) continue;
+      const sq = Math.sqrt(disc);
+      // dx = gx − px ∈ [(−b·dy − sq)/a, (−b·dy + sq)/a]
+      const lo = gx - (-cb * dy + sq) / ca - SPAN_MARGIN;
+      const hi = gx - (-cb * dy - sq) / ca + SPAN_MARGIN;
+      const rx0 = Math.max(px0, Math.ceil(lo)),
+        rx1 = Math.min(px1 - 1, Math.floor(hi));
+      let li = (py - py0) * TS + (rx0 - px0);
+      for (let px = rx0; px <= rx1; px++, li++) {
+        if (done[li]) continue;
+        const dx = gx - px;
+        const power = -0.5 * (ca * dx * dx + cc * dy * dy) - cb * dx * dy;
+        if (power > 0) continue;
+        let alpha = o * Math.exp(power);
+        if (alpha > ALPHA_MAX) alpha = ALPHA_MAX;
+        if (alpha < ALPHA_MIN) continue;
+        const Ti = T[li]!;
+        const testT = Ti * (1 - alpha);
+        if (testT < T_MIN) {
+          done[li] = 1;
+          active--;
+          rowActive[py - py0]!--;
+          continue;
         }
-      }
-      for (let py = py0; py < py1; py++) {
-        for (let px = px0; px < px1; px++) {
-          const li = (py - py0) * TS + (px - px0), pi = py * W + px;
-          const Tf = T[li]!;
-          out.rgb[pi * 3] = C[li * 3]! + Tf * bg0;
-          out.rgb[pi * 3 + 1] = C[li * 3 + 1]! + Tf * bg1;
-          out.rgb[pi * 3 + 2] = C[li * 3 + 2]! + Tf * bg2;
-          out.alpha[pi] = 1 - Tf;
-          out.depth[pi] = D[li]!;
-          out.count[pi] = cnt[li]!;
-          out.finalT[pi] = Tf;
-          out.last[pi] = last[li]!;
-        }
+        const w = alpha * Ti;
+        C[li * 3] = C[li * 3]! + cr * w;
+        C[li * 3 + 1] = C[li * 3 + 1]! + cgr * w;
+        C[li * 3 + 2] = C[li * 3 + 2]! + cbl * w;
+        D[li] = D[li]! + z * w;
+        T[li] = testT;
+        last[li] = k;
+        cnt[li] = cnt[li]! + 1;
       }
     }
   }
-  return out;
+  for (let py = py0; py < py1; py++) {
+    for (let px = px0; px < px1; px++) {
+      const li = (py - py0) * TS + (px - px0), pi = py * W + px;
+      const Tf = T[li]!;
+      out.rgb[pi * 3] = C[li * 3]! + Tf * bg0;
+      out.rgb[pi * 3 + 1] = C[li * 3 + 1]! + Tf * bg1;
+      out.rgb[pi * 3 + 2] = C[li * 3 + 2]! + Tf * bg2;
+      out.alpha[pi] = 1 - Tf;
+      out.depth[pi] = D[li]!;
+      out.count[pi] = cnt[li]!;
+      out.finalT[pi] = Tf;
+      out.last[pi] = last[li]!;
+    }
+  }
 }
 
 /** Gradients of the loss w.r.t. the projected 2D quantities. */
@@ -424,7 +449,7 @@ export function rasterizeBackward(
   ws: Workspace = new Workspace(),
 ): Grads2d {
   const p = f.proj;
-  const { width: W, height: H, tilesX, tilesY } = p.view;
+  const { tilesX, tilesY } = p.view;
   const n = p.n;
   const g2: Grads2d = {
     xy: ws.f64("g2xy", n * 2, true),
@@ -433,115 +458,143 @@ export function rasterizeBackward(
     rgb: ws.f64("g2rgb", n * 3, true),
   };
   const TS = TILE_SIZE, NP = TS * TS;
-  const T = new Float64Array(NP),
-    S = new Float64Array(NP * 3),
-    last = new Int32Array(NP);
-  const rowLast = new Int32Array(TS); // max of `last` over each tile row
-  const G0 = new Float64Array(NP * 3),
-    GA = new Float64Array(NP),
-    TF = new Float64Array(NP);
-  const { xy, conic, opacity, rgb, qmax, halfY, tileIds, tileStart } = p;
-  const [bg0, bg1, bg2] = f.background;
+  const st: BackwardTileState = {
+    T: new Float64Array(NP),
+    S: new Float64Array(NP * 3),
+    last: new Int32Array(NP),
+    rowLast: new Int32Array(TS),
+    G0: new Float64Array(NP * 3),
+    GA: new Float64Array(NP),
+    TF: new Float64Array(NP),
+  };
   for (let ty = 0; ty < tilesY; ty++) {
-    for (let tx = 0; tx < tilesX; tx++) {
-      const px0 = tx * TS, py0 = ty * TS;
-      const px1 = Math.min(W, px0 + TS), py1 = Math.min(H, py0 + TS);
-      last.fill(0), S.fill(0);
-      let maxLast = 0;
-      rowLast.fill(0);
-      for (let py = py0; py < py1; py++) {
-        for (let px = px0; px < px1; px++) {
-          const li = (py - py0) * TS + (px - px0), pi = py * W + px;
-          T[li] = f.finalT[pi]!;
-          TF[li] = f.finalT[pi]!;
-          last[li] = f.last[pi]!;
-          if (last[li]! > maxLast) maxLast = last[li]!;
-          if (last[li]! > rowLast[py - py0]!) rowLast[py - py0] = last[li]!;
-          G0[li * 3] = dRgb[pi * 3]!,
-            G0[li * 3 + 1] = dRgb[pi * 3 + 1]!,
-            G0[li * 3 + 2] = dRgb[pi * 3 + 2]!;
-          GA[li] = dAlpha ? dAlpha[pi]! : 0;
-        }
-      }
-      const s0 = tileStart[ty * tilesX + tx]!;
-      for (let k = maxLast - 1; k >= 0; k--) {
-        const g = tileIds[s0 + k]!;
-        const o = opacity[g]!;
-        const Q = qmax[g]!;
-        if (Q < 0) continue;
-        const gx = xy[g * 2]!, gy = xy[g * 2 + 1]!;
-        const ca = conic[g * 3]!,
-          cb = conic[g * 3 + 1]!,
-          cc = conic[g * 3 + 2]!;
-        const hy = halfY[g]!;
-        const ry0 = Math.max(py0, Math.ceil(gy - hy)),
-          ry1 = Math.min(py1 - 1, Math.floor(gy + hy));
-        const cr = rgb[g * 3]!, cgr = rgb[g * 3 + 1]!, cbl = rgb[g * 3 + 2]!;
-        let gX = 0,
-          gY = 0,
-          gA = 0,
-          gB = 0,
-          gC = 0,
-          gO = 0,
-          gR = 0,
-          gG = 0,
-          gBl = 0;
-        for (let py = ry0; py <= ry1; py++) {
-          if (k >= rowLast[py - py0]!) continue;
-          const dy = gy - py;
-          const disc = cb * cb * dy * dy - ca * (cc * dy * dy - Q);
-          if (disc < 0) continue;
-          const sq = Math.sqrt(disc);
-          const lo = gx - (-cb * dy + sq) / ca - SPAN_MARGIN;
-          const hi = gx - (-cb * dy - sq) / ca + SPAN_MARGIN;
-          const rx0 = Math.max(px0, Math.ceil(lo)),
-            rx1 = Math.min(px1 - 1, Math.floor(hi));
-          let li = (py - py0) * TS + (rx0 - px0);
-          for (let px = rx0; px <= rx1; px++, li++) {
-            if (k >= last[li]!) continue;
-            const dx = gx - px;
-            const power = -0.5 * (ca * dx * dx + cc * dy * dy) - cb * dx * dy;
-            if (power > 0) continue;
-            const G = Math.exp(power);
-            const ao = o * G;
-            const alpha = ao > ALPHA_MAX ? ALPHA_MAX : ao;
-            if (alpha < ALPHA_MIN) continue;
-            const oneMinus = 1 - alpha;
-            const Ti = T[li]! / oneMinus;
-            T[li] = Ti;
-            const w = alpha * Ti;
-            const d0 = G0[li * 3]!, d1 = G0[li * 3 + 1]!, d2 = G0[li * 3 + 2]!;
-            gR += w * d0, gG += w * d1, gBl += w * d2;
-            const tf = TF[li]!;
-            const s0r = S[li * 3]!, s0g = S[li * 3 + 1]!, s0b = S[li * 3 + 2]!;
-            // dC/dα_i = c_i·T_i − (Σ_{j>i} c_j·w_j + T_final·bg) / (1 − α_i)
-            const dAl = d0 * (cr * Ti - (s0r + tf * bg0) / oneMinus) +
-              d1 * (cgr * Ti - (s0g + tf * bg1) / oneMinus) +
-              d2 * (cbl * Ti - (s0b + tf * bg2) / oneMinus) +
-              GA[li]! * tf / oneMinus;
-            S[li * 3] = s0r + cr * w, S[li * 3 + 1] = s0g + cgr * w, S[li * 3 + 2] = s0b + cbl * w;
-            if (ao >= ALPHA_MAX) continue; // clamped: α does not depend on o or G
-            gO += G * dAl;
-            const dPow = o * dAl * G; // dL/dpower
-            gX += dPow * -(ca * dx + cb * dy);
-            gY += dPow * -(cb * dx + cc * dy);
-            gA += dPow * -0.5 * dx * dx;
-            gB += dPow * -dx * dy;
-            gC += dPow * -0.5 * dy * dy;
-          }
-        }
-        g2.xy[g * 2] = g2.xy[g * 2]! + gX, g2.xy[g * 2 + 1] = g2.xy[g * 2 + 1]! + gY;
-        g2.conic[g * 3] = g2.conic[g * 3]! + gA;
-        g2.conic[g * 3 + 1] = g2.conic[g * 3 + 1]! + gB;
-        g2.conic[g * 3 + 2] = g2.conic[g * 3 + 2]! + gC;
-        g2.opacity[g] = g2.opacity[g]! + gO;
-        g2.rgb[g * 3] = g2.rgb[g * 3]! + gR;
-        g2.rgb[g * 3 + 1] = g2.rgb[g * 3 + 1]! + gG;
-        g2.rgb[g * 3 + 2] = g2.rgb[g * 3 + 2]! + gBl;
-      }
-    }
+    for (let tx = 0; tx < tilesX; tx++) backwardTile(f, dRgb, dAlpha, g2, tx, ty, st);
   }
   return g2;
+}
+
+/** Scratch state of one tile of the backward pass (reused across tiles). */
+interface BackwardTileState {
+  T: Float64Array; // [256] transmittance, recovered front to back in reverse
+  S: Float64Array; // [256, 3] Σ c·w of the Gaussians behind the current one
+  last: Int32Array; // [256]
+  rowLast: Int32Array; // [16] max of `last` over each tile row
+  G0: Float64Array; // [256, 3] dL/drgb
+  GA: Float64Array; // [256] dL/dalpha
+  TF: Float64Array; // [256] final transmittance
+}
+
+/** Backward of one tile (see {@link forwardTile}). */
+function backwardTile(
+  f: ForwardResult,
+  dRgb: Floats,
+  dAlpha: Floats | undefined,
+  g2: Grads2d,
+  tx: number,
+  ty: number,
+  st: BackwardTileState,
+): void {
+  const p = f.proj;
+  const { width: W, height: H, tilesX } = p.view;
+  const TS = TILE_SIZE;
+  const { T, S, last, rowLast, G0, GA, TF } = st;
+  const { xy, conic, opacity, rgb, qmax, halfY, tileIds, tileStart } = p;
+  const [bg0, bg1, bg2] = f.background;
+  const px0 = tx * TS, py0 = ty * TS;
+  const px1 = Math.min(W, px0 + TS), py1 = Math.min(H, py0 + TS);
+  last.fill(0), S.fill(0);
+  let maxLast = 0;
+  rowLast.fill(0);
+  for (let py = py0; py < py1; py++) {
+    for (let px = px0; px < px1; px++) {
+      const li = (py - py0) * TS + (px - px0), pi = py * W + px;
+      T[li] = f.finalT[pi]!;
+      TF[li] = f.finalT[pi]!;
+      last[li] = f.last[pi]!;
+      if (last[li]! > maxLast) maxLast = last[li]!;
+      if (last[li]! > rowLast[py - py0]!) rowLast[py - py0] = last[li]!;
+      G0[li * 3] = dRgb[pi * 3]!,
+        G0[li * 3 + 1] = dRgb[pi * 3 + 1]!,
+        G0[li * 3 + 2] = dRgb[pi * 3 + 2]!;
+      GA[li] = dAlpha ? dAlpha[pi]! : 0;
+    }
+  }
+  const s0 = tileStart[ty * tilesX + tx]!;
+  for (let k = maxLast - 1; k >= 0; k--) {
+    const g = tileIds[s0 + k]!;
+    const o = opacity[g]!;
+    const Q = qmax[g]!;
+    if (Q < 0) continue;
+    const gx = xy[g * 2]!, gy = xy[g * 2 + 1]!;
+    const ca = conic[g * 3]!,
+      cb = conic[g * 3 + 1]!,
+      cc = conic[g * 3 + 2]!;
+    const hy = halfY[g]!;
+    const ry0 = Math.max(py0, Math.ceil(gy - hy)),
+      ry1 = Math.min(py1 - 1, Math.floor(gy + hy));
+    const cr = rgb[g * 3]!, cgr = rgb[g * 3 + 1]!, cbl = rgb[g * 3 + 2]!;
+    let gX = 0,
+      gY = 0,
+      gA = 0,
+      gB = 0,
+      gC = 0,
+      gO = 0,
+      gR = 0,
+      gG = 0,
+      gBl = 0;
+    for (let py = ry0; py <= ry1; py++) {
+      if (k >= rowLast[py - py0]!) continue;
+      const dy = gy - py;
+      const disc = cb * cb * dy * dy - ca * (cc * dy * dy - Q);
+      if (disc < 0) continue;
+      const sq = Math.sqrt(disc);
+      const lo = gx - (-cb * dy + sq) / ca - SPAN_MARGIN;
+      const hi = gx - (-cb * dy - sq) / ca + SPAN_MARGIN;
+      const rx0 = Math.max(px0, Math.ceil(lo)),
+        rx1 = Math.min(px1 - 1, Math.floor(hi));
+      let li = (py - py0) * TS + (rx0 - px0);
+      for (let px = rx0; px <= rx1; px++, li++) {
+        if (k >= last[li]!) continue;
+        const dx = gx - px;
+        const power = -0.5 * (ca * dx * dx + cc * dy * dy) - cb * dx * dy;
+        if (power > 0) continue;
+        const G = Math.exp(power);
+        const ao = o * G;
+        const alpha = ao > ALPHA_MAX ? ALPHA_MAX : ao;
+        if (alpha < ALPHA_MIN) continue;
+        const oneMinus = 1 - alpha;
+        const Ti = T[li]! / oneMinus;
+        T[li] = Ti;
+        const w = alpha * Ti;
+        const d0 = G0[li * 3]!, d1 = G0[li * 3 + 1]!, d2 = G0[li * 3 + 2]!;
+        gR += w * d0, gG += w * d1, gBl += w * d2;
+        const tf = TF[li]!;
+        const s0r = S[li * 3]!, s0g = S[li * 3 + 1]!, s0b = S[li * 3 + 2]!;
+        // dC/dα_i = c_i·T_i − (Σ_{j>i} c_j·w_j + T_final·bg) / (1 − α_i)
+        const dAl = d0 * (cr * Ti - (s0r + tf * bg0) / oneMinus) +
+          d1 * (cgr * Ti - (s0g + tf * bg1) / oneMinus) +
+          d2 * (cbl * Ti - (s0b + tf * bg2) / oneMinus) +
+          GA[li]! * tf / oneMinus;
+        S[li * 3] = s0r + cr * w, S[li * 3 + 1] = s0g + cgr * w, S[li * 3 + 2] = s0b + cbl * w;
+        if (ao >= ALPHA_MAX) continue; // clamped: α does not depend on o or G
+        gO += G * dAl;
+        const dPow = o * dAl * G; // dL/dpower
+        gX += dPow * -(ca * dx + cb * dy);
+        gY += dPow * -(cb * dx + cc * dy);
+        gA += dPow * -0.5 * dx * dx;
+        gB += dPow * -dx * dy;
+        gC += dPow * -0.5 * dy * dy;
+      }
+    }
+    g2.xy[g * 2] = g2.xy[g * 2]! + gX, g2.xy[g * 2 + 1] = g2.xy[g * 2 + 1]! + gY;
+    g2.conic[g * 3] = g2.conic[g * 3]! + gA;
+    g2.conic[g * 3 + 1] = g2.conic[g * 3 + 1]! + gB;
+    g2.conic[g * 3 + 2] = g2.conic[g * 3 + 2]! + gC;
+    g2.opacity[g] = g2.opacity[g]! + gO;
+    g2.rgb[g * 3] = g2.rgb[g * 3]! + gR;
+    g2.rgb[g * 3 + 1] = g2.rgb[g * 3 + 1]! + gG;
+    g2.rgb[g * 3 + 2] = g2.rgb[g * 3 + 2]! + gBl;
+  }
 }
 
 /** Scene-parameter gradients (float64, same layout as the scene). */
