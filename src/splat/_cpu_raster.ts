@@ -14,7 +14,11 @@
  * Performance: per-Gaussian data in typed arrays, a radix sort on float32 depth
  * bits, per-tile lists in depth order by a stable counting sort, and a
  * Gaussian-outer loop over only the pixel rows/spans where α ≥ 1/255 is possible
- * (exact: the skipped pixels would all be rejected by the α test).
+ * (exact: the skipped pixels would all be rejected by the α test), skipping tile
+ * rows that are already saturated. Buffers come from a {@link Workspace} so a
+ * training loop does not reallocate, and the hot bodies are small functions
+ * called per Gaussian or per tile (V8 optimises those fully, unlike one long loop
+ * in a function called once per render). Single-threaded.
  *
  * @module
  */
@@ -29,7 +33,6 @@ import {
   projectCovariance,
   projectCovarianceBackward,
   radiusFromCov2d,
-  SH_COLOR_OFFSET,
   shBasis,
   shBasisGrad,
   shCoeffCount,
@@ -754,6 +757,3 @@ function backwardOne(
     scratch,
   );
 }
-
-/** SH colour offset re-exported for callers building constant colours. */
-export { SH_COLOR_OFFSET };
