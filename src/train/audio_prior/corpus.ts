@@ -330,7 +330,22 @@ export interface Utterance {
 // deno-lint-ignore no-explicit-any
 type EspeakWorker = any;
 
-/** espeak-ng in-process synthesiser (one emscripten instance). */
+/**
+ * Run `f` with `Date.now` frozen: espeak-ng seeds the noise of its breathy
+ * variants (f2, f3, f5, victor, sandro…) from the clock, which made corpora
+ * differ between runs; a fixed clock makes synthesis reproducible.
+ */
+async function withFixedClock<T>(f: () => T | Promise<T>): Promise<T> {
+  const now = Date.now;
+  Date.now = () => 1_700_000_000_000;
+  try {
+    return await f();
+  } finally {
+    Date.now = now;
+  }
+}
+
+/** espeak-ng in-process synthesiser (one emscripten instance), deterministic. */
 export class Espeak {
   private constructor(private readonly w: EspeakWorker) {}
 
@@ -338,8 +353,10 @@ export class Espeak {
     const mod = await import("@echogarden/espeak-ng-emscripten");
     // deno-lint-ignore no-explicit-any
     const init = (mod as any).default ?? mod;
-    const m = await init();
-    return new Espeak(new m.eSpeakNGWorker());
+    return await withFixedClock(async () => {
+      const m = await init();
+      return new Espeak(new m.eSpeakNGWorker());
+    });
   }
 
   /**
