@@ -432,3 +432,26 @@ Deno.test("CpuBackend reuses its buffers without leaking state between scenes", 
   assert.deepEqual(got.grads, want.grads);
   assert.equal(got.grads.means[0], 0);
 });
+
+Deno.test("forwardBackwardCpu() handles empty scenes, NaN means, zero quaternions and all-culled scenes", () => {
+  const cam = simplePinhole(20, 12);
+  const up = new Float64Array(20 * 12 * 3).fill(1);
+  const empty = rgbScene([]);
+  const r0 = forwardBackwardCpu(empty, cam, up, undefined, { background: [0.25, 0.5, 1] });
+  assert.ok(r0.forward.rgb.every((v, i) => v === [0.25, 0.5, 1][i % 3]));
+  assert.ok(r0.forward.alpha.every((v) => v === 0));
+  const s = rgbScene([
+    { mean: [NaN, 0, 3], scale: 0.1, opacity: 0.5, rgb: [1, 0, 0] },
+    { mean: [0, 0, 3], scale: 0.1, opacity: 0.5, rgb: [0, 1, 0] },
+    { mean: [0, 0, -3], scale: 0.1, opacity: 0.5, rgb: [0, 0, 1] },
+  ]);
+  s.quats.set([0, 0, 0, 0], 4); // degenerate quaternion of #1: treated as identity
+  const r = forwardBackwardCpu(s, cam, up);
+  assert.deepEqual([...r.forward.proj.sorted], [1]);
+  for (const k of ["means", "logScales", "quats", "opacityLogits", "colors"] as const) {
+    assert.ok(r.grads[k].every(Number.isFinite), k);
+  }
+  assert.ok(r.grads.colors[4]! > 0);
+  const behind = rgbScene([{ mean: [0, 0, -1], scale: 1, opacity: 0.9, rgb: [1, 1, 1] }]);
+  assert.ok(forwardCpu(behind, cam).alpha.every((v) => v === 0));
+});
