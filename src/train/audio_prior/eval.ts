@@ -13,7 +13,8 @@
  *
  * Metrics (100 Hz): per-channel Pearson r and mean absolute error vs the
  * phoneme-derived targets; bilabial closure recall (a p/b/m segment counts as
- * closed when bilabial_closure ≥ 0.5 within it ± 30 ms); silence → closed rate
+ * closed when bilabial_closure ≥ 0.5 within it ± 30 ms; also reported with
+ * ± 80 ms, which separates timing/alignment error from misses); silence → closed rate
  * (frames ≥ 150 ms from any phoneme with jaw_open < 0.1 and lip_aperture <
  * 0.1); lag = the shift (±200 ms) maximising the correlation of
  * jaw_open + lip_aperture with the targets (positive = prediction late).
@@ -88,6 +89,8 @@ interface Metrics {
   mae: Record<string, number>;
   meanR: number;
   bilabialRecall: number;
+  /** Same with ±80 ms tolerance (separates timing/alignment error from misses). */
+  bilabialRecallLoose: number;
   bilabialCount: number;
   silenceClosedRate: number;
   lagMs: number;
@@ -111,7 +114,7 @@ function metrics(items: Item[]): Metrics {
   const measured = ARTICULATION_NAMES.filter((n) => n !== "tongue_visible" && n !== "labiodental");
   const meanR = measured.reduce((a, n) => a + r[n]!, 0) / measured.length;
   // Bilabial recall.
-  let hits = 0, total = 0;
+  let hits = 0, looseHits = 0, total = 0;
   const B = ARTICULATION_NAMES.indexOf("bilabial_closure");
   for (const it of items) {
     const frames = it.pred.length / C;
@@ -123,6 +126,11 @@ function metrics(items: Item[]): Metrics {
       let mx = 0;
       for (let j = a; j <= b; j++) mx = Math.max(mx, it.pred[j * C + B]!);
       if (mx >= 0.5) hits++;
+      const la = Math.max(0, Math.floor((s.startS - 0.08) * RATE));
+      const lb = Math.min(frames - 1, Math.ceil((s.endS + 0.08) * RATE));
+      let lmx = 0;
+      for (let j = la; j <= lb; j++) lmx = Math.max(lmx, it.pred[j * C + B]!);
+      if (lmx >= 0.5) looseHits++;
     }
   }
   // Silence → closed.
@@ -162,6 +170,7 @@ function metrics(items: Item[]): Metrics {
     mae,
     meanR,
     bilabialRecall: total ? hits / total : NaN,
+    bilabialRecallLoose: total ? looseHits / total : NaN,
     bilabialCount: total,
     silenceClosedRate: silent ? closed / silent : NaN,
     lagMs: bestLag * (1000 / RATE),
