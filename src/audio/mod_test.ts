@@ -112,3 +112,18 @@ Deno.test("writeFeatures()/writeArticulation() round-trip through their files", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("predictArticulation() keeps the mouth neutral over music and noise without speech", async () => {
+  const { music, noise } = await import("../train/audio_prior/augment.ts");
+  const { Rng } = await import("../train/audio_prior/corpus.ts");
+  const bg = music(new Rng(2), 3 * 16000).map((v) => 0.1 * v);
+  const pink = noise(new Rng(5), 3 * 16000, "pink");
+  for (let i = 0; i < bg.length; i++) bg[i] = bg[i]! + 0.02 * pink[i]!;
+  const f = await computeFeatures(bg, 16000);
+  const r = await predictArticulation(f, { method: "prior", fps: parseFps(25) });
+  let maxAbs = 0;
+  for (const v of r.video) maxAbs = Math.max(maxAbs, Math.abs(v));
+  assert.ok(maxAbs < 0.02, `largest channel value over music ${maxAbs}`);
+  // The VAD gate stays closed throughout: no speech was heard in the music.
+  assert.ok(r.gate.every((g) => g < 0.01));
+});
