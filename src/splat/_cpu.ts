@@ -195,6 +195,12 @@ export class CpuOptimizer implements SceneOptimizer {
 
   constructor(scene: GaussianScene, adam: AdamOptions) {
     assertScene(scene);
+    for (const g of GROUPS) {
+      const lr = adam.lr[g];
+      if (!(Number.isFinite(lr) && lr >= 0)) {
+        throw new RangeError(`Adam learning rate of "${g}" must be a finite number ≥ 0, got ${lr}`);
+      }
+    }
     this.#scene = cloneScene(scene);
     this.#adam = { beta1: 0.9, beta2: 0.999, eps: 1e-15, ...adam } as Required<
       AdamOptions
