@@ -23,7 +23,11 @@ export function ssimWindow1d(): Float64Array {
   return w;
 }
 
-/** Separable 2D blur with zero padding ("same" size); self-adjoint for a symmetric window. */
+/**
+ * Separable 2D blur with zero padding ("same" size); self-adjoint for a symmetric
+ * window. Rows use the window's symmetry in the interior; columns accumulate whole
+ * rows (contiguous memory).
+ */
 function blur(
   src: Float64Array,
   W: number,
@@ -33,78 +37,32 @@ function blur(
   dst: Float64Array,
 ): void {
   const r = (win.length - 1) / 2;
+  const wc = win[r]!;
+  const edge = (row: number, x: number) => {
+    let s = 0;
+    const k0 = Math.max(0, r - x), k1 = Math.min(win.length - 1, r + W - 1 - x);
+    for (let k = k0; k <= k1; k++) s += win[k]! * src[row + x + k - r]!;
+    tmp[row + x] = s;
+  };
+  const leftEnd = Math.min(r, W), rightStart = Math.max(leftEnd, W - r);
   for (let y = 0; y < H; y++) {
     const row = y * W;
-    for (let x = 0; x < W; x++) {
-      let s = 0;
-      const k0 = Math.max(0, r - x),
-        k1 = Math.min(win.length - 1, r + W - 1 - x);
-      for (let k = k0; k <= k1; k++) s += win[k]! * src[row + x + k - r]!;
-      tmp[row + x] = s;
+    for (let x = 0; x < leftEnd; x++) edge(row, x);
+    for (let x = r; x < rightStart; x++) {
+      const c = row + x;
+      let s = wc * src[c]!;
+      for (let j = 1; j <= r; j++) s += win[r - j]! * (src[c - j]! + src[c + j]!);
+      tmp[c] = s;
     }
+    for (let x = rightStart; x < W; x++) edge(row, x);
   }
+  dst.fill(0, 0, W * H);
   for (let y = 0; y < H; y++) {
     const k0 = Math.max(0, r - y), k1 = Math.min(win.length - 1, r + H - 1 - y);
-    for (let x = 0; x < W; x++) {
-      let s = 0;
-      for (let k = k0; k <= k1; k++) s += win[k]! * tmp[(y + k - r) * W + x]!;
-      dst[y * W + x] = s;
-    }
-  }
-}
-
-/**
- * The five blurred moments of SSIM in one pass per direction: μx, μy, E[x²], E[y²],
- * E[xy] (same zero-padded separable window as {@link blur}).
- */
-function blurMoments(
-  x: Float64Array,
-  y: Float64Array,
-  W: number,
-  H: number,
-  win: Float64Array,
-  t: Float64Array[], // 5 scratch maps
-  o: Float64Array[], // 5 outputs
-): void {
-  const r = (win.length - 1) / 2;
-  const [t0, t1, t2, t3, t4] = t as [
-    Float64Array,
-    Float64Array,
-    Float64Array,
-    Float64Array,
-    Float64Array,
-  ];
-  const [o0, o1, o2, o3, o4] = o as [
-    Float64Array,
-    Float64Array,
-    Float64Array,
-    Float64Array,
-    Float64Array,
-  ];
-  for (let yy = 0; yy < H; yy++) {
-    const row = yy * W;
-    for (let xx = 0; xx < W; xx++) {
-      let a = 0, b = 0, aa = 0, bb = 0, ab = 0;
-      const k0 = Math.max(0, r - xx), k1 = Math.min(win.length - 1, r + W - 1 - xx);
-      for (let k = k0; k <= k1; k++) {
-        const w = win[k]!, j = row + xx + k - r;
-        const xv = x[j]!, yv = y[j]!;
-        a += w * xv, b += w * yv, aa += w * xv * xv, bb += w * yv * yv, ab += w * xv * yv;
-      }
-      const i = row + xx;
-      t0[i] = a, t1[i] = b, t2[i] = aa, t3[i] = bb, t4[i] = ab;
-    }
-  }
-  for (let yy = 0; yy < H; yy++) {
-    const k0 = Math.max(0, r - yy), k1 = Math.min(win.length - 1, r + H - 1 - yy);
-    for (let xx = 0; xx < W; xx++) {
-      let a = 0, b = 0, aa = 0, bb = 0, ab = 0;
-      for (let k = k0; k <= k1; k++) {
-        const w = win[k]!, j = (yy + k - r) * W + xx;
-        a += w * t0[j]!, b += w * t1[j]!, aa += w * t2[j]!, bb += w * t3[j]!, ab += w * t4[j]!;
-      }
-      const i = yy * W + xx;
-      o0[i] = a, o1[i] = b, o2[i] = aa, o3[i] = bb, o4[i] = ab;
+    const out = y * W;
+    for (let k = k0; k <= k1; k++) {
+      const w = win[k]!, from = (y + k - r) * W;
+      for (let x = 0; x < W; x++) dst[out + x] = dst[out + x]! + w * tmp[from + x]!;
     }
   }
 }
@@ -165,7 +123,7 @@ export function photometricLoss(
     const x = ws.f64("ssim_x", np),
       y = ws.f64("ssim_y", np),
       tmp = ws.f64("ssim_tmp", np);
-    const scratch5 = [0, 1, 2, 3, 4].map((k) => ws.f64(`ssim_t${k}`, np));
+    const prod = ws.f64("ssim_prod", np);
     const mux = ws.f64("ssim_mux", np), muy = ws.f64("ssim_muy", np);
     const sxx = ws.f64("ssim_sxx", np),
       syy = ws.f64("ssim_syy", np),
@@ -178,7 +136,14 @@ export function photometricLoss(
       for (let i = 0; i < np; i++) {
         x[i] = rendered[i * 3 + c]!, y[i] = target[i * 3 + c]!;
       }
-      blurMoments(x, y, W, H, win, scratch5, [mux, muy, sxx, syy, sxy]);
+      blur(x, W, H, win, tmp, mux);
+      blur(y, W, H, win, tmp, muy);
+      for (let i = 0; i < np; i++) prod[i] = x[i]! * x[i]!;
+      blur(prod, W, H, win, tmp, sxx);
+      for (let i = 0; i < np; i++) prod[i] = y[i]! * y[i]!;
+      blur(prod, W, H, win, tmp, syy);
+      for (let i = 0; i < np; i++) prod[i] = x[i]! * y[i]!;
+      blur(prod, W, H, win, tmp, sxy);
       for (let i = 0; i < np; i++) {
         const m = mask ? mask[i]! : 1;
         const ux = mux[i]!, uy = muy[i]!;
