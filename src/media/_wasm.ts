@@ -42,7 +42,7 @@ import type {
 
 const NODE_MODULES = new URL("../../node_modules/", import.meta.url);
 /** Raw bytes per decode/encode chunk (bounds memory). */
-const CHUNK_BYTES = 96 * 1024 * 1024;
+const CHUNK_BYTES = 192 * 1024 * 1024;
 
 interface FFmpegLike {
   load(cfg: { coreURL: string; wasmURL: string }): Promise<boolean>;
@@ -245,7 +245,7 @@ export class WasmMedia implements MediaBackend {
             timeS: i / fps,
             width,
             height,
-            data: raw.slice(k * frameBytes, (k + 1) * frameBytes),
+            data: raw.subarray(k * frameBytes, (k + 1) * frameBytes),
           };
         }
         produced += n;

@@ -37,7 +37,10 @@ export interface AudioStreamInfo {
   durationS: number;
 }
 
-/** One decoded RGB frame. `data` is `[height, width, 3]` uint8, row-major. */
+/**
+ * One decoded RGB frame. `data` is `[height, width, 3]` uint8, row-major; it may be
+ * a view into a larger buffer (respect `byteOffset`), and is not reused by the decoder.
+ */
 export interface Frame {
   index: number;
   /** Presentation time in seconds (index / fps). */
