@@ -12,11 +12,17 @@ if (!fx.success) {
   console.error("warning: fixtures could not be prepared; tests that need them will fail");
 }
 
+// Mesa's Vulkan driver (WebGPU tests) wants a private runtime dir.
+const env: Record<string, string> = { NO_COLOR: "1" };
+if (Deno.build.os === "linux" && !Deno.env.get("XDG_RUNTIME_DIR")) {
+  env.XDG_RUNTIME_DIR = await Deno.makeTempDir({ prefix: "dub-xdg-" });
+  await Deno.chmod(env.XDG_RUNTIME_DIR, 0o700);
+}
 const child = new Deno.Command(deno, {
   args: ["test", "-A", ...Deno.args],
   stdout: "piped",
   stderr: "inherit",
-  env: { NO_COLOR: "1" },
+  env,
 }).spawn();
 let tail = "";
 const dec = new TextDecoder();
