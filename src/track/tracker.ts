@@ -50,7 +50,7 @@ export interface TrackerOptions {
   minAppearance?: number;
   /** Re-run the full detector at least every N frames (default 10). */
   redetectEvery?: number;
-  /** Longer frame side above which frames are downscaled for the models (default 1280). */
+  /** Longer frame side above which frames are downscaled for the models (default 960). */
   maxInputSide?: number;
 }
 
@@ -217,7 +217,7 @@ export class FaceTracker implements Disposable {
       sceneCutThreshold: options.sceneCutThreshold ?? 0.5,
       minAppearance: options.minAppearance ?? 0.75,
       redetectEvery: options.redetectEvery ?? 10,
-      maxInputSide: options.maxInputSide ?? 1280,
+      maxInputSide: options.maxInputSide ?? 960,
     };
     this.#cuts = new SceneCutDetector(this.options.sceneCutThreshold);
     this.#filter = this.options.smoothing
@@ -243,7 +243,7 @@ export class FaceTracker implements Disposable {
       maxFaces: options.maxFaces ?? 4,
       minScore: 0.3,
       redetectEvery: options.redetectEvery ?? 10,
-      maxInputSide: options.maxInputSide ?? 1280,
+      maxInputSide: options.maxInputSide ?? 960,
     });
     return new FaceTracker(mesh, detector, options);
   }
