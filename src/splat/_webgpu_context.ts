@@ -56,12 +56,38 @@ function readShader(name: string): string {
   }
 }
 
+/**
+ * Keeps the lines between `//#if NAME` … `//#else` … `//#endif` (no nesting)
+ * according to whether NAME is in `defines`.
+ */
+export function preprocess(src: string, defines: ReadonlySet<string>): string {
+  const out: string[] = [];
+  let keep = true;
+  let name: string | undefined;
+  for (const line of src.split("\n")) {
+    const t = line.trim();
+    if (t.startsWith("//#if ")) {
+      name = t.slice(6).trim();
+      keep = defines.has(name);
+    } else if (t === "//#else" && name !== undefined) {
+      keep = !defines.has(name);
+    } else if (t === "//#endif") {
+      name = undefined;
+      keep = true;
+    } else if (keep) out.push(line);
+  }
+  return out.join("\n");
+}
+
 /** Full WGSL source of one pass. */
-export function shaderSource(file: ShaderFile, extra = ""): string {
+export function shaderSource(
+  file: ShaderFile,
+  defines: ReadonlySet<string> = new Set(["SHARED_REDUCE"]),
+): string {
   const parts = [wgslPrelude()];
   if (NEEDS_COMMON.has(file)) parts.push(readShader("common.wgsl"));
-  parts.push(readShader(file), extra);
-  return parts.join("\n");
+  parts.push(readShader(file));
+  return preprocess(parts.join("\n"), defines);
 }
 
 export const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
@@ -172,12 +198,21 @@ export class GpuContext implements Disposable {
   #arena: UniformArena;
   #encoder: GPUCommandEncoder | undefined;
   #destroyed = false;
+  /**
+   * Longest wait for submitted GPU work (a read-back) before the device is
+   * declared hung, so a driver hang becomes an error instead of a hang.
+   */
+  waitTimeoutMs = 120_000;
   /** When set, every `stage()` is submitted and timed separately. */
   timer: StageTimer | undefined;
 
-  private constructor(device: GPUDevice, description: string) {
+  /** Shader defines (features the driver handles well). */
+  readonly defines: ReadonlySet<string>;
+
+  private constructor(device: GPUDevice, description: string, defines: ReadonlySet<string>) {
     this.device = device;
     this.description = description;
+    this.defines = defines;
     this.#arena = new UniformArena(device);
     this.#lostPromise = device.lost.then((info) => {
       this.#lost = info.message || info.reason || "unknown reason";
@@ -235,7 +270,19 @@ export class GpuContext implements Disposable {
       info.vendor ? `vendor ${info.vendor}` : "",
     ]
       .filter(Boolean).join(", ") + (info.isFallbackAdapter ? " (software fallback)" : "");
-    return new GpuContext(device, desc);
+    // Mesa llvmpipe through Deno's GL backend deadlocks on the backward pass's
+    // workgroup reduction; GL is picked by DENO_WEBGPU_BACKEND=gl or when Vulkan
+    // is missing (the GL adapter is the one without shader-f16 here).
+    let envBackend = "";
+    try {
+      envBackend = Deno.env.get("DENO_WEBGPU_BACKEND") ?? "";
+    } catch {
+      // no --allow-env: rely on the adapter heuristic
+    }
+    const isGl = /\bgl\b/i.test(envBackend) ||
+      (/llvmpipe/i.test(info.description) && !adapter.features.has("shader-f16"));
+    const defines = new Set<string>(isGl ? [] : ["SHARED_REDUCE"]);
+    return new GpuContext(device, desc + (isGl ? ", GL" : ""), defines);
   }
 
   /** Throws when the device is lost or this context was disposed. */
@@ -266,7 +313,10 @@ export class GpuContext implements Disposable {
     const key = `${file}:${entry}`;
     let p = this.#pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ label: file, code: shaderSource(file) });
+      const module = this.device.createShaderModule({
+        label: file,
+        code: shaderSource(file, this.defines),
+      });
       p = this.device.createComputePipeline({
         label: key,
         layout: "auto",
@@ -293,7 +343,10 @@ export class GpuContext implements Disposable {
       ["adam.wgsl", ["main"]],
     ];
     for (const [file, names] of entries) {
-      const module = this.device.createShaderModule({ label: file, code: shaderSource(file) });
+      const module = this.device.createShaderModule({
+        label: file,
+        code: shaderSource(file, this.defines),
+      });
       const info = await module.getCompilationInfo();
       const errors = info.messages.filter((m) => m.type === "error");
       if (errors.length > 0) {
@@ -401,8 +454,30 @@ export class GpuContext implements Disposable {
   }
 
   /** Waits for a promise unless the device is lost first (never hangs on loss). */
-  #race<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.#lostPromise]);
+  async #race<T>(p: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#lost = `no progress within ${this.waitTimeoutMs / 1000} s`;
+        reject(
+          new WebGpuDeviceLostError(
+            `WebGPU work did not finish within ${
+              this.waitTimeoutMs / 1000
+            } s; the driver looks hung (Mesa llvmpipe's GL backend hangs on the backward pass: set DENO_WEBGPU_BACKEND=vulkan) — use --backend cpu or a new backend`,
+          ),
+        );
+        try {
+          this.device.destroy();
+        } catch {
+          // already gone
+        }
+      }, this.waitTimeoutMs);
+    });
+    try {
+      return await Promise.race([p, this.#lostPromise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Submits, then copies `regions` of buffers to the host in one mapping. */

@@ -18,7 +18,7 @@ import type { Camera, GaussianScene, RenderOutput } from "./types.ts";
 import { createWebGpuBackend, WebGpuBackend, WebGpuDeviceLostError } from "./_webgpu.ts";
 import { packParams, sceneLayout } from "./_webgpu_render.ts";
 import { FRAME, packStruct, SPLAT, structWgsl } from "./_layout.ts";
-import { STORAGE } from "./_webgpu_context.ts";
+import { preprocess, shaderSource, STORAGE } from "./_webgpu_context.ts";
 
 let gpu: WebGpuBackend | undefined;
 let skipReason = "";
@@ -143,6 +143,17 @@ const ortho: Camera = {
   R: [0.96, 0, -0.28, 0, 1, 0, 0.28, 0, 0.96],
   t: [0.1, -0.2, 5],
 };
+
+Deno.test("preprocess() keeps the branch selected by the defines", () => {
+  const src = "a\n//#if X\nb\n//#else\nc\n//#endif\nd";
+  assert.equal(preprocess(src, new Set(["X"])), "a\nb\nd");
+  assert.equal(preprocess(src, new Set()), "a\nc\nd");
+  // Both variants of the backward pass are complete sources.
+  const withReduce = shaderSource("rasterize_backward.wgsl");
+  const direct = shaderSource("rasterize_backward.wgsl", new Set());
+  assert.ok(withReduce.includes("var<workgroup> part") && !direct.includes("var<workgroup> part"));
+  assert.ok(!withReduce.includes("//#") && !direct.includes("//#"));
+});
 
 Deno.test("_layout structs: host offsets and sizes match the WGSL structs", opts, async () => {
   const ctx = gpu!.ctx;

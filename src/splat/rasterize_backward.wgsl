@@ -15,7 +15,10 @@
 // Gaussians to workgroup memory; after a barrier, invocation t reduces Gaussians
 // t, t + BWD_THREADS, … over all invocations and issues the CAS adds — at most one
 // per value per (tile, Gaussian) instance, skipped for zeros. On llvmpipe the
-// atomics (scalarised per lane) dominated the pass before this reduction. As in
+// atomics (scalarised per lane) dominated the pass before this reduction (2.5×
+// slower without it). The reduction is compiled only with the SHARED_REDUCE
+// define: Mesa llvmpipe's GL backend deadlocks on it, so on GL the direct
+// per-invocation CAS variant is used (see _webgpu_context.ts). As in
 // the forward pass, exp() is skipped where the exponent is surely below
 // ln(ALPHA_MIN / o) (same conservative floor, so the same pixels pass), and
 // pixels outside the padded bounding box of the α ≥ ALPHA_MIN ellipse skip the
@@ -37,7 +40,9 @@ var<workgroup> b_conic_o: array<vec4<f32>, BWD_BATCH>;
 var<workgroup> b_rgb: array<vec3<f32>, BWD_BATCH>;
 var<workgroup> b_pmin: array<f32, BWD_BATCH>;
 var<workgroup> b_ext: array<vec2<f32>, BWD_BATCH>;
+//#if SHARED_REDUCE
 var<workgroup> part: array<f32, BWD_BATCH * GRAD2D_STRIDE * BWD_THREADS>; // [batch, 9, threads]
+//#endif
 var<workgroup> max_last: atomic<u32>;
 var<workgroup> max_last_read: u32;
 
@@ -148,6 +153,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         g_xy += d_pow * vec2<f32>(-(co.x * d.x + co.y * d.y), -(co.y * d.x + co.z * d.y));
         g_conic += d_pow * vec3<f32>(-0.5 * d.x * d.x, -d.x * d.y, -0.5 * d.y * d.y);
       }
+//#if SHARED_REDUCE
       let pb = j * GRAD2D_STRIDE * BWD_THREADS + t;
       if (hit) {
         part[pb] = g_xy.x;
@@ -175,6 +181,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     }
   }
 }
+//#else
+      // Fallback without the workgroup reduction (Mesa llvmpipe's GL backend hangs
+      // on the shared-memory version): one CAS add per value per invocation.
+      if (hit) {
+        let o = b_id[j] * GRAD2D_STRIDE;
+        atomic_add_f32(o, g_xy.x);
+        atomic_add_f32(o + 1u, g_xy.y);
+        atomic_add_f32(o + 2u, g_conic.x);
+        atomic_add_f32(o + 3u, g_conic.y);
+        atomic_add_f32(o + 4u, g_conic.z);
+        atomic_add_f32(o + 5u, g_o);
+        atomic_add_f32(o + 6u, g_rgb.x);
+        atomic_add_f32(o + 7u, g_rgb.y);
+        atomic_add_f32(o + 8u, g_rgb.z);
+      }
+    }
+  }
+}
+//#endif
 
 fn power_floor(o: f32) -> f32 {
   if (o < ALPHA_MIN) { return 0.0; }
