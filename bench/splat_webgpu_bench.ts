@@ -9,43 +9,52 @@
  *
  * @module
  */
+import process from "node:process";
 import { createWebGpuBackend, type WebGpuBackend } from "../src/splat/_webgpu.ts";
-import { randomScene } from "../src/splat/scene.ts";
-import type { Camera } from "../src/splat/types.ts";
+import { sceneLayout } from "../src/splat/_webgpu_render.ts";
+import { randomScene, simplePinhole } from "../src/splat/scene.ts";
 
 const quick = Deno.args.includes("--quick");
 const sizes = quick ? [256] : [256, 512];
 const counts = quick ? [50_000] : [10_000, 50_000, 200_000];
-const reps = quick ? 3 : 5;
-
-function camera(size: number): Camera {
-  const fx = 0.5 * size / Math.tan(Math.PI / 6);
-  return {
-    kind: "pinhole",
-    width: size,
-    height: size,
-    fx,
-    fy: fx,
-    cx: size / 2,
-    cy: size / 2,
-    R: [1, 0, 0, 0, 1, 0, 0, 0, 1],
-    t: [0, 0, 0],
-  };
-}
+const LR = { means: 1.6e-4, logScales: 5e-3, quats: 1e-3, opacityLogits: 5e-2, colors: 2.5e-3 };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
+/** Process CPU time (all threads, incl. llvmpipe's workers), ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+/** Median wall and CPU ms of `reps` runs. */
+async function timeIt(reps: number, f: () => Promise<unknown>): Promise<[number, number]> {
+  const w: number[] = [], c: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t = performance.now(), c0 = cpuMs();
+    await f();
+    w.push(performance.now() - t);
+    c.push(cpuMs() - c0);
+  }
+  return [median(w), median(c)];
+}
+const ms = (v: number) => (v < 10 ? v.toFixed(1) : v.toFixed(0));
 
 const be = (await createWebGpuBackend()) as WebGpuBackend;
 console.log(
-  `device: ${be.device}; DENO_WEBGPU_BACKEND=${Deno.env.get("DENO_WEBGPU_BACKEND") ?? "(default)"}`,
+  `${be.device}; DENO_WEBGPU_BACKEND=${
+    Deno.env.get("DENO_WEBGPU_BACKEND") ?? "(default)"
+  }; load average ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")} (2 cores shared)`,
 );
+console.log("Times: median wall ms / process CPU ms (CPU time is steadier on a shared machine).");
+console.log(
+  "| size | gaussians | instances | fwd | fwd+bwd | step | adam | staged shares of a step |",
+);
+console.log("|---|---|---|---|---|---|---|---|");
 for (const size of sizes) {
   for (const count of counts) {
-    // A head-sized blob of Gaussians filling most of the frame; scales chosen so a
-    // Gaussian covers a few pixels to a few tiles at 256².
+    // Same scene and camera as bench/splat_bench.ts (CPU reference).
     const scene = randomScene({
       count,
       seed: 1,
@@ -54,46 +63,37 @@ for (const size of sizes) {
       extent: 1.2,
       logScaleRange: [-4.5, -2.5],
     });
-    const cam = camera(size);
+    const cam = simplePinhole(size, size, 60);
     const np = size * size;
     const up = { rgb: new Float32Array(np * 3).fill(0.01) };
     const target = new Float32Array(np * 3).fill(0.5);
-    await be.render(scene, cam); // warm-up (pipelines, buffers)
-    const fwd: number[] = [], fb: number[] = [], st: number[] = [];
-    for (let r = 0; r < reps; r++) {
-      let t = performance.now();
-      await be.render(scene, cam);
-      fwd.push(performance.now() - t);
-      t = performance.now();
-      await be.renderBackward(scene, cam, up);
-      fb.push(performance.now() - t);
-    }
-    const opt = be.createOptimizer(scene, {
-      lr: { means: 1.6e-4, logScales: 5e-3, quats: 1e-3, opacityLogits: 5e-2, colors: 2.5e-3 },
-    });
+    const reps = count >= 200_000 || size >= 512 ? 3 : 5;
+    await be.renderBackward(scene, cam, up); // warm-up (pipelines, buffers)
+    const fwd = await timeIt(reps, () => be.render(scene, cam));
+    const fb = await timeIt(reps, () => be.renderBackward(scene, cam, up));
+    const opt = be.createOptimizer(scene, { lr: LR });
     await opt.step(cam, target);
-    for (let r = 0; r < reps; r++) {
-      const t = performance.now();
-      await opt.step(cam, target);
-      st.push(performance.now() - t);
-    }
-    // Staged per-pass timing of one optimiser step.
+    const st = await timeIt(reps, () => opt.step(cam, target));
+    // Staged per-pass timing of one optimiser step (each pass submitted and awaited).
     const shares = new Map<string, number>();
-    be.setTimer({ record: (s, ms) => shares.set(s, (shares.get(s) ?? 0) + ms) });
+    be.setTimer({ record: (s, t) => shares.set(s, (shares.get(s) ?? 0) + t) });
     await opt.step(cam, target);
     be.setTimer(undefined);
     opt[Symbol.dispose]();
+    const adam = shares.get("adam") ?? 0;
     const total = [...shares.values()].reduce((a, b) => a + b, 0);
-    const f = (x: number) => x.toFixed(1).padStart(7);
+    const instances = (await be.renderer.forward(
+      be.renderer.buf("scene_params", 4),
+      sceneLayout(scene),
+      cam,
+      [0, 0, 0],
+    )).instances;
     console.log(
-      `${size}² ${String(count).padStart(6)} G: forward ${f(median(fwd))} ms | fwd+bwd ${
-        f(median(fb))
-      } ms | optimiser step (fwd+loss+bwd+Adam) ${f(median(st))} ms`,
-    );
-    console.log(
-      "    staged step: " + [...shares].map(([k, v]) =>
-        `${k} ${(100 * v / total).toFixed(0)}%`
-      ).join(", ") + ` (total ${total.toFixed(0)} ms)`,
+      `| ${size}² | ${count / 1000}k | ${instances} | ${ms(fwd[0])} / ${ms(fwd[1])} | ${
+        ms(fb[0])
+      } / ${ms(fb[1])} | ${ms(st[0])} / ${ms(st[1])} | ${ms(adam)} | ${
+        [...shares].map(([k, v]) => `${k} ${Math.round(100 * v / total)}%`).join(", ")
+      } |`,
     );
   }
 }

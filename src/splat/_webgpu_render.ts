@@ -280,7 +280,7 @@ export class Renderer {
       "tile_ranges.wgsl",
       "main",
       { 0: this.#pass(m), 1: sk, 2: ranges },
-      groups(m, WG_1D),
+      Math.min(4096, Math.ceil(m / WG_1D)),
     );
     t0 = await ctx.stage("tile ranges", t0);
     const np = width * height;
