@@ -1,10 +1,13 @@
 /**
  * Speaker style: calibrate the prior's output ranges to how this speaker
  * articulates, from their face track (no audio from the footage needed). Per
- * channel, the [low, high] percentiles of the predicted track are mapped onto
- * the same percentiles of the measured track (`articulation` of a face-track
- * file) by an affine map y = a·x + b, so a speaker who opens their jaw little
- * gets small jaw motion and one who rounds a lot gets strong rounding.
+ * channel, the spread between the [low, high] percentiles of the predicted
+ * track is matched to the same spread of the measured track (`articulation` of
+ * a face-track file) by a gain a around the channel's neutral value n:
+ * y = n + a·(x − n). A speaker who opens their jaw little gets small jaw
+ * motion, one who rounds a lot gets strong rounding, and silence stays neutral
+ * (offsets in the measured track are tracking bias, not style, so they are not
+ * transferred).
  *
  * Channels the tracker cannot observe (constant or missing, e.g.
  * `tongue_visible`) keep the identity map; the scale is bounded to
@@ -79,8 +82,9 @@ export function calibrateStyle(
     ];
     if (phi - plo < minSpread || mhi - mlo < minSpread) continue;
     const a = Math.min(4, Math.max(0.25, (mhi - mlo) / (phi - plo)));
+    const n = ARTICULATION_CHANNELS[ch]!.neutral;
     scale[ch] = a;
-    offset[ch] = mlo - a * plo;
+    offset[ch] = n * (1 - a) + 0; // + 0 turns −0 into 0
   }
   return { scale, offset };
 }

@@ -23,7 +23,7 @@ import { defineStage } from "../workflow/stage.ts";
 
 export default defineStage({
   type: "lipsync.expression",
-  version: 1,
+  version: 2,
   description:
     "Articulation track at the video frame rate from speech features (learned prior or baseline)",
   params: z.strictObject({
