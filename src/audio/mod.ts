@@ -78,7 +78,11 @@ export interface AudioFeatures {
 export async function computeFeatures(
   samples: Float32Array,
   sampleRateHz: number,
-  opts: { vad?: boolean; signal?: AbortSignal } = {},
+  opts: {
+    vad?: boolean;
+    signal?: AbortSignal;
+    onProgress?: (doneS: number, totalS: number) => void;
+  } = {},
 ): Promise<AudioFeatures> {
   const x = sampleRateHz === MEL_CONFIG.sampleRateHz
     ? samples
@@ -87,7 +91,7 @@ export async function computeFeatures(
   let vad: Float32Array | null = null;
   if (opts.vad ?? true) {
     using v = await SileroVad.load();
-    vad = vadToFeatureClock(await v.probabilities(x, opts.signal), mel.frames);
+    vad = vadToFeatureClock(await v.probabilities(x, opts.signal, opts.onProgress), mel.frames);
   }
   return { mel: mel.data, frames: mel.frames, vad, durationS: x.length / MEL_CONFIG.sampleRateHz };
 }

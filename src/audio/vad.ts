@@ -63,6 +63,7 @@ export class SileroVad implements Disposable {
   async probabilities(
     samples: Float32Array,
     signal?: AbortSignal,
+    onProgress?: (doneS: number, totalS: number) => void,
   ): Promise<Float32Array> {
     const frames = Math.ceil(samples.length / FRAME);
     const out = new Float32Array(frames);
@@ -71,6 +72,7 @@ export class SileroVad implements Disposable {
     const sr = new ort.Tensor("int64", BigInt64Array.from([16000n]), [1]);
     for (let f = 0; f < frames; f++) {
       if (signal?.aborted) throw signal.reason ?? new Error("Aborted");
+      if (onProgress && f % 500 === 0) onProgress((f * FRAME) / 16000, samples.length / 16000);
       // Context = last 64 samples of the previous frame (zeros at the start).
       buf.copyWithin(0, FRAME, FRAME + CONTEXT);
       if (f === 0) buf.fill(0, 0, CONTEXT);
