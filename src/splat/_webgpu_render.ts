@@ -9,11 +9,10 @@
  * @module
  */
 import type { Camera, GaussianScene } from "./types.ts";
-import { shCoeffCount, TILE_SIZE, viewParams } from "./_math.ts";
+import { shCoeffCount, viewParams } from "./_math.ts";
 import {
   ADAM,
   BIN_SIZE,
-  BWD_THREADS,
   FRAME,
   GRAD2D_STRIDE,
   LOSS,
@@ -376,7 +375,6 @@ export class Renderer {
       6: stats ?? this.#dummy,
     }, groups(n, WG_1D));
     await ctx.stage("project backward", t0);
-    void BWD_THREADS;
   }
 
   /**
@@ -521,5 +519,3 @@ export class Renderer {
     this.#dummy.destroy();
   }
 }
-
-export { TILE_SIZE };
