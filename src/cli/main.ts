@@ -26,7 +26,8 @@ interface GlobalOpts {
   json?: boolean;
   verbose?: boolean;
   set: string[];
-  force?: boolean | string;
+  force?: boolean;
+  forceStep?: string;
   concurrency?: number;
   batch?: string;
   report?: string;
@@ -57,7 +58,8 @@ function addRunOptions(cmd: Command): Command {
         "auto",
       ),
     )
-    .option("--force [step]", "re-run every step, or only the named step, ignoring the cache")
+    .option("--force", "re-run every step, ignoring the cache")
+    .option("--force-step <id>", "re-run only this step (and whatever its new output changes)")
     .option("--concurrency <n>", "clip jobs at once in a batch", (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) {
@@ -73,8 +75,37 @@ function addRunOptions(cmd: Command): Command {
     .option("--verbose", "show ffmpeg command lines, step logs and error causes");
 }
 
+/** `--force` / `--force-step ID` → the runner's `force` option (validated). */
+function forceOption(
+  opts: GlobalOpts,
+  wf: { file: { steps: { id: string }[] } },
+): boolean | string | undefined {
+  if (opts.forceStep !== undefined) {
+    if (!wf.file.steps.some((s) => s.id === opts.forceStep)) {
+      throw new DubError("usage", `--force-step: the workflow has no step "${opts.forceStep}"`, {
+        hint: `steps: ${wf.file.steps.map((s) => s.id).join(", ")}`,
+      });
+    }
+    return opts.forceStep;
+  }
+  return opts.force ? true : undefined;
+}
+
+function printError(e: unknown, verbose: boolean): void {
+  err(`error: ${(e as Error).message}`);
+  if (e instanceof DubError && e.hint) err(`hint: ${e.hint}`);
+  if (verbose) {
+    let c = (e as Error).cause;
+    while (c) {
+      err(`caused by: ${c instanceof Error ? c.stack ?? c.message : String(c)}`);
+      c = c instanceof Error ? c.cause : undefined;
+    }
+  } else if (!(e instanceof DubError)) err((e as Error).stack ?? "");
+}
+
 async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
   const wf = await loadWorkflow(file, { sets: opts.set });
+  const force = forceOption(opts, wf);
   const renderer = opts.json
     ? jsonRenderer(out)
     : humanRenderer({ tty: Deno.stderr.isTerminal(), verbose: !!opts.verbose, err });
@@ -86,16 +117,21 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
   const ac = new AbortController();
   const onSig = () => {
     if (!ac.signal.aborted) {
-      err("interrupting: finishing the current write, run again to resume");
+      err(
+        "interrupting: stopping the current step (Ctrl-C again to quit at once); run again to resume",
+      );
       ac.abort(new DubError("interrupted", "Interrupted"));
+    } else {
+      Deno.exit(EXIT.interrupted);
     }
   };
   Deno.addSignalListener("SIGINT", onSig);
+  Deno.addSignalListener("SIGTERM", onSig);
   try {
     const report = await runWorkflow(wf, {
       cacheDir: cacheDirFor(opts, wf.dir),
       media,
-      ...(opts.force !== undefined ? { force: opts.force } : {}),
+      ...(force !== undefined ? { force } : {}),
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
       ...(opts.report !== undefined ? { reportPath: opts.report } : {}),
@@ -110,7 +146,13 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
       opts.batch !== undefined;
     if (isBatch) return EXIT.batchPartial;
     const c = failed[0]!;
-    if (!opts.json) err(`error: ${c.error}`);
+    if (!opts.json) {
+      const ex = (c as { exception?: unknown }).exception;
+      printError(
+        ex ?? new DubError("step", c.error ?? "failed", c.hint ? { hint: c.hint } : undefined),
+        !!opts.verbose,
+      );
+    }
     return c.errorKind === "workflow" || c.errorKind === "usage"
       ? EXIT.usage
       : c.errorKind === "interrupted"
@@ -118,6 +160,7 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
       : EXIT.stepFailed;
   } finally {
     Deno.removeSignalListener("SIGINT", onSig);
+    Deno.removeSignalListener("SIGTERM", onSig);
     renderer.stop();
   }
 }
@@ -131,7 +174,9 @@ function describeField(s: z.ZodType): string {
   const parts = [type];
   if (j.default !== undefined) parts.push(`default ${JSON.stringify(j.default)}`);
   if (j.minimum !== undefined) parts.push(`≥ ${j.minimum}`);
-  if (j.maximum !== undefined && Number(j.maximum) < Number.MAX_SAFE_INTEGER) parts.push(`≤ ${j.maximum}`);
+  if (j.maximum !== undefined && Number(j.maximum) < Number.MAX_SAFE_INTEGER) {
+    parts.push(`≤ ${j.maximum}`);
+  }
   return parts.join(", ") + (j.description ? ` — ${j.description}` : "");
 }
 
@@ -181,7 +226,7 @@ export function buildProgram(): Command {
       const wf = await loadWorkflow(file, { sets: opts.set });
       const plans = await planWorkflow(wf, {
         cacheDir: cacheDirFor(opts, wf.dir),
-        ...(opts.force !== undefined ? { force: opts.force } : {}),
+        ...(forceOption(opts, wf) !== undefined ? { force: forceOption(opts, wf)! } : {}),
         ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
       });
       if (opts.json) {
@@ -245,14 +290,13 @@ async function registerExtras(program: Command): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram() as Command & { codes: { code: number } };
   await registerExtras(program);
-  // `dub WORKFLOW.yaml` is shorthand for `dub run WORKFLOW.yaml`.
-  const first = argv.find((a) => !a.startsWith("-"));
+  // `dub [options] WORKFLOW.yaml [options]` is shorthand for `dub run …`.
+  const known = program.commands.map((c) => c.name());
   if (
-    first && /\.(ya?ml)$/i.test(first) &&
-    argv.indexOf(first) === argv.findIndex((a) => !a.startsWith("-"))
+    argv.length && !known.includes(argv[0]!) &&
+    argv.some((a) => /\.ya?ml$/i.test(a) && !a.startsWith("-"))
   ) {
-    const known = program.commands.map((c) => c.name());
-    if (!known.includes(first)) argv = ["run", ...argv];
+    argv = ["run", ...argv];
   }
   const verbose = argv.includes("--verbose");
   const json = argv.includes("--json");
@@ -269,17 +313,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = exitCodeFor(e);
     if (json) out(JSON.stringify({ type: "error", message: (e as Error).message, exitCode: code }));
-    else {
-      err(`error: ${(e as Error).message}`);
-      if (e instanceof DubError && e.hint) err(`hint: ${e.hint}`);
-      if (verbose) {
-        let c = (e as Error).cause;
-        while (c) {
-          err(`caused by: ${c instanceof Error ? c.stack ?? c.message : String(c)}`);
-          c = c instanceof Error ? c.cause : undefined;
-        }
-      } else if (!(e instanceof DubError)) err((e as Error).stack ?? "");
-    }
+    else printError(e, verbose);
     return code;
   }
 }

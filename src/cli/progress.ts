@@ -108,14 +108,16 @@ export function humanRenderer(
           log(`  ${e.clip} → ${e.path}`);
           break;
         case "clip_end":
-          if (e.status === "failed") log(`error: clip ${e.clip} failed: ${e.error}`);
+          if (e.status === "failed") log(`  ${e.clip}: FAILED`);
           break;
         case "summary":
           multi?.update(); // flush lines logged since the last redraw
           multi?.stop();
           multi = null;
           err(`${e.ok} ok, ${e.failed} failed in ${fmtS(e.durationS)}; report: ${e.report}`);
-          for (const f of e.failedClips) err(`  failed: ${f.clip}: ${f.error}`);
+          if (e.ok + e.failed > 1) {
+            for (const f of e.failedClips) err(`  failed: ${f.clip}: ${f.error}`);
+          }
           break;
       }
     },

@@ -27,28 +27,25 @@ export interface DecodeVideoArgs {
   /** Scale to this size (both or neither). */
   width?: number;
   height?: number;
+  /** Absolute stream index to decode (default the first video stream). */
+  streamIndex?: number;
+  /** Re-time to this constant rate (rational), dropping/duplicating frames of variable-rate input. */
+  fps?: string;
 }
 
-/** Decode the first video stream to raw RGB24 frames. */
+/** Decode one video stream to raw RGB24 frames. */
 export function decodeVideoArgs(a: DecodeVideoArgs): string[] {
   const args = ["-hide_banner", "-nostdin", "-v", "error"];
-  if (a.startS !== undefined && a.startS > 0) {
-    args.push("-ss", fmtSeconds(a.startS));
-  }
-  args.push("-i", a.input, "-map", "0:v:0", "-an", "-sn", "-dn");
+  if (a.startS !== undefined && a.startS > 0) args.push("-ss", fmtSeconds(a.startS));
+  args.push("-i", a.input, "-map", a.streamIndex !== undefined ? `0:${a.streamIndex}` : "0:v:0");
+  args.push("-an", "-sn", "-dn");
   if (a.width !== undefined && a.height !== undefined) {
     args.push("-vf", `scale=${a.width}:${a.height}:flags=bicubic`);
   }
   if (a.maxFrames !== undefined) args.push("-frames:v", String(a.maxFrames));
-  args.push(
-    "-fps_mode",
-    "passthrough",
-    "-f",
-    "rawvideo",
-    "-pix_fmt",
-    "rgb24",
-    a.output,
-  );
+  if (a.fps) args.push("-fps_mode", "cfr", "-r", a.fps);
+  else args.push("-fps_mode", "passthrough");
+  args.push("-f", "rawvideo", "-pix_fmt", "rgb24", a.output);
   return args;
 }
 
@@ -88,7 +85,8 @@ export interface EncodeVideoArgs {
   crf: number;
   preset: string;
   audio?: string;
-  shortest?: boolean;
+  /** With audio: "video" keeps the video's length (apad + shortest), "shortest" the shorter. */
+  duration?: "video" | "shortest";
   /** Output container format (default mp4). */
   format?: string;
   /** Print progress key=value lines to this target (e.g. "pipe:1"). */
@@ -127,8 +125,10 @@ export function encodeVideoArgs(a: EncodeVideoArgs): string[] {
     "-pix_fmt",
     "yuv420p",
   );
-  if (a.audio) args.push("-c:a", "aac", "-b:a", "192k");
-  if (a.shortest) args.push("-shortest");
+  if (a.audio) {
+    if (a.duration !== "shortest") args.push("-af", "apad");
+    args.push("-c:a", "aac", "-b:a", "192k", "-shortest");
+  }
   const format = a.format ?? "mp4";
   if (format === "mp4") args.push("-movflags", "+faststart");
   args.push("-f", format, a.output);
@@ -140,26 +140,21 @@ export function concatArgs(
   listFile: string,
   output: string,
   audio?: string,
-  shortest?: boolean,
+  duration: "video" | "shortest" = "video",
+  /** Exact video length in seconds (frames / fps), to cut padded audio precisely. */
+  videoS?: number,
 ): string[] {
-  const args = [
-    "-hide_banner",
-    "-nostdin",
-    "-v",
-    "error",
-    "-y",
-    "-f",
-    "concat",
-    "-safe",
-    "0",
-  ];
+  const args = ["-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0"];
   args.push("-i", listFile);
   if (audio) args.push("-i", audio);
   args.push("-map", "0:v:0");
   if (audio) args.push("-map", "1:a:0");
   args.push("-c:v", "copy");
-  if (audio) args.push("-c:a", "aac", "-b:a", "192k");
-  if (shortest) args.push("-shortest");
+  if (audio) {
+    if (duration !== "shortest") args.push("-af", "apad");
+    args.push("-c:a", "aac", "-b:a", "192k", "-shortest");
+    if (duration !== "shortest" && videoS !== undefined) args.push("-t", fmtSeconds(videoS));
+  }
   args.push("-movflags", "+faststart", "-f", "mp4", output);
   return args;
 }

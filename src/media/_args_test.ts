@@ -40,6 +40,12 @@ Deno.test("decodeVideoArgs() seeks on the input side, scales, limits frames, emi
     decodeVideoArgs({ input: "in.mp4", output: "o.raw" }).join(" "),
     "-hide_banner -nostdin -v error -i in.mp4 -map 0:v:0 -an -sn -dn -fps_mode passthrough -f rawvideo -pix_fmt rgb24 o.raw",
   );
+  assert.equal(
+    decodeVideoArgs({ input: "in.mkv", output: "o.raw", streamIndex: 2, fps: "30000/1001" }).join(
+      " ",
+    ),
+    "-hide_banner -nostdin -v error -i in.mkv -map 0:2 -an -sn -dn -fps_mode cfr -r 30000/1001 -f rawvideo -pix_fmt rgb24 o.raw",
+  );
 });
 
 Deno.test("decodeAudioArgs() downmixes to mono float32 at the rate asked", () => {
@@ -60,11 +66,26 @@ Deno.test("encodeVideoArgs() makes H.264 yuv420p, pads odd sizes, muxes audio", 
       crf: 18,
       preset: "medium",
       audio: "a.wav",
-      shortest: true,
+      duration: "shortest",
     }).join(" "),
     "-hide_banner -nostdin -v error -y -f rawvideo -pix_fmt rgb24 -s 401x300 -framerate 30000/1001 -i pipe:0 " +
       "-i a.wav -map 0:v:0 -map 1:a:0 -vf pad=ceil(iw/2)*2:ceil(ih/2)*2 -c:v libx264 -preset medium -crf 18 " +
       "-pix_fmt yuv420p -c:a aac -b:a 192k -shortest -movflags +faststart -f mp4 o.mp4",
+  );
+  // Default: keep the video's length — pad short audio, cut long audio.
+  assert.match(
+    encodeVideoArgs({
+      input: "pipe:0",
+      output: "o.mp4",
+      width: 2,
+      height: 2,
+      fps: "25/1",
+      crf: 18,
+      preset: "fast",
+      audio: "a.wav",
+    })
+      .join(" "),
+    / -af apad -c:a aac -b:a 192k -shortest /,
   );
 });
 

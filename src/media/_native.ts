@@ -67,6 +67,10 @@ export class NativeMedia implements MediaBackend {
     const args = decodeVideoArgs({
       input: path,
       output: "pipe:1",
+      streamIndex: info.index,
+      ...(opts.fps ?? (info.variableFrameRate ? info.fpsRational : undefined)
+        ? { fps: opts.fps ?? info.fpsRational }
+        : {}),
       ...(opts.startS !== undefined ? { startS: opts.startS } : {}),
       ...(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {}),
       ...(opts.width !== undefined && opts.height !== undefined ? { width, height } : {}),
@@ -112,7 +116,7 @@ export class NativeMedia implements MediaBackend {
         );
       }
       if (opts.startS === undefined && opts.maxFrames === undefined) {
-        checkFrameCount(path, index, info.frameCount);
+        checkFrameCount(path, index, info.frameCountExact ? info.frameCount : null);
       }
       finished = true;
     } finally {
@@ -163,7 +167,7 @@ export class NativeMedia implements MediaBackend {
       crf: opts.crf ?? 18,
       preset: opts.preset ?? "medium",
       ...(opts.audioPath ? { audio: opts.audioPath } : {}),
-      ...(opts.shortest ? { shortest: true } : {}),
+      ...(opts.duration ? { duration: opts.duration } : {}),
     });
     const p = spawn(this.ffmpeg, args, {
       log: this.log,

@@ -11,6 +11,13 @@ export function parseRational(r: string | undefined): number {
   return n! / d;
 }
 
+/** "HH:MM:SS.fff" (Matroska DURATION tag) to seconds; 0 if absent. */
+function tagDuration(s: Json): number {
+  const t = s.tags?.DURATION ?? s.tags?.duration;
+  const m = typeof t === "string" ? /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(t) : null;
+  return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : 0;
+}
+
 const num = (v: unknown): number => {
   const x = typeof v === "string" ? parseFloat(v) : typeof v === "number" ? v : NaN;
   return Number.isFinite(x) ? x : 0;
@@ -59,7 +66,8 @@ export function parseProbe(path: string, jsonText: string): ProbeResult {
         ? s.avg_frame_rate
         : s.r_frame_rate ?? "0/0";
       const fps = parseRational(fpsRational);
-      const durationS = num(s.duration) || formatDuration;
+      const streamDuration = num(s.duration) || tagDuration(s);
+      const durationS = streamDuration || formatDuration;
       const nb = num(s.nb_frames);
       const w = num(s.width);
       const h = num(s.height);
@@ -72,6 +80,9 @@ export function parseProbe(path: string, jsonText: string): ProbeResult {
         fps,
         fpsRational,
         frameCount: nb > 0 ? nb : (fps > 0 && durationS > 0 ? Math.round(durationS * fps) : null),
+        frameCountExact: nb > 0,
+        variableFrameRate: !!s.r_frame_rate && !!s.avg_frame_rate && s.avg_frame_rate !== "0/0" &&
+          Math.abs(parseRational(s.r_frame_rate) - fps) > 0.01 * fps,
         rotationDeg: rot,
         pixFmt: String(s.pix_fmt ?? "unknown"),
         durationS,
@@ -82,7 +93,7 @@ export function parseProbe(path: string, jsonText: string): ProbeResult {
         codec: String(s.codec_name ?? "unknown"),
         sampleRateHz: num(s.sample_rate),
         channels: num(s.channels),
-        durationS: num(s.duration) || formatDuration,
+        durationS: num(s.duration) || tagDuration(s) || formatDuration,
       });
     }
   }

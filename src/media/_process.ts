@@ -84,6 +84,7 @@ export function spawn(
   };
   const onAbort = () => kill();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (opts.signal?.aborted) kill();
   return {
     child,
     stderr,

@@ -222,6 +222,10 @@ export class WasmMedia implements MediaBackend {
             decodeVideoArgs({
               input: name,
               output: out,
+              streamIndex: info.index,
+              ...(opts.fps ?? (info.variableFrameRate ? info.fpsRational : undefined)
+                ? { fps: opts.fps ?? info.fpsRational }
+                : {}),
               ...(index0 > 0 ? { startS: Number(fmtSeconds((index0 - 0.5) / fps)) } : {}),
               maxFrames: want,
               ...(opts.width !== undefined && opts.height !== undefined ? { width, height } : {}),
@@ -260,7 +264,7 @@ export class WasmMedia implements MediaBackend {
         );
       }
       if (opts.startS === undefined && opts.maxFrames === undefined) {
-        checkFrameCount(path, produced, info.frameCount);
+        checkFrameCount(path, produced, info.frameCountExact ? info.frameCount : null);
       }
     } finally {
       await this.#exclusive((f) => f.deleteFile(name)).catch(() => {});
@@ -309,6 +313,8 @@ export class WasmMedia implements MediaBackend {
     const frameBytes = rgbFrameBytes(opts.width, opts.height);
     const perChunk = chunkFrames(frameBytes, this.chunkBytes);
     const fps = fpsString(opts.fps);
+    const fpsValue = parseRational(fps) || 25;
+    let written = 0;
     const segments: string[] = [];
     let chunk = new Uint8Array(perChunk * frameBytes);
     let inChunk = 0;
@@ -361,6 +367,7 @@ export class WasmMedia implements MediaBackend {
         }
         chunk.set(frame, inChunk * frameBytes);
         inChunk++;
+        written++;
         if (inChunk === perChunk) await flush();
       },
       close: async () => {
@@ -392,7 +399,7 @@ export class WasmMedia implements MediaBackend {
             try {
               await this.#exec(
                 f,
-                concatArgs(list, out, audioName, opts.shortest),
+                concatArgs(list, out, audioName, opts.duration ?? "video", written / fpsValue),
                 `Cannot encode "${outPath}"`,
               );
               return await f.readFile(out) as Uint8Array;

@@ -21,8 +21,12 @@ export interface VideoStreamInfo {
   fps: number;
   /** Frame rate as a rational "num/den" string, as ffmpeg reports it. */
   fpsRational: string;
-  /** Number of frames if known (counted or from the container), else null. */
+  /** Number of frames if known (from the container, or estimated from duration × fps), else null. */
   frameCount: number | null;
+  /** True when `frameCount` is the container's own count, not an estimate. */
+  frameCountExact: boolean;
+  /** The stream's nominal and average rates differ: frames are re-timed to a constant rate on decode. */
+  variableFrameRate: boolean;
   /** Display rotation in degrees (0, 90, 180, 270). */
   rotationDeg: number;
   pixFmt: string;
@@ -51,6 +55,8 @@ export interface Frame {
 }
 
 export interface DecodeVideoOptions {
+  /** Re-time to this constant rate (rational); variable-rate streams are re-timed to their average rate by default. */
+  fps?: string;
   /** Optional output size; default is the native size (rotation applied). */
   width?: number;
   height?: number;
@@ -72,8 +78,11 @@ export interface EncodeVideoOptions {
   preset?: string;
   /** Optional audio to mux in: a file path (any format ffmpeg reads). */
   audioPath?: string;
-  /** Stop at the shorter of video and audio (default false: keep the video length). */
-  shortest?: boolean;
+  /**
+   * Length policy with audio: "video" (default) keeps the video's length (short audio
+   * padded with silence, long audio cut), "shortest" stops at the shorter stream.
+   */
+  duration?: "video" | "shortest";
   signal?: AbortSignal;
 }
 

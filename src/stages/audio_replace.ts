@@ -120,7 +120,13 @@ export default defineStage({
     // declared count so a truncated file fails here instead of yielding a short video.
     const copied = await ctx.media.probe(ctx.output("video"));
     if (outS >= videoS - 1e-3) {
-      checkFrameCount(p.video, copied.video?.frameCount ?? 0, probe.video.frameCount);
+      checkFrameCount(
+        p.video,
+        copied.video?.frameCount ?? 0,
+        probe.video.frameCountExact && copied.video?.frameCountExact
+          ? probe.video.frameCount
+          : null,
+      );
     }
     return { values: { duration_s: outS } };
   },

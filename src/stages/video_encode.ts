@@ -54,7 +54,7 @@ export default defineStage({
       crf: p.crf,
       preset: p.preset,
       ...(audio ? { audioPath: audio } : {}),
-      shortest: p.duration === "shortest",
+      duration: p.duration,
       signal: ctx.signal,
     });
     let n = 0;

@@ -12,7 +12,17 @@ import { DubError } from "../errors.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import type { ClipJob } from "./run.ts";
 
-export const VIDEO_EXTENSIONS = [".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mxf", ".ts"];
+export const VIDEO_EXTENSIONS = [
+  ".mp4",
+  ".mov",
+  ".mkv",
+  ".avi",
+  ".webm",
+  ".m4v",
+  ".mxf",
+  ".mts",
+  ".m2ts",
+];
 export const DEFAULT_PAIR = "{dir}/{stem}.{wav,mp3,m4a,flac,ogg,opus,aac}";
 
 /** Translate a basename glob (`*`, `?`, `{a,b}`) to a RegExp. */

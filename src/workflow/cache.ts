@@ -59,12 +59,18 @@ export interface CacheStore {
   get(key: string, opts?: { verify?: boolean }): Promise<CacheEntry | null>;
   /** Start building an entry: an empty staging folder. */
   begin(key: string): Promise<Staging>;
-  /** Finish: hash the staged files, write the manifest, publish atomically. */
+  /**
+   * Finish: hash the staged files, write the manifest, publish atomically. An
+   * existing valid entry for the key is kept (and returned) unless `replace`.
+   */
   commit(
     staging: Staging,
     info: Omit<Manifest, "files" | "key" | "manifestVersion" | "createdAt">,
     files: Record<string, string>,
+    opts?: { replace?: boolean },
   ): Promise<CacheEntry>;
+  /** Remove staging folders of killed runs; returns how many. */
+  sweepStaging(): Promise<number>;
   /** Throw away a staging folder. */
   discard(staging: Staging): Promise<void>;
   /** Remove an entry (e.g. for --force). */
@@ -149,6 +155,7 @@ export class LocalCacheStore implements CacheStore {
     staging: Staging,
     info: Omit<Manifest, "files" | "key" | "manifestVersion" | "createdAt">,
     files: Record<string, string>,
+    opts: { replace?: boolean } = {},
   ): Promise<CacheEntry> {
     const out: Manifest["files"] = {};
     for (const [name, fileName] of Object.entries(files)) {
@@ -167,16 +174,62 @@ export class LocalCacheStore implements CacheStore {
     await Deno.remove(join(staging.dir, ".incomplete"));
     const dest = this.#entryDir(staging.key);
     await Deno.mkdir(join(dest, ".."), { recursive: true });
-    // A leftover (corrupt) entry is replaced; a concurrent identical one wins.
-    if (await this.get(staging.key, { verify: false })) {
-      await this.discard(staging);
-    } else {
-      await Deno.remove(dest, { recursive: true }).catch(() => {});
-      await Deno.rename(staging.dir, dest);
+    // Publish by rename, never delete-then-rename, so concurrent writers of the
+    // same key (batch clips sharing a step, two processes on one cache) cannot
+    // remove each other's entry. An existing entry that verifies (full hashes)
+    // wins unless `replace`; a corrupt one is moved aside first.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await Deno.rename(staging.dir, dest);
+        break;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists || /not empty|exists/i.test(String(e)))) {
+          throw e;
+        }
+        const existing = await this.get(staging.key);
+        if (existing && !opts.replace) {
+          await this.discard(staging);
+          return existing;
+        }
+        const trash = join(
+          this.root,
+          "staging",
+          `trash-${staging.key}.${crypto.randomUUID().slice(0, 8)}`,
+        );
+        await Deno.rename(dest, trash).catch(() => {});
+        await Deno.remove(trash, { recursive: true }).catch(() => {});
+      }
     }
     const entry = await this.get(staging.key, { verify: false });
     if (!entry) throw new Error(`Cache entry ${staging.key} vanished after commit`);
     return entry;
+  }
+
+  /** Remove staging folders left by runs that were killed (their process is gone). */
+  async sweepStaging(): Promise<number> {
+    const dir = join(this.root, "staging");
+    let removed = 0;
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        const p = join(dir, e.name);
+        let stale = e.name.startsWith("trash-");
+        try {
+          const marker = await Deno.readTextFile(join(p, ".incomplete"));
+          const pid = Number(/pid (\d+)/.exec(marker)?.[1]);
+          if (pid && pid !== Deno.pid && Deno.build.os === "linux") {
+            stale = !(await Deno.stat(`/proc/${pid}`).then(() => true, () => false));
+          } else if (!pid) stale = true;
+        } catch {
+          const st = await Deno.stat(p).catch(() => null);
+          stale ||= !!st?.mtime && Date.now() - st.mtime.getTime() > 24 * 3600e3;
+        }
+        if (stale) {
+          await Deno.remove(p, { recursive: true }).catch(() => {});
+          removed++;
+        }
+      }
+    } catch { /* no staging folder */ }
+    return removed;
   }
 
   async discard(staging: Staging): Promise<void> {

@@ -26,7 +26,10 @@ export class WorkflowError extends DubError {
   constructor(diagnostics: Diagnostic[], hint?: string) {
     super(
       "workflow",
-      diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`).join("\n"),
+      diagnostics.map((
+        d,
+      ) => (d.line > 0 ? `${d.file}:${d.line}:${d.col}: ${d.message}` : `${d.file}: ${d.message}`))
+        .join("\n"),
       hint ? { hint } : undefined,
     );
     this.name = "WorkflowError";

@@ -90,6 +90,7 @@ export interface ClipRecord {
   outputs: Record<string, string>;
   error?: string;
   errorKind?: string;
+  hint?: string;
 }
 
 export interface RunReport {
@@ -186,6 +187,8 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   const store = opts.store ?? new LocalCacheStore(opts.cacheDir);
   const emit = opts.onEvent ?? (() => {});
   const jobs = await clipJobs(wf, opts.batch);
+  markDuplicateOutputs(wf, jobs);
+  await store.sweepStaging();
   emit({
     type: "run_start",
     workflow: wf.path,
@@ -195,11 +198,12 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   });
   const concurrency = Math.max(1, opts.concurrency ?? wf.file.batch?.concurrency ?? 1);
   const records: ClipRecord[] = new Array(jobs.length);
+  const inflight = new Map<string, Promise<CacheEntry>>();
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
       const i = next++;
-      records[i] = await runClip(wf, jobs[i]!, { ...opts, store, onEvent: emit });
+      records[i] = await runClip(wf, jobs[i]!, { ...opts, store, onEvent: emit, inflight });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
@@ -308,7 +312,9 @@ export async function resolveStep(
   const paramHashes: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) {
     if (stage.fileParams.includes(k) && v !== undefined && v !== null) {
-      const files = Array.isArray(v) ? v.map(String) : [String(v)];
+      // Relative paths written in `with:` are relative to the workflow file.
+      const files = (Array.isArray(v) ? v.map(String) : [String(v)]).map((f) => resolve(wf.dir, f));
+      params[k] = Array.isArray(v) ? files : files[0];
       const hashes: string[] = [];
       for (const f of files) {
         try {
@@ -408,7 +414,11 @@ export function explainChange(
 async function runClip(
   wf: LoadedWorkflow,
   job: ClipJob,
-  opts: RunOptions & { store: CacheStore; onEvent: (e: RunEvent) => void },
+  opts: RunOptions & {
+    store: CacheStore;
+    onEvent: (e: RunEvent) => void;
+    inflight: Map<string, Promise<CacheEntry>>;
+  },
 ): Promise<ClipRecord> {
   const t0 = performance.now();
   const emit = opts.onEvent;
@@ -423,6 +433,8 @@ async function runClip(
     outputs: {},
   };
   const results: Results = new Map();
+  /** Every file a step read: outputs must never overwrite one of them. */
+  const readFiles: string[] = [];
   const state = await readExplainState(opts.store.root, wf, clip);
   try {
     if (job.error) {
@@ -435,6 +447,11 @@ async function runClip(
       const index = wf.file.steps.indexOf(step);
       const stage = findStage(step.uses)!;
       const rs = await resolveStep(wf, index, job.inputs, results);
+      for (const k of stage.fileParams) {
+        const v = rs.params[k];
+        if (typeof v === "string") readFiles.push(v);
+        else if (Array.isArray(v)) readFiles.push(...v.map(String));
+      }
       const force = opts.force === true || opts.force === step.id;
       const srec: StepRecord = {
         id: step.id,
@@ -448,7 +465,13 @@ async function runClip(
       };
       record.steps.push(srec);
       const ts = performance.now();
-      let entry: CacheEntry | null = force ? null : await opts.store.get(rs.key);
+      // Another clip of this batch may be computing the same step right now.
+      const pending = force ? undefined : opts.inflight.get(rs.key);
+      let entry: CacheEntry | null = force
+        ? null
+        : pending
+        ? await pending.catch(() => null)
+        : await opts.store.get(rs.key);
       emit({
         type: "step_start",
         clip,
@@ -460,7 +483,9 @@ async function runClip(
       if (entry) {
         srec.status = "cached";
       } else {
-        entry = await executeStep(wf, rs, stage, clip, opts, srec).catch((e) => {
+        const running = executeStep(wf, rs, stage, clip, opts, srec, force);
+        if (!force) opts.inflight.set(rs.key, running);
+        entry = await running.finally(() => opts.inflight.delete(rs.key)).catch((e) => {
           srec.status = "failed";
           srec.durationS = (performance.now() - ts) / 1000;
           srec.error = (e as Error).message;
@@ -498,11 +523,8 @@ async function runClip(
       if (!src) {
         throw new DubError("step", `Output "${name}": step "${r[1]}" produced no file "${r[2]}"`);
       }
-      const dest = resolve(
-        wf.dir,
-        o.path.replaceAll("{stem}", job.stem).replaceAll("{clip}", job.stem),
-      );
-      await publishOutput(src, dest, job.inputs);
+      const dest = outputPath(wf, o.path, job);
+      await publishOutput(src, dest, [...Object.values(job.inputs), ...readFiles]);
       record.outputs[name] = dest;
       emit({ type: "output_written", clip, name, path: dest });
     }
@@ -510,7 +532,9 @@ async function runClip(
     record.status = "failed";
     record.error = (e as Error).message;
     record.errorKind = e instanceof DubError ? e.kind : "step";
-    if (e instanceof DubError && e.hint) record.error += ` (${e.hint})`;
+    if (e instanceof DubError && e.hint) record.hint = e.hint;
+    // The error object itself (cause chain for --verbose), kept out of the JSON report.
+    Object.defineProperty(record, "exception", { value: e, enumerable: false });
   } finally {
     await writeJsonAtomic(statePath(opts.store.root, wf, clip), state).catch(() => {});
   }
@@ -533,6 +557,7 @@ async function executeStep(
   clip: string,
   opts: RunOptions & { store: CacheStore; onEvent: (e: RunEvent) => void },
   srec: StepRecord,
+  replace: boolean,
 ): Promise<CacheEntry> {
   const emit = opts.onEvent;
   const staging = await opts.store.begin(rs.key);
@@ -586,13 +611,18 @@ async function executeStep(
         delete files[name];
       }
     }
-    return await opts.store.commit(staging, {
-      stepType: stage.type,
-      stepVersion: stage.version,
-      durationS: (performance.now() - ts) / 1000,
-      values: result.values ?? {},
-      warnings: srec.warnings,
-    }, files);
+    return await opts.store.commit(
+      staging,
+      {
+        stepType: stage.type,
+        stepVersion: stage.version,
+        durationS: (performance.now() - ts) / 1000,
+        values: result.values ?? {},
+        warnings: srec.warnings,
+      },
+      files,
+      { replace },
+    );
   } catch (e) {
     await opts.store.discard(staging);
     if (e instanceof DubError) throw e;
@@ -608,11 +638,7 @@ async function executeStep(
 }
 
 /** Copy a cached output to its destination atomically; refuse to overwrite an input. */
-async function publishOutput(
-  src: string,
-  dest: string,
-  inputs: Record<string, unknown>,
-): Promise<void> {
+async function publishOutput(src: string, dest: string, inputs: unknown[]): Promise<void> {
   const real = async (p: string) => {
     try {
       return await Deno.realPath(p);
@@ -621,7 +647,7 @@ async function publishOutput(
     }
   };
   const d = await real(dest);
-  for (const v of Object.values(inputs)) {
+  for (const v of inputs) {
     if (typeof v === "string" && v.length > 0 && (await real(v)) === d) {
       throw new DubError(
         "workflow",
@@ -642,5 +668,26 @@ async function publishOutput(
     throw new DubError("step", `Cannot write output "${dest}": ${(e as Error).message}`, {
       cause: e,
     });
+  }
+}
+
+/** Destination of a workflow output for one clip job. */
+export function outputPath(wf: LoadedWorkflow, template: string, job: ClipJob): string {
+  const clip = job.name.replace(/[/\\]/g, "_");
+  return resolve(wf.dir, template.replaceAll("{stem}", job.stem).replaceAll("{clip}", clip));
+}
+
+/** In a batch, two clips writing the same output path (a.mp4 and a.mov → {stem}) is an error for the later ones. */
+function markDuplicateOutputs(wf: LoadedWorkflow, jobs: ClipJob[]): void {
+  const seen = new Map<string, string>();
+  for (const job of jobs) {
+    for (const o of Object.values(wf.file.outputs)) {
+      const dest = outputPath(wf, o.path, job);
+      const first = seen.get(dest);
+      if (first !== undefined && first !== job.name) {
+        job.error ??=
+          `Clips "${first}" and "${job.name}" would both write "${dest}"; rename one of them or put {clip} in the output path`;
+      } else seen.set(dest, job.name);
+    }
   }
 }
