@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { demoSpeechPath, fixturePath, shortClipPath } from "../fixtures/mod.ts";
-import { openMedia } from "../media/mod.ts";
+import { encodeWav, openMedia } from "../media/mod.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const media = await openMedia();
@@ -103,6 +103,21 @@ Deno.test("dub run: a missing input fails with exit 3, names the file, writes no
   ]);
   assert.equal(r2.code, 3);
   assert.match(r2.stderr, /empty\.wav.*empty/);
+  // A valid WAV with zero samples.
+  const silent = join(dir, "zero.wav");
+  await Deno.writeFile(silent, encodeWav(new Float32Array(0), 16000));
+  const r3 = await dub([
+    wf,
+    "--cache-dir",
+    join(dir, "cache"),
+    "--set",
+    `footage=${clip}`,
+    "--set",
+    `dialogue=${silent}`,
+  ]);
+  assert.equal(r3.code, 3);
+  assert.match(r3.stderr, /error: Cannot use ".*zero\.wav": the audio has no samples\nhint: /);
+  assert.throws(() => Deno.statSync(join(dir, "out")));
   await Deno.remove(dir, { recursive: true });
 });
 

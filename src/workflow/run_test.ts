@@ -140,11 +140,14 @@ Deno.test({
     await Deno.writeFile(join(clips, "broken.mp4"), bytes.subarray(0, bytes.length / 3));
     await Deno.copyFile(speech, join(clips, "broken.wav"));
     await Deno.copyFile(clip, join(clips, "orphan.mp4")); // no dialogue next to it
+    await Deno.copyFile(clip, join(clips, "good.mov")); // same stem as good.mp4: same output path
     const text = workflow(dir).replace(/ {2}dialogue: \{[^\n]*\n/, "  dialogue: { type: file }\n") +
       `batch:\n  clips: ${JSON.stringify(clips)}\n  concurrency: 2\n`;
     const { report } = await run(dir, text);
     const byClip = Object.fromEntries(report.clips.map((c) => [c.clip, c]));
-    assert.equal(byClip["good.mp4"]!.status, "ok", byClip["good.mp4"]!.error);
+    assert.equal(byClip["good.mov"]!.status, "ok", byClip["good.mov"]!.error);
+    assert.equal(byClip["good.mp4"]!.status, "failed");
+    assert.match(byClip["good.mp4"]!.error!, /Clips "good\.mov" and "good\.mp4" would both write/);
     assert.equal(byClip["broken.mp4"]!.status, "failed");
     assert.match(byClip["broken.mp4"]!.error!, /broken\.mp4/);
     assert.equal(byClip["orphan.mp4"]!.status, "failed");
@@ -202,6 +205,27 @@ Deno.test({
     await Deno.writeFile(model, new Uint8Array([0]), { append: true });
     const r3 = await run(dir, text(""));
     assert.notEqual(r3.report.clips[0]!.steps[0]!.key, r1.report.clips[0]!.steps[0]!.key);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "runWorkflow() resolves relative paths in with: against the workflow folder",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    await Deno.copyFile(clip, join(dir, "scene.mp4"));
+    const text =
+      "version: 1\nsteps:\n  - id: probe\n    uses: media.probe\n    with:\n      input: scene.mp4\n" +
+      'outputs:\n  info: { from: "${{ steps.probe.outputs.info }}", path: scene.mp4 }\n';
+    const { report } = await run(dir, text);
+    // The relative input was found next to the workflow, and the output that would
+    // overwrite it was refused.
+    assert.equal(report.clips[0]!.steps[0]!.status, "ran");
+    assert.equal(report.clips[0]!.status, "failed");
+    assert.match(report.clips[0]!.error!, /Refusing to write output .*scene\.mp4/);
+    assert.equal((await media.probe(join(dir, "scene.mp4"))).video?.frameCount, 50);
     await Deno.remove(dir, { recursive: true });
   },
 });
