@@ -3,7 +3,9 @@
  * other file input by a naming rule. The default rule pairs `clips/scene01.mp4`
  * with `clips/scene01.wav` (or .mp3/.m4a/.flac/.ogg/.opus/.aac); `batch.pair`
  * gives a template per input using `{dir}`, `{stem}` and `{a,b}` alternatives,
- * e.g. `{dir}/../dubbed_audio/{stem}_es.wav`.
+ * e.g. `{dir}/../dubbed_audio/{stem}_es.wav`. When no file matches, an input with
+ * a default value keeps it (unless it has an explicit `pair` rule); otherwise the
+ * clip fails with a message naming what was looked for.
  *
  * @module
  */
@@ -88,12 +90,14 @@ export async function expandBatch(
     const inputs: Record<string, unknown> = { ...base, [input]: resolve(clip) };
     const missing: string[] = [];
     for (const k of fileInputs) {
-      const template = pair[k] ?? (base[k] === undefined ? DEFAULT_PAIR : null);
-      if (template === null) continue;
+      const template = pair[k] ?? DEFAULT_PAIR;
       const want = template.replaceAll("{dir}", dirname(clip)).replaceAll("{stem}", stem);
       const found = (await matchFiles(resolve(want))).filter((f) => resolve(f) !== resolve(clip));
-      if (found.length === 0) missing.push(`"${k}" (looked for ${want})`);
-      else inputs[k] = resolve(found[0]!);
+      if (found.length > 0) inputs[k] = resolve(found[0]!);
+      // No per-clip file: an explicit pair rule is required, a default value is the fallback.
+      else if (pair[k] !== undefined || base[k] === undefined) {
+        missing.push(`"${k}" (looked for ${want})`);
+      }
     }
     jobs.push({
       name: basename(clip),
