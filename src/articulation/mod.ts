@@ -32,26 +32,21 @@ export interface ArticulationChannel {
 export const ARTICULATION_CHANNELS: readonly ArticulationChannel[] = [
   {
     name: "jaw_open",
-    description:
-      "Jaw opening: 0 closed teeth, 1 wide open (about 2.5 cm chin drop)",
+    description: "Jaw opening: 0 closed teeth, 1 wide open (about 2.5 cm chin drop)",
     range: [0, 1],
     neutral: 0,
-    geometry:
-      "chin (152) to nose base (2) distance minus the neutral distance, / 2.5 cm, clamped",
+    geometry: "chin (152) to nose base (2) distance minus the neutral distance, / 2.5 cm, clamped",
   },
   {
     name: "lip_aperture",
-    description:
-      "Vertical gap between the inner lips: 0 touching, 1 about 2 cm apart",
+    description: "Vertical gap between the inner lips: 0 touching, 1 about 2 cm apart",
     range: [0, 1],
     neutral: 0,
-    geometry:
-      "inner-lip midline gap (13-14) minus the speaker's closed gap, / 2.0 cm, clamped",
+    geometry: "inner-lip midline gap (13-14) minus the speaker's closed gap, / 2.0 cm, clamped",
   },
   {
     name: "mouth_width",
-    description:
-      "Mouth corner distance relative to neutral: -1 narrow/rounded, +1 spread",
+    description: "Mouth corner distance relative to neutral: -1 narrow/rounded, +1 spread",
     range: [-1, 1],
     neutral: 0,
     geometry:
@@ -59,8 +54,7 @@ export const ARTICULATION_CHANNELS: readonly ArticulationChannel[] = [
   },
   {
     name: "lip_protrusion",
-    description:
-      "Lip rounding and protrusion (u, o, ʃ): 0 none, 1 fully pushed forward",
+    description: "Lip rounding and protrusion (u, o, ʃ): 0 none, 1 fully pushed forward",
     range: [0, 1],
     neutral: 0,
     geometry:
@@ -76,8 +70,7 @@ export const ARTICULATION_CHANNELS: readonly ArticulationChannel[] = [
   },
   {
     name: "labiodental",
-    description:
-      "Lower lip tucked under the upper teeth (f, v): 1 full contact",
+    description: "Lower lip tucked under the upper teeth (f, v): 1 full contact",
     range: [0, 1],
     neutral: 0,
     geometry:
@@ -88,13 +81,11 @@ export const ARTICULATION_CHANNELS: readonly ArticulationChannel[] = [
     description: "Share of the upper/lower teeth exposed between the lips",
     range: [0, 1],
     neutral: 0,
-    geometry:
-      "inner-lip gap beyond 0.2 cm relative to 1.0 cm, weighted by spread, clamped",
+    geometry: "inner-lip gap beyond 0.2 cm relative to 1.0 cm, weighted by spread, clamped",
   },
   {
     name: "tongue_visible",
-    description:
-      "Tongue tip visible between the teeth (θ, ð, l): 0 hidden, 1 forward",
+    description: "Tongue tip visible between the teeth (θ, ð, l): 0 hidden, 1 forward",
     range: [0, 1],
     neutral: 0,
     geometry: "not observable from the mesh; measured as 0 (audio prior only)",
@@ -114,9 +105,7 @@ export function channelIndex(name: string): number {
   const i = ARTICULATION_NAMES.indexOf(name);
   if (i < 0) {
     throw new RangeError(
-      `Unknown articulation channel "${name}"; expected one of ${
-        ARTICULATION_NAMES.join(", ")
-      }`,
+      `Unknown articulation channel "${name}"; expected one of ${ARTICULATION_NAMES.join(", ")}`,
     );
   }
   return i;
@@ -137,9 +126,7 @@ export function clampArticulation(track: Float32Array): Float32Array {
   for (let i = 0; i < track.length; i++) {
     const ch = ARTICULATION_CHANNELS[i % ARTICULATION_DIM]!;
     const v = track[i]!;
-    track[i] = Number.isFinite(v)
-      ? Math.min(ch.range[1], Math.max(ch.range[0], v))
-      : ch.neutral;
+    track[i] = Number.isFinite(v) ? Math.min(ch.range[1], Math.max(ch.range[0], v)) : ch.neutral;
   }
   return track;
 }
