@@ -15,7 +15,11 @@
  * bits, per-tile lists in depth order by a stable counting sort, and a
  * Gaussian-outer loop over only the pixel rows/spans where α ≥ 1/255 is possible
  * (exact: the skipped pixels would all be rejected by the α test), skipping tile
- * rows that are already saturated. Buffers come from a {@link Workspace} so a
+ * rows that are already saturated. The forward records every blended (pixel,
+ * Gaussian) pair with its exp(power), so the backward replays exactly those
+ * pairs in the same order (no exp, no span search; identical results). Per-
+ * Gaussian inputs of the blending loops are packed in one array. Buffers come
+ * from a {@link Workspace} so a
  * training loop does not reallocate, and the hot bodies are small functions
  * called per Gaussian or per tile (V8 optimises those fully, unlike one long loop
  * in a function called once per render). Single-threaded.
@@ -79,6 +83,12 @@ export interface Projected {
   /** Half-height (pixels, with margin) of that ellipse. */
   halfY: Float64Array; // [N]
   rect: Int32Array; // [N, 4] tile rect
+  /**
+   * What the blending loops read, packed per Gaussian (one or two cache lines
+   * instead of six scattered arrays): x, y, conic a, b, c, opacity, qmax, halfY,
+   * r, g, b, depth, and the row-span terms A, B, r of the α ≥ 1/255 ellipse.
+   */
+  packed: Float64Array; // [N, PACK]
   /** Visible Gaussians sorted front to back. */
   sorted: Int32Array;
   /** Tile t's list is tileIds[tileStart[t] .. tileStart[t + 1]). */
@@ -99,6 +109,15 @@ export interface ForwardResult {
   last: Int32Array; // [H, W]
   background: [number, number, number];
   proj: Projected;
+  /**
+   * The blended (pixel, Gaussian) pairs, for the backward pass: tile-list entry
+   * s blended the pixels `blendPixel[j]` (index in its 16×16 tile) with
+   * exp(power) = `blendG[j]` for j in [blendSpan[2s], blendSpan[2s + 1]), in
+   * the forward's row-major pixel order.
+   */
+  blendPixel: Uint8Array; // [blended]
+  blendG: Float64Array; // [blended]
+  blendSpan: Int32Array; // [instances, 2]
 }
 
 /** Project, cull and colour every Gaussian, then sort and bin the visible ones. */
@@ -126,6 +145,7 @@ export function preprocess(
     qmax: ws.f64("qmax", n),
     halfY: ws.f64("halfY", n),
     rect: ws.i32("rect", n * 4),
+    packed: ws.f64("packed", n * PACK),
     sorted: new Int32Array(0),
     tileStart: ws.i32("tileStart", view.tilesX * view.tilesY + 1, true),
     tileIds: new Int32Array(0),
@@ -245,8 +265,20 @@ function projectOne(
       p.rgb[i * 3 + 1] = colors[i * 3 + 1]!,
       p.rgb[i * 3 + 2] = colors[i * 3 + 2]!;
   }
+  const o = i * PACK, pk = p.packed;
+  pk[o] = u, pk[o + 1] = v;
+  pk[o + 2] = p.conic[i * 3]!, pk[o + 3] = p.conic[i * 3 + 1]!, pk[o + 4] = p.conic[i * 3 + 2]!;
+  pk[o + 5] = op, pk[o + 6] = qm, pk[o + 7] = p.halfY[i]!;
+  pk[o + 8] = p.rgb[i * 3]!, pk[o + 9] = p.rgb[i * 3 + 1]!, pk[o + 10] = p.rgb[i * 3 + 2]!;
+  pk[o + 11] = tz;
+  // Row spans of the α ≥ 1/255 ellipse: dx ∈ r·dy ± √(A − B·dy²).
+  const ca = pk[o + 2]!, cb = pk[o + 3]!, cc = pk[o + 4]!;
+  pk[o + 12] = qm / ca, pk[o + 13] = (ca * cc - cb * cb) / (ca * ca), pk[o + 14] = cb / ca;
   return true;
 }
+
+/** Stride of {@link Projected.packed}. */
+const PACK = 16;
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -296,7 +328,8 @@ function alphaQ(opacity: number): number {
   return opacity < ALPHA_MIN ? -1 : 2 * Math.log(opacity / ALPHA_MIN);
 }
 
-const SPAN_MARGIN = 1e-3; // pixels; only adds pixels that the α test rejects
+const SPAN_MARGIN = 1e-3;
+const TILE_SHIFT = Math.log2(TILE_SIZE); // pixel index in a tile = row << TILE_SHIFT | column // pixels; only adds pixels that the α test rejects
 
 /** Forward blending of the binned Gaussians. */
 export function rasterizeForward(
@@ -316,9 +349,17 @@ export function rasterizeForward(
     last: ws.i32("outLast", W * H),
     background,
     proj: p,
+    blendPixel: new Uint8Array(0),
+    blendG: new Float64Array(0),
+    blendSpan: ws.i32("blendSpan", p.tileIds.length * 2, true),
   };
   const TS = TILE_SIZE, NP = TS * TS;
+  const cap = Math.max(4096, p.tileIds.length * 4, ws.capacity("blendG"));
   const st: ForwardTileState = {
+    ws,
+    bG: ws.f64("blendG", cap),
+    bL: ws.u8("blendPixel", cap),
+    nb: 0,
     T: new Float64Array(NP),
     C: new Float64Array(NP * 3),
     D: new Float64Array(NP),
@@ -330,11 +371,28 @@ export function rasterizeForward(
   for (let ty = 0; ty < tilesY; ty++) {
     for (let tx = 0; tx < tilesX; tx++) forwardTile(p, out, tx, ty, st);
   }
+  out.blendG = st.bG.subarray(0, st.nb);
+  out.blendPixel = st.bL.subarray(0, st.nb);
   return out;
+}
+
+/** Makes room for `extra` more blended pairs. */
+function growBlend(st: ForwardTileState, extra: number): void {
+  const need = st.nb + extra;
+  if (need <= st.bG.length) return;
+  const cap = Math.max(need, st.bG.length * 2);
+  const g = st.ws.f64("blendG", cap), l = st.ws.u8("blendPixel", cap);
+  if (g !== st.bG) g.set(st.bG.subarray(0, st.nb));
+  if (l !== st.bL) l.set(st.bL.subarray(0, st.nb));
+  st.bG = g, st.bL = l;
 }
 
 /** Scratch state of one tile of the forward pass (reused across tiles). */
 interface ForwardTileState {
+  ws: Workspace;
+  bG: Float64Array; // [capacity] exp(power) of blended pairs
+  bL: Uint8Array; // [capacity] their pixel index in the tile
+  nb: number; // pairs so far
   T: Float64Array; // [256]
   C: Float64Array; // [256, 3]
   D: Float64Array; // [256]
@@ -353,9 +411,9 @@ function forwardTile(
   st: ForwardTileState,
 ): void {
   const { width: W, height: H, tilesX } = p.view;
-  const TS = TILE_SIZE;
+  const TS = TILE_SIZE, NP = TS * TS;
   const { T, C, D, last, cnt, done, rowActive } = st;
-  const { xy, conic, opacity, rgb, depth, qmax, halfY, tileIds, tileStart } = p;
+  const { packed: pk, tileIds, tileStart } = p;
   const [bg0, bg1, bg2] = out.background;
   const px0 = tx * TS, py0 = ty * TS;
   const px1 = Math.min(W, px0 + TS), py1 = Math.min(H, py0 + TS);
@@ -364,32 +422,33 @@ function forwardTile(
   rowActive.fill(px1 - px0);
   const tile = ty * tilesX + tx;
   const s0 = tileStart[tile]!, s1 = tileStart[tile + 1]!;
+  const span = out.blendSpan;
   for (let s = s0; s < s1 && active > 0; s++) {
-    const g = tileIds[s]!;
-    const o = opacity[g]!;
-    const Q = qmax[g]!;
+    growBlend(st, NP);
+    const bG = st.bG, bL = st.bL;
+    let nb = st.nb;
+    span[s * 2] = nb, span[s * 2 + 1] = nb;
+    const b = tileIds[s]! * PACK;
+    const Q = pk[b + 6]!;
     if (Q < 0) continue;
-    const gx = xy[g * 2]!, gy = xy[g * 2 + 1]!;
-    const ca = conic[g * 3]!,
-      cb = conic[g * 3 + 1]!,
-      cc = conic[g * 3 + 2]!;
-    const hy = halfY[g]!;
+    const gx = pk[b]!, gy = pk[b + 1]!;
+    const ca = pk[b + 2]!, cb = pk[b + 3]!, cc = pk[b + 4]!;
+    const o = pk[b + 5]!, hy = pk[b + 7]!;
+    const sA = pk[b + 12]!, sB = pk[b + 13]!, sR = pk[b + 14]!;
     const ry0 = Math.max(py0, Math.ceil(gy - hy)),
       ry1 = Math.min(py1 - 1, Math.floor(gy + hy));
-    const cr = rgb[g * 3]!,
-      cgr = rgb[g * 3 + 1]!,
-      cbl = rgb[g * 3 + 2]!,
-      z = depth[g]!;
+    const cr = pk[b + 8]!, cgr = pk[b + 9]!, cbl = pk[b + 10]!, z = pk[b + 11]!;
     const k = s - s0 + 1;
     for (let py = ry0; py <= ry1; py++) {
       if (rowActive[py - py0] === 0) continue;
       const dy = gy - py;
-      const disc = cb * cb * dy * dy - ca * (cc * dy * dy - Q);
-      if (disc < 0) continue;
-      const sq = Math.sqrt(disc);
-      // dx = gx − px ∈ [(−b·dy − sq)/a, (−b·dy + sq)/a]
-      const lo = gx - (-cb * dy + sq) / ca - SPAN_MARGIN;
-      const hi = gx - (-cb * dy - sq) / ca + SPAN_MARGIN;
+      // Span rounding (≪ SPAN_MARGIN) only adds pixels that the α test rejects.
+      const hw2 = sA - sB * dy * dy;
+      if (hw2 < -1e-9 * sA) continue;
+      const hw = hw2 > 0 ? Math.sqrt(hw2) : 0;
+      const ctr = gx + sR * dy;
+      const lo = ctr - hw - SPAN_MARGIN;
+      const hi = ctr + hw + SPAN_MARGIN;
       const rx0 = Math.max(px0, Math.ceil(lo)),
         rx1 = Math.min(px1 - 1, Math.floor(hi));
       let li = (py - py0) * TS + (rx0 - px0);
@@ -398,7 +457,8 @@ function forwardTile(
         const dx = gx - px;
         const power = -0.5 * (ca * dx * dx + cc * dy * dy) - cb * dx * dy;
         if (power > 0) continue;
-        let alpha = o * Math.exp(power);
+        const G = Math.exp(power);
+        let alpha = o * G;
         if (alpha > ALPHA_MAX) alpha = ALPHA_MAX;
         if (alpha < ALPHA_MIN) continue;
         const Ti = T[li]!;
@@ -409,6 +469,7 @@ function forwardTile(
           rowActive[py - py0]!--;
           continue;
         }
+        bG[nb] = G, bL[nb] = li, nb++;
         const w = alpha * Ti;
         C[li * 3] = C[li * 3]! + cr * w;
         C[li * 3 + 1] = C[li * 3 + 1]! + cgr * w;
@@ -419,6 +480,8 @@ function forwardTile(
         cnt[li] = cnt[li]! + 1;
       }
     }
+    span[s * 2 + 1] = nb;
+    st.nb = nb;
   }
   for (let py = py0; py < py1; py++) {
     for (let px = px0; px < px1; px++) {
@@ -465,7 +528,6 @@ export function rasterizeBackward(
     T: new Float64Array(NP),
     S: new Float64Array(NP * 3),
     last: new Int32Array(NP),
-    rowLast: new Int32Array(TS),
     G0: new Float64Array(NP * 3),
     GA: new Float64Array(NP),
     TF: new Float64Array(NP),
@@ -481,7 +543,6 @@ interface BackwardTileState {
   T: Float64Array; // [256] transmittance, recovered front to back in reverse
   S: Float64Array; // [256, 3] Σ c·w of the Gaussians behind the current one
   last: Int32Array; // [256]
-  rowLast: Int32Array; // [16] max of `last` over each tile row
   G0: Float64Array; // [256, 3] dL/drgb
   GA: Float64Array; // [256] dL/dalpha
   TF: Float64Array; // [256] final transmittance
@@ -500,14 +561,13 @@ function backwardTile(
   const p = f.proj;
   const { width: W, height: H, tilesX } = p.view;
   const TS = TILE_SIZE;
-  const { T, S, last, rowLast, G0, GA, TF } = st;
-  const { xy, conic, opacity, rgb, qmax, halfY, tileIds, tileStart } = p;
+  const { T, S, last, G0, GA, TF } = st;
+  const { packed: pk, tileIds, tileStart } = p;
   const [bg0, bg1, bg2] = f.background;
   const px0 = tx * TS, py0 = ty * TS;
   const px1 = Math.min(W, px0 + TS), py1 = Math.min(H, py0 + TS);
   last.fill(0), S.fill(0);
   let maxLast = 0;
-  rowLast.fill(0);
   for (let py = py0; py < py1; py++) {
     for (let px = px0; px < px1; px++) {
       const li = (py - py0) * TS + (px - px0), pi = py * W + px;
@@ -515,7 +575,6 @@ function backwardTile(
       TF[li] = f.finalT[pi]!;
       last[li] = f.last[pi]!;
       if (last[li]! > maxLast) maxLast = last[li]!;
-      if (last[li]! > rowLast[py - py0]!) rowLast[py - py0] = last[li]!;
       G0[li * 3] = dRgb[pi * 3]!,
         G0[li * 3 + 1] = dRgb[pi * 3 + 1]!,
         G0[li * 3 + 2] = dRgb[pi * 3 + 2]!;
@@ -523,19 +582,16 @@ function backwardTile(
     }
   }
   const s0 = tileStart[ty * tilesX + tx]!;
+  const hasA = dAlpha !== undefined;
+  // Exactly the pairs the forward blended, in its order (no exp, no span search).
+  const { blendSpan: span, blendPixel: bL, blendG: bG } = f;
   for (let k = maxLast - 1; k >= 0; k--) {
     const g = tileIds[s0 + k]!;
-    const o = opacity[g]!;
-    const Q = qmax[g]!;
-    if (Q < 0) continue;
-    const gx = xy[g * 2]!, gy = xy[g * 2 + 1]!;
-    const ca = conic[g * 3]!,
-      cb = conic[g * 3 + 1]!,
-      cc = conic[g * 3 + 2]!;
-    const hy = halfY[g]!;
-    const ry0 = Math.max(py0, Math.ceil(gy - hy)),
-      ry1 = Math.min(py1 - 1, Math.floor(gy + hy));
-    const cr = rgb[g * 3]!, cgr = rgb[g * 3 + 1]!, cbl = rgb[g * 3 + 2]!;
+    const b = g * PACK;
+    const gx = pk[b]!, gy = pk[b + 1]!;
+    const ca = pk[b + 2]!, cb = pk[b + 3]!, cc = pk[b + 4]!;
+    const o = pk[b + 5]!;
+    const cr = pk[b + 8]!, cgr = pk[b + 9]!, cbl = pk[b + 10]!;
     let gX = 0,
       gY = 0,
       gA = 0,
@@ -545,49 +601,36 @@ function backwardTile(
       gR = 0,
       gG = 0,
       gBl = 0;
-    for (let py = ry0; py <= ry1; py++) {
-      if (k >= rowLast[py - py0]!) continue;
-      const dy = gy - py;
-      const disc = cb * cb * dy * dy - ca * (cc * dy * dy - Q);
-      if (disc < 0) continue;
-      const sq = Math.sqrt(disc);
-      const lo = gx - (-cb * dy + sq) / ca - SPAN_MARGIN;
-      const hi = gx - (-cb * dy - sq) / ca + SPAN_MARGIN;
-      const rx0 = Math.max(px0, Math.ceil(lo)),
-        rx1 = Math.min(px1 - 1, Math.floor(hi));
-      let li = (py - py0) * TS + (rx0 - px0);
-      for (let px = rx0; px <= rx1; px++, li++) {
-        if (k >= last[li]!) continue;
-        const dx = gx - px;
-        const power = -0.5 * (ca * dx * dx + cc * dy * dy) - cb * dx * dy;
-        if (power > 0) continue;
-        const G = Math.exp(power);
-        const ao = o * G;
-        const alpha = ao > ALPHA_MAX ? ALPHA_MAX : ao;
-        if (alpha < ALPHA_MIN) continue;
-        const oneMinus = 1 - alpha;
-        const Ti = T[li]! / oneMinus;
-        T[li] = Ti;
-        const w = alpha * Ti;
-        const d0 = G0[li * 3]!, d1 = G0[li * 3 + 1]!, d2 = G0[li * 3 + 2]!;
-        gR += w * d0, gG += w * d1, gBl += w * d2;
-        const tf = TF[li]!;
-        const s0r = S[li * 3]!, s0g = S[li * 3 + 1]!, s0b = S[li * 3 + 2]!;
-        // dC/dα_i = c_i·T_i − (Σ_{j>i} c_j·w_j + T_final·bg) / (1 − α_i)
-        const dAl = d0 * (cr * Ti - (s0r + tf * bg0) / oneMinus) +
-          d1 * (cgr * Ti - (s0g + tf * bg1) / oneMinus) +
-          d2 * (cbl * Ti - (s0b + tf * bg2) / oneMinus) +
-          GA[li]! * tf / oneMinus;
-        S[li * 3] = s0r + cr * w, S[li * 3 + 1] = s0g + cgr * w, S[li * 3 + 2] = s0b + cbl * w;
-        if (ao >= ALPHA_MAX) continue; // clamped: α does not depend on o or G
-        gO += G * dAl;
-        const dPow = o * dAl * G; // dL/dpower
-        gX += dPow * -(ca * dx + cb * dy);
-        gY += dPow * -(cb * dx + cc * dy);
-        gA += dPow * -0.5 * dx * dx;
-        gB += dPow * -dx * dy;
-        gC += dPow * -0.5 * dy * dy;
-      }
+    const e = span[(s0 + k) * 2 + 1]!;
+    for (let j = span[(s0 + k) * 2]!; j < e; j++) {
+      const li = bL[j]!;
+      const dx = gx - (px0 + (li & (TS - 1))), dy = gy - (py0 + (li >> TILE_SHIFT));
+      const G = bG[j]!;
+      const ao = o * G;
+      const alpha = ao > ALPHA_MAX ? ALPHA_MAX : ao;
+      const oneMinus = 1 - alpha;
+      const Ti = T[li]! / oneMinus;
+      T[li] = Ti;
+      const w = alpha * Ti;
+      const d0 = G0[li * 3]!, d1 = G0[li * 3 + 1]!, d2 = G0[li * 3 + 2]!;
+      gR += w * d0, gG += w * d1, gBl += w * d2;
+      const tf = TF[li]!;
+      const s0r = S[li * 3]!, s0g = S[li * 3 + 1]!, s0b = S[li * 3 + 2]!;
+      // dC/dα_i = c_i·T_i − (Σ_{j>i} c_j·w_j + T_final·bg) / (1 − α_i)
+      let dAl = d0 * (cr * Ti - (s0r + tf * bg0) / oneMinus) +
+        d1 * (cgr * Ti - (s0g + tf * bg1) / oneMinus) +
+        d2 * (cbl * Ti - (s0b + tf * bg2) / oneMinus);
+      // Without an alpha gradient this term is 0 (adding it changes no result).
+      if (hasA) dAl += GA[li]! * tf / oneMinus;
+      S[li * 3] = s0r + cr * w, S[li * 3 + 1] = s0g + cgr * w, S[li * 3 + 2] = s0b + cbl * w;
+      if (ao >= ALPHA_MAX) continue; // clamped: α does not depend on o or G
+      gO += G * dAl;
+      const dPow = o * dAl * G; // dL/dpower
+      gX += dPow * -(ca * dx + cb * dy);
+      gY += dPow * -(cb * dx + cc * dy);
+      gA += dPow * -0.5 * dx * dx;
+      gB += dPow * -dx * dy;
+      gC += dPow * -0.5 * dy * dy;
     }
     g2.xy[g * 2] = g2.xy[g * 2]! + gX, g2.xy[g * 2 + 1] = g2.xy[g * 2 + 1]! + gY;
     g2.conic[g * 3] = g2.conic[g * 3]! + gA;

@@ -26,6 +26,11 @@ export class Workspace {
     return v;
   }
 
+  /** Length of the buffer held under `name` (0: none yet). */
+  capacity(name: string): number {
+    return this.#bufs.get(name)?.length ?? 0;
+  }
+
   f64(name: string, n: number, zero = false): Float64Array {
     return this.#get(Float64Array, name, n, zero);
   }
