@@ -60,9 +60,11 @@ export function forwardCpu(
   camera: Camera,
   opts?: RenderOptions,
   ws: Workspace = new Workspace(),
+  /** Keep what the backward pass needs (false: render only). */
+  record = true,
 ): ForwardResult {
   const view = viewParams(camera);
-  return rasterizeForward(preprocess(scene, view, ws), background(opts), ws);
+  return rasterizeForward(preprocess(scene, view, ws), background(opts), ws, record);
 }
 
 /** Forward + backward on float32 or float64 scenes (float64 gradients). */
@@ -122,7 +124,10 @@ export class CpuBackend implements SplatBackend {
   render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
     return attempt(() => {
       assertScene(scene);
-      return toOutput(forwardCpu(scene, camera, opts, this.#ws), opts?.withCount ?? false);
+      return toOutput(
+        forwardCpu(scene, camera, opts, this.#ws, false),
+        opts?.withCount ?? false,
+      );
     });
   }
 

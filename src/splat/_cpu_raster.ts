@@ -17,12 +17,12 @@
  * (exact: the skipped pixels would all be rejected by the α test), skipping tile
  * rows that are already saturated. The forward records every blended (pixel,
  * Gaussian) pair with its exp(power), so the backward replays exactly those
- * pairs in the same order (no exp, no span search; identical results). Per-
- * Gaussian inputs of the blending loops are packed in one array. Buffers come
- * from a {@link Workspace} so a
- * training loop does not reallocate, and the hot bodies are small functions
- * called per Gaussian or per tile (V8 optimises those fully, unlike one long loop
- * in a function called once per render). Single-threaded.
+ * pairs in the same order (no exp, no span search; identical results). The
+ * per-Gaussian inputs of the blending loops are packed in one array. Buffers
+ * come from a {@link Workspace} so a training loop does not reallocate, and the
+ * hot bodies are small functions called per Gaussian or per tile (V8 optimises
+ * those fully, unlike one long loop in a function called once per render).
+ * Single-threaded.
  *
  * @module
  */
@@ -118,6 +118,8 @@ export interface ForwardResult {
   blendPixel: Uint8Array; // [blended]
   blendG: Float64Array; // [blended]
   blendSpan: Int32Array; // [instances, 2]
+  /** Whether the pairs above were recorded (rasterizeForward's `record`). */
+  recorded: boolean;
 }
 
 /** Project, cull and colour every Gaussian, then sort and bin the visible ones. */
@@ -336,6 +338,8 @@ export function rasterizeForward(
   p: Projected,
   background: [number, number, number],
   ws: Workspace = new Workspace(),
+  /** Record the blended pairs for {@link rasterizeBackward} (false: render only, a bit faster). */
+  record = true,
 ): ForwardResult {
   const { width: W, height: H, tilesX, tilesY } = p.view;
   const out: ForwardResult = {
@@ -351,10 +355,11 @@ export function rasterizeForward(
     proj: p,
     blendPixel: new Uint8Array(0),
     blendG: new Float64Array(0),
-    blendSpan: ws.i32("blendSpan", p.tileIds.length * 2, true),
+    blendSpan: record ? ws.i32("blendSpan", p.tileIds.length * 2, true) : new Int32Array(0),
+    recorded: record,
   };
   const TS = TILE_SIZE, NP = TS * TS;
-  const cap = Math.max(4096, p.tileIds.length * 4, ws.capacity("blendG"));
+  const cap = record ? Math.max(4096, p.tileIds.length * 4, ws.capacity("blendG")) : 0;
   const st: ForwardTileState = {
     ws,
     bG: ws.f64("blendG", cap),
@@ -422,12 +427,12 @@ function forwardTile(
   rowActive.fill(px1 - px0);
   const tile = ty * tilesX + tx;
   const s0 = tileStart[tile]!, s1 = tileStart[tile + 1]!;
-  const span = out.blendSpan;
+  const span = out.blendSpan, rec = out.recorded;
   for (let s = s0; s < s1 && active > 0; s++) {
-    growBlend(st, NP);
+    if (rec) growBlend(st, NP);
     const bG = st.bG, bL = st.bL;
     let nb = st.nb;
-    span[s * 2] = nb, span[s * 2 + 1] = nb;
+    if (rec) span[s * 2] = nb, span[s * 2 + 1] = nb;
     const b = tileIds[s]! * PACK;
     const Q = pk[b + 6]!;
     if (Q < 0) continue;
@@ -469,7 +474,7 @@ function forwardTile(
           rowActive[py - py0]!--;
           continue;
         }
-        bG[nb] = G, bL[nb] = li, nb++;
+        if (rec) bG[nb] = G, bL[nb] = li, nb++;
         const w = alpha * Ti;
         C[li * 3] = C[li * 3]! + cr * w;
         C[li * 3 + 1] = C[li * 3 + 1]! + cgr * w;
@@ -480,7 +485,7 @@ function forwardTile(
         cnt[li] = cnt[li]! + 1;
       }
     }
-    span[s * 2 + 1] = nb;
+    if (rec) span[s * 2 + 1] = nb;
     st.nb = nb;
   }
   for (let py = py0; py < py1; py++) {
@@ -514,6 +519,11 @@ export function rasterizeBackward(
   dAlpha: Floats | undefined, // [H, W]
   ws: Workspace = new Workspace(),
 ): Grads2d {
+  if (!f.recorded) {
+    throw new Error(
+      "Cannot run the backward pass on a forward rendered with record = false; render with record = true",
+    );
+  }
   const p = f.proj;
   const { tilesX, tilesY } = p.view;
   const n = p.n;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CpuBackend, CpuOptimizer, forwardBackwardCpu, forwardCpu } from "./_cpu.ts";
-import type { SceneArrays } from "./_cpu_raster.ts";
+import { rasterizeBackward, type SceneArrays } from "./_cpu_raster.ts";
 import { photometricLoss } from "./_loss.ts";
 import { randomScene, simplePinhole } from "./scene.ts";
 import type { Camera, GaussianScene } from "./types.ts";
@@ -454,4 +454,18 @@ Deno.test("forwardBackwardCpu() handles empty scenes, NaN means, zero quaternion
   assert.ok(r.grads.colors[4]! > 0);
   const behind = rgbScene([{ mean: [0, 0, -1], scale: 1, opacity: 0.9, rgb: [1, 1, 1] }]);
   assert.ok(forwardCpu(behind, cam).alpha.every((v) => v === 0));
+});
+
+Deno.test("forwardCpu() without recording renders the same image and refuses the backward pass", () => {
+  const scene = randomScene({ count: 300, seed: 5, shDegree: 1, center: [0, 0, 4], extent: 1.5 });
+  const cam = simplePinhole(40, 24, 60);
+  const a = forwardCpu(scene, cam, { background: BG });
+  const rgb = a.rgb.slice(), count = a.count.slice();
+  const b = forwardCpu(scene, cam, { background: BG }, undefined, false);
+  assert.deepEqual(b.rgb, rgb);
+  assert.deepEqual(b.count, count);
+  assert.throws(
+    () => rasterizeBackward(b, new Float64Array(40 * 24 * 3), undefined),
+    /record = false/,
+  );
 });
