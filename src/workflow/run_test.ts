@@ -7,6 +7,11 @@ import { planWorkflow } from "./plan.ts";
 import { type RunEvent, runWorkflow } from "./run.ts";
 
 const media = await openMedia();
+
+/** A test that runs media subprocesses/workers (resource sanitizers off). */
+function mediaTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+}
 const clip = await shortClipPath(media, 2);
 const speech = await demoSpeechPath();
 
@@ -53,12 +58,9 @@ async function run(
   return { report, events, status, wf };
 }
 
-Deno.test({
-  name:
-    "runWorkflow() caches by content: re-run is all cached, a changed parameter re-runs only what depends on it",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+mediaTest(
+  "runWorkflow() caches by content: re-run is all cached, a changed parameter re-runs only what depends on it",
+  async () => {
     const dir = await Deno.makeTempDir();
     const text = workflow(dir);
     const r1 = await run(dir, text);
@@ -96,41 +98,34 @@ Deno.test({
     assert.deepEqual([r4.status("probe"), r4.status("rep")], [["cached"], ["ran"]]);
     await Deno.remove(dir, { recursive: true });
   },
+);
+
+mediaTest("runWorkflow() treats a corrupt or partial cache entry as a miss", async () => {
+  const dir = await Deno.makeTempDir();
+  const text = workflow(dir);
+  const r1 = await run(dir, text);
+  const rep = r1.report.clips[0]!.steps.find((s) => s.id === "rep")!;
+  // Truncate the cached video: the entry is corrupt, the step re-runs.
+  const bytes = await Deno.readFile(rep.outputs.video!);
+  await Deno.writeFile(rep.outputs.video!, bytes.subarray(0, 1000));
+  // Garble the probe's manifest.
+  const probe = r1.report.clips[0]!.steps.find((s) => s.id === "probe")!;
+  await Deno.writeTextFile(join(probe.outputs.info!, "..", "manifest.json"), "{ not json");
+  const r2 = await run(dir, text);
+  assert.equal(r2.report.clips[0]!.status, "ok");
+  assert.deepEqual([r2.status("probe"), r2.status("rep"), r2.status("enc")], [["ran"], ["ran"], [
+    "cached",
+  ]]);
+  // A leftover staging folder (killed run) does not disturb anything.
+  await Deno.mkdir(join(dir, "cache", "staging", "deadbeef.1234"), { recursive: true });
+  const r3 = await run(dir, text);
+  assert.deepEqual(r3.status("enc"), ["cached"]);
+  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test({
-  name: "runWorkflow() treats a corrupt or partial cache entry as a miss",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const dir = await Deno.makeTempDir();
-    const text = workflow(dir);
-    const r1 = await run(dir, text);
-    const rep = r1.report.clips[0]!.steps.find((s) => s.id === "rep")!;
-    // Truncate the cached video: the entry is corrupt, the step re-runs.
-    const bytes = await Deno.readFile(rep.outputs.video!);
-    await Deno.writeFile(rep.outputs.video!, bytes.subarray(0, 1000));
-    // Garble the probe's manifest.
-    const probe = r1.report.clips[0]!.steps.find((s) => s.id === "probe")!;
-    await Deno.writeTextFile(join(probe.outputs.info!, "..", "manifest.json"), "{ not json");
-    const r2 = await run(dir, text);
-    assert.equal(r2.report.clips[0]!.status, "ok");
-    assert.deepEqual([r2.status("probe"), r2.status("rep"), r2.status("enc")], [["ran"], ["ran"], [
-      "cached",
-    ]]);
-    // A leftover staging folder (killed run) does not disturb anything.
-    await Deno.mkdir(join(dir, "cache", "staging", "deadbeef.1234"), { recursive: true });
-    const r3 = await run(dir, text);
-    assert.deepEqual(r3.status("enc"), ["cached"]);
-    await Deno.remove(dir, { recursive: true });
-  },
-});
-
-Deno.test({
-  name: "runWorkflow() runs a batch, pairs audio by name, and keeps going past bad clips",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+mediaTest(
+  "runWorkflow() runs a batch, pairs audio by name, and keeps going past bad clips",
+  async () => {
     const dir = await Deno.makeTempDir();
     const clips = join(dir, "clips");
     await Deno.mkdir(clips);
@@ -160,60 +155,48 @@ Deno.test({
     );
     await Deno.remove(dir, { recursive: true });
   },
+);
+
+mediaTest("runWorkflow() refuses to overwrite an input and leaves it intact", async () => {
+  const dir = await Deno.makeTempDir();
+  const footage = join(dir, "scene.mp4");
+  await Deno.copyFile(clip, footage);
+  const before = await Deno.readFile(footage);
+  const text = workflow(dir).replace(JSON.stringify(clip), JSON.stringify(footage))
+    .replace(JSON.stringify(join(dir, "out", "{stem}_dubbed.mp4")), JSON.stringify(footage));
+  const { report } = await run(dir, text);
+  assert.equal(report.clips[0]!.status, "failed");
+  assert.match(report.clips[0]!.error!, /Refusing to write output .*it is one of the inputs/);
+  assert.deepEqual(await Deno.readFile(footage), before);
+  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test({
-  name: "runWorkflow() refuses to overwrite an input and leaves it intact",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const dir = await Deno.makeTempDir();
-    const footage = join(dir, "scene.mp4");
-    await Deno.copyFile(clip, footage);
-    const before = await Deno.readFile(footage);
-    const text = workflow(dir).replace(JSON.stringify(clip), JSON.stringify(footage))
-      .replace(JSON.stringify(join(dir, "out", "{stem}_dubbed.mp4")), JSON.stringify(footage));
-    const { report } = await run(dir, text);
-    assert.equal(report.clips[0]!.status, "failed");
-    assert.match(report.clips[0]!.error!, /Refusing to write output .*it is one of the inputs/);
-    assert.deepEqual(await Deno.readFile(footage), before);
-    await Deno.remove(dir, { recursive: true });
-  },
+mediaTest("runWorkflow() hashes models into the key and checks a declared sha256", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = join(dir, "m.bin");
+  await Deno.copyFile(clip, model);
+  const text = (sha: string) =>
+    `version: 1\nmodels:\n  m: { path: ${
+      JSON.stringify(model)
+    }${sha} }\nsteps:\n  - id: probe\n    uses: media.probe\n    with:\n      input: \${{ models.m }}\n`;
+  const r1 = await run(dir, text(""));
+  assert.equal(r1.report.clips[0]!.status, "ok");
+  const r2 = await run(dir, text(`, sha256: \"${"0".repeat(64)}\"`));
+  assert.equal(r2.report.clips[0]!.status, "failed");
+  assert.match(
+    r2.report.clips[0]!.error!,
+    /Model "m" at ".*m\.bin" has sha256 [0-9a-f]{64}, but the workflow expects 0{64}/,
+  );
+  // Changing the model's content changes the key.
+  await Deno.writeFile(model, new Uint8Array([0]), { append: true });
+  const r3 = await run(dir, text(""));
+  assert.notEqual(r3.report.clips[0]!.steps[0]!.key, r1.report.clips[0]!.steps[0]!.key);
+  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test({
-  name: "runWorkflow() hashes models into the key and checks a declared sha256",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const dir = await Deno.makeTempDir();
-    const model = join(dir, "m.bin");
-    await Deno.copyFile(clip, model);
-    const text = (sha: string) =>
-      `version: 1\nmodels:\n  m: { path: ${
-        JSON.stringify(model)
-      }${sha} }\nsteps:\n  - id: probe\n    uses: media.probe\n    with:\n      input: \${{ models.m }}\n`;
-    const r1 = await run(dir, text(""));
-    assert.equal(r1.report.clips[0]!.status, "ok");
-    const r2 = await run(dir, text(`, sha256: \"${"0".repeat(64)}\"`));
-    assert.equal(r2.report.clips[0]!.status, "failed");
-    assert.match(
-      r2.report.clips[0]!.error!,
-      /Model "m" at ".*m\.bin" has sha256 [0-9a-f]{64}, but the workflow expects 0{64}/,
-    );
-    // Changing the model's content changes the key.
-    await Deno.writeFile(model, new Uint8Array([0]), { append: true });
-    const r3 = await run(dir, text(""));
-    assert.notEqual(r3.report.clips[0]!.steps[0]!.key, r1.report.clips[0]!.steps[0]!.key);
-    await Deno.remove(dir, { recursive: true });
-  },
-});
-
-Deno.test({
-  name: "runWorkflow() resolves relative paths in with: against the workflow folder",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+mediaTest(
+  "runWorkflow() resolves relative paths in with: against the workflow folder",
+  async () => {
     const dir = await Deno.makeTempDir();
     await Deno.copyFile(clip, join(dir, "scene.mp4"));
     const text =
@@ -228,4 +211,4 @@ Deno.test({
     assert.equal((await media.probe(join(dir, "scene.mp4"))).video?.frameCount, 50);
     await Deno.remove(dir, { recursive: true });
   },
-});
+);
