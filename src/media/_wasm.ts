@@ -116,12 +116,29 @@ export class WasmMedia implements MediaBackend {
     args: string[],
     what: string,
     probe = false,
+    signal?: AbortSignal,
   ): Promise<string> {
     this.log?.(
       `$ ${showCommand(probe ? "ffprobe.wasm" : "ffmpeg.wasm", args)}`,
     );
     this.#stderr = new TailBuffer();
-    const rc = probe ? await ff.ffprobe(args) : await ff.exec(args);
+    if (signal?.aborted) throw signal.reason ?? new Error("Aborted");
+    // ffmpeg.wasm cannot cancel a command: on abort, terminate the worker (a
+    // fresh one is loaded on next use) so an interrupt does not wait for it.
+    const onAbort = () => {
+      ff.terminate();
+      if (this.#ff) this.#ff = null;
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let rc: number;
+    try {
+      rc = probe ? await ff.ffprobe(args) : await ff.exec(args);
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? e;
+      throw e;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
     const err = this.#stderr.text;
     if (!probe && rc !== 0) {
       throw new MediaError(
@@ -231,6 +248,8 @@ export class WasmMedia implements MediaBackend {
               ...(opts.width !== undefined && opts.height !== undefined ? { width, height } : {}),
             }),
             `Cannot decode "${path}"`,
+            false,
+            opts.signal,
           );
           let data: Uint8Array;
           try {
@@ -243,6 +262,7 @@ export class WasmMedia implements MediaBackend {
         });
         const n = Math.floor(raw.length / frameBytes);
         for (let k = 0; k < n; k++) {
+          if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("Aborted");
           const i = index0 + k;
           yield {
             index: i,
@@ -294,6 +314,8 @@ export class WasmMedia implements MediaBackend {
           ff,
           decodeAudioArgs(name, sampleRateHz, out),
           `Cannot decode audio of "${path}"`,
+          false,
+          signal,
         );
         const bytes = await ff.readFile(out) as Uint8Array;
         await ff.deleteFile(out).catch(() => {});
@@ -340,6 +362,8 @@ export class WasmMedia implements MediaBackend {
               preset: opts.preset ?? "medium",
             }),
             `Cannot encode "${outPath}"`,
+            false,
+            opts.signal,
           );
         } finally {
           await f.deleteFile(raw).catch(() => {});
@@ -401,6 +425,8 @@ export class WasmMedia implements MediaBackend {
                 f,
                 concatArgs(list, out, audioName, opts.duration ?? "video", written / fpsValue),
                 `Cannot encode "${outPath}"`,
+                false,
+                opts.signal,
               );
               return await f.readFile(out) as Uint8Array;
             } finally {
@@ -443,6 +469,8 @@ export class WasmMedia implements MediaBackend {
               ff,
               muxAudioArgs(v, a, out, opts.durationS),
               `Cannot mux "${audioPath}" into "${videoPath}"`,
+              false,
+              opts.signal,
             );
             const data = await ff.readFile(out) as Uint8Array;
             await ff.deleteFile(out).catch(() => {});

