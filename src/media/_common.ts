@@ -38,6 +38,25 @@ export function requireVideo(p: ProbeResult) {
   return p.video;
 }
 
+/** Throw a clear MediaError if the probed file has no audio stream. */
+export function requireAudio(p: ProbeResult): void {
+  if (p.audio.length === 0) {
+    throw new MediaError(`Cannot read audio from "${p.path}": no audio stream found`, {
+      hint: "pass a file with an audio track (wav, mp3, m4a, or a video with sound)",
+    });
+  }
+}
+
+/** Throw a RangeError if a frame handed to an encoder is not `width`×`height` RGB. */
+export function assertFrameSize(frame: Uint8Array, width: number, height: number): void {
+  const expected = rgbFrameBytes(width, height);
+  if (frame.length !== expected) {
+    throw new RangeError(
+      `Frame has ${frame.length} bytes, expected ${expected} (${width}×${height} RGB)`,
+    );
+  }
+}
+
 /** Normalise a frame rate to ffmpeg's rational string form. */
 export function fpsString(fps: string | number): string {
   if (typeof fps === "string") return fps;

@@ -13,9 +13,11 @@ import {
   probeArgs,
 } from "./_args.ts";
 import {
+  assertFrameSize,
   assertInputFile,
   checkFrameCount,
   fpsString,
+  requireAudio,
   requireVideo,
   rgbFrameBytes,
 } from "./_common.ts";
@@ -135,14 +137,7 @@ export class NativeMedia implements MediaBackend {
     signal?: AbortSignal,
   ): Promise<Float32Array> {
     const probe = await this.probe(path);
-    if (probe.audio.length === 0) {
-      throw new MediaError(
-        `Cannot read audio from "${path}": no audio stream found`,
-        {
-          hint: "pass a file with an audio track (wav, mp3, m4a, or a video with sound)",
-        },
-      );
-    }
+    requireAudio(probe);
     const p = spawn(
       this.ffmpeg,
       decodeAudioArgs(path, sampleRateHz, "pipe:1"),
@@ -157,7 +152,6 @@ export class NativeMedia implements MediaBackend {
   }
 
   encodeVideo(outPath: string, opts: EncodeVideoOptions): Promise<FrameWriter> {
-    const frameBytes = rgbFrameBytes(opts.width, opts.height);
     const args = encodeVideoArgs({
       input: "pipe:0",
       output: outPath,
@@ -179,11 +173,7 @@ export class NativeMedia implements MediaBackend {
     let closed = false;
     return Promise.resolve({
       async write(frame: Uint8Array) {
-        if (frame.length !== frameBytes) {
-          throw new RangeError(
-            `Frame has ${frame.length} bytes, expected ${frameBytes} (${opts.width}×${opts.height} RGB)`,
-          );
-        }
+        assertFrameSize(frame, opts.width, opts.height);
         try {
           await writer.write(frame);
         } catch (e) {

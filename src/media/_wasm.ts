@@ -23,9 +23,11 @@ import {
   probeArgs,
 } from "./_args.ts";
 import {
+  assertFrameSize,
   assertInputFile,
   checkFrameCount,
   fpsString,
+  requireAudio,
   requireVideo,
   rgbFrameBytes,
 } from "./_common.ts";
@@ -300,14 +302,7 @@ export class WasmMedia implements MediaBackend {
     return await this.#exclusive((ff) =>
       this.#withInput(ff, path, async (name) => {
         const probe = await this.#probeIn(ff, path, name);
-        if (probe.audio.length === 0) {
-          throw new MediaError(
-            `Cannot read audio from "${path}": no audio stream found`,
-            {
-              hint: "pass a file with an audio track (wav, mp3, m4a, or a video with sound)",
-            },
-          );
-        }
+        requireAudio(probe);
         if (signal?.aborted) throw signal.reason ?? new Error("Aborted");
         const out = uniq("audio") + ".f32";
         await this.#exec(
@@ -381,11 +376,7 @@ export class WasmMedia implements MediaBackend {
     return {
       async write(frame: Uint8Array) {
         if (done) throw new Error("FrameWriter is closed");
-        if (frame.length !== frameBytes) {
-          throw new RangeError(
-            `Frame has ${frame.length} bytes, expected ${frameBytes} (${opts.width}×${opts.height} RGB)`,
-          );
-        }
+        assertFrameSize(frame, opts.width, opts.height);
         if (opts.signal?.aborted) {
           throw opts.signal.reason ?? new Error("Aborted");
         }

@@ -12,7 +12,7 @@ import type { MediaBackend } from "./types.ts";
 
 export type * from "./types.ts";
 export { decodeWav, encodeWav } from "./wav.ts";
-export { checkFrameCount } from "./_common.ts";
+export { checkFrameCount, requireVideo } from "./_common.ts";
 
 export type MediaChoice = "auto" | "native" | "wasm";
 

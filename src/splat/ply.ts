@@ -10,7 +10,10 @@
  * @module
  */
 import { SH_C0, SH_COLOR_OFFSET, shCoeffCount } from "./_math.ts";
+import { writeFileAtomic } from "../atomic.ts";
 import { SplatInputError } from "./errors.ts";
+
+export { writeFileAtomic };
 import type { GaussianScene } from "./types.ts";
 import { assertScene } from "./scene.ts";
 
@@ -285,19 +288,7 @@ export function encodePly(scene: GaussianScene): Uint8Array {
 
 /** Reads a 3DGS `.ply` file. */
 export async function readPly(path: string): Promise<GaussianScene> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new SplatInputError(
-      `Cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`,
-      {
-        hint: "check the path",
-        cause: e,
-      },
-    );
-  }
-  return decodePly(bytes, path);
+  return decodePly(await readInputFile(path), path);
 }
 
 /** Writes a scene to `path` atomically (temp name + rename). */
@@ -305,14 +296,14 @@ export async function writePly(path: string, scene: GaussianScene): Promise<void
   await writeFileAtomic(path, encodePly(scene));
 }
 
-/** Writes bytes to a temp name next to `path`, then renames it into place. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.partial`;
+/** Reads an input file, turning I/O errors into a {@link SplatInputError} naming it. */
+export async function readInputFile(path: string): Promise<Uint8Array> {
   try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
+    return await Deno.readFile(path);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
+    throw new SplatInputError(
+      `Cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`,
+      { hint: "check the path", cause: e },
+    );
   }
 }

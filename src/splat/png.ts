@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
 import { SplatInputError } from "./errors.ts";
-import { writeFileAtomic } from "./ply.ts";
+import { readInputFile, writeFileAtomic } from "./ply.ts";
 
 /** An 8-bit image decoded to floats. */
 export interface FloatImage {
@@ -87,17 +87,5 @@ export async function writePng(
 
 /** Reads a PNG file to float RGB and alpha. */
 export async function readPng(path: string): Promise<FloatImage> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new SplatInputError(
-      `Cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`,
-      {
-        hint: "check the path",
-        cause: e,
-      },
-    );
-  }
-  return decodePng(bytes, path);
+  return decodePng(await readInputFile(path), path);
 }

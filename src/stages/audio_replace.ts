@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { MediaError } from "../errors.ts";
-import { checkFrameCount, encodeWav } from "../media/mod.ts";
+import { checkFrameCount, encodeWav, requireVideo } from "../media/mod.ts";
 import { defineStage } from "../workflow/stage.ts";
 
 export const AUDIO_RATE_HZ = 48000;
@@ -66,11 +66,7 @@ export default defineStage({
   },
   async run(ctx, p) {
     const probe = await ctx.media.probe(p.video);
-    if (!probe.video) {
-      throw new MediaError(`Cannot read "${p.video}": no video stream found`, {
-        hint: "pass the footage as `video`",
-      });
-    }
+    const video = requireVideo(probe);
     let dialogue = await ctx.media.decodeAudio(p.audio, AUDIO_RATE_HZ, ctx.signal);
     if (dialogue.length === 0) {
       throw new MediaError(`Cannot use "${p.audio}": the audio has no samples`, {
@@ -84,7 +80,7 @@ export default defineStage({
       else moved.set(dialogue.subarray(-shift));
       dialogue = moved;
     }
-    const videoS = probe.video.durationS || probe.durationS;
+    const videoS = video.durationS || probe.durationS;
     const { samples, outS } = fitAudio(
       dialogue,
       AUDIO_RATE_HZ,
@@ -103,7 +99,7 @@ export default defineStage({
         }
       }
     }
-    if (Math.abs(dialogue.length / AUDIO_RATE_HZ - videoS) > 1 / (probe.video.fps || 25)) {
+    if (Math.abs(dialogue.length / AUDIO_RATE_HZ - videoS) > 1 / (video.fps || 25)) {
       ctx.log(
         `dialogue ${(dialogue.length / AUDIO_RATE_HZ).toFixed(3)} s, footage ${
           videoS.toFixed(3)
@@ -123,9 +119,7 @@ export default defineStage({
       checkFrameCount(
         p.video,
         copied.video?.frameCount ?? 0,
-        probe.video.frameCountExact && copied.video?.frameCountExact
-          ? probe.video.frameCount
-          : null,
+        video.frameCountExact && copied.video?.frameCountExact ? video.frameCount : null,
       );
     }
     return { values: { duration_s: outS } };

@@ -5,7 +5,7 @@
  * the footage's length, `shortest` stops at the shorter of video and audio.
  */
 import { z } from "zod";
-import { MediaError } from "../errors.ts";
+import { requireVideo } from "../media/mod.ts";
 import { defineStage } from "../workflow/stage.ts";
 
 export default defineStage({
@@ -39,12 +39,7 @@ export default defineStage({
   },
   async run(ctx, p) {
     const probe = await ctx.media.probe(p.video);
-    const v = probe.video;
-    if (!v) {
-      throw new MediaError(`Cannot read "${p.video}": no video stream found`, {
-        hint: "pass a video file",
-      });
-    }
+    const v = requireVideo(probe);
     const audio = p.audio ?? (probe.audio.length ? p.video : undefined);
     const out = ctx.output("video");
     const writer = await ctx.media.encodeVideo(out, {

@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import type { z } from "zod";
+import { copyFileAtomic, writeFileAtomic } from "../atomic.ts";
 import { DubError } from "../errors.ts";
 import type { MediaBackend } from "../media/types.ts";
 import { findStage } from "../stages/mod.ts";
@@ -235,11 +236,8 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   return report;
 }
 
-async function writeJsonAtomic(path: string, v: unknown): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.partial`;
-  await Deno.writeTextFile(tmp, JSON.stringify(v, null, 2) + "\n");
-  await Deno.rename(tmp, path);
+function writeJsonAtomic(path: string, v: unknown): Promise<void> {
+  return writeFileAtomic(path, JSON.stringify(v, null, 2) + "\n", { mkdir: true });
 }
 
 /** Memoised content hashes for one run (path → sha256). */
@@ -658,13 +656,9 @@ async function publishOutput(src: string, dest: string, inputs: unknown[]): Prom
       );
     }
   }
-  await Deno.mkdir(dirname(dest), { recursive: true });
-  const tmp = `${dest}.${crypto.randomUUID().slice(0, 8)}.partial`;
   try {
-    await Deno.copyFile(src, tmp);
-    await Deno.rename(tmp, dest);
+    await copyFileAtomic(src, dest, { mkdir: true });
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
     throw new DubError("step", `Cannot write output "${dest}": ${(e as Error).message}`, {
       cause: e,
     });
