@@ -17,7 +17,6 @@
  *
  * @module
  */
-import process from "node:process";
 import { CpuOptimizer } from "../src/splat/_cpu.ts";
 import {
   preprocess,
@@ -28,26 +27,11 @@ import {
 import { photometricLoss } from "../src/splat/_loss.ts";
 import { viewParams } from "../src/splat/_math.ts";
 import { Workspace } from "../src/splat/_workspace.ts";
-import { randomScene, simplePinhole } from "../src/splat/scene.ts";
+import { simplePinhole } from "../src/splat/scene.ts";
+import { benchScene, counts, cpuMs, LR, median, sizes } from "./_splat_common.ts";
 
-const quick = Deno.args.includes("--quick");
 const maxIdx = Deno.args.indexOf("--max-s");
 const maxS = maxIdx >= 0 ? Number(Deno.args[maxIdx + 1]) : 60;
-const sizes = quick ? [256] : [256, 512];
-const counts = quick ? [50_000] : [10_000, 50_000, 200_000];
-
-const LR = { means: 1.6e-4, logScales: 5e-3, quats: 1e-3, opacityLogits: 5e-2, colors: 2.5e-3 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-/** Process CPU time in ms (user + system). */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 
 /** Median CPU ms and wall ms of `reps` calls of `f` (after one warm-up call). */
 function timeIt(reps: number, f: () => void): { cpu: number; wall: number } {
@@ -64,17 +48,6 @@ function timeIt(reps: number, f: () => void): { cpu: number; wall: number } {
 
 const ms = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
 const pct = (v: number, total: number) => `${Math.round((100 * v) / total)}%`;
-
-function benchScene(count: number) {
-  return randomScene({
-    count,
-    seed: 1,
-    shDegree: 3,
-    center: [0, 0, 4],
-    extent: 1.2,
-    logScaleRange: [-4.5, -2.5],
-  });
-}
 
 // Warm the JIT on a small scene so the first row is not penalised.
 {

@@ -9,25 +9,11 @@
  *
  * @module
  */
-import process from "node:process";
 import { createWebGpuBackend, type WebGpuBackend } from "../src/splat/_webgpu.ts";
 import { sceneLayout } from "../src/splat/_webgpu_render.ts";
-import { randomScene, simplePinhole } from "../src/splat/scene.ts";
+import { simplePinhole } from "../src/splat/scene.ts";
+import { benchScene, counts, cpuMs, LR, median, sizes } from "./_splat_common.ts";
 
-const quick = Deno.args.includes("--quick");
-const sizes = quick ? [256] : [256, 512];
-const counts = quick ? [50_000] : [10_000, 50_000, 200_000];
-const LR = { means: 1.6e-4, logScales: 5e-3, quats: 1e-3, opacityLogits: 5e-2, colors: 2.5e-3 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-/** Process CPU time (all threads, incl. llvmpipe's workers), ms. */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 /** Median wall and CPU ms of `reps` runs. */
 async function timeIt(reps: number, f: () => Promise<unknown>): Promise<[number, number]> {
   const w: number[] = [], c: number[] = [];
@@ -55,14 +41,7 @@ console.log("|---|---|---|---|---|---|---|---|");
 for (const size of sizes) {
   for (const count of counts) {
     // Same scene and camera as bench/splat_bench.ts (CPU reference).
-    const scene = randomScene({
-      count,
-      seed: 1,
-      shDegree: 3,
-      center: [0, 0, 4],
-      extent: 1.2,
-      logScaleRange: [-4.5, -2.5],
-    });
+    const scene = benchScene(count);
     const cam = simplePinhole(size, size, 60);
     const np = size * size;
     const up = { rgb: new Float32Array(np * 3).fill(0.01) };
