@@ -35,7 +35,7 @@ import {
   clampArticulation,
   neutralArticulation,
 } from "../articulation/mod.ts";
-import { readSafetensors, writeSafetensors } from "../track/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../tensor/safetensors.ts";
 import { baselineArticulation } from "./baseline.ts";
 import { enforceContacts } from "./contacts.ts";
 import { formatFps, frameCountFor, type Rational, resampleToFrameRate } from "./clock.ts";

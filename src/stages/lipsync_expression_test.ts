@@ -6,7 +6,7 @@ import { parseWorkflow } from "../workflow/load.ts";
 import { type RunEvent, runWorkflow } from "../workflow/run.ts";
 import { readArticulation, readFeatures } from "../audio/mod.ts";
 import { ARTICULATION_DIM } from "../articulation/mod.ts";
-import { writeSafetensors } from "../track/safetensors.ts";
+import { writeSafetensors } from "../tensor/safetensors.ts";
 
 Deno.test({
   name: "lipsync.expression turns audio.features output into a frame-exact articulation track",

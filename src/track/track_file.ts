@@ -53,7 +53,7 @@ import {
   neutralOf,
 } from "../articulation/measure.ts";
 import { type CanonicalMesh, MESH_VERTEX_COUNT } from "./canonical_mesh.ts";
-import { readSafetensors, type Tensor, writeSafetensors } from "./safetensors.ts";
+import { readSafetensors, type Tensor, writeSafetensors } from "../tensor/safetensors.ts";
 import type { FrameStatus, FrameTrack } from "./tracker.ts";
 
 export const TRACK_FORMAT = "dub.face_track";
