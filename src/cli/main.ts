@@ -13,6 +13,7 @@ import { loadWorkflow } from "../workflow/load.ts";
 import { planWorkflow } from "../workflow/plan.ts";
 import { runWorkflow } from "../workflow/run.ts";
 import { EXIT, exitCodeFor } from "./exit_codes.ts";
+import { cmdRunQueue, queueUrl, registerQueueCommands } from "./queue_cmd.ts";
 import { humanRenderer, jsonRenderer } from "./progress.ts";
 
 const VERSION = "0.1.0";
@@ -31,6 +32,9 @@ interface GlobalOpts {
   concurrency?: number;
   batch?: string;
   report?: string;
+  queue?: string;
+  detach?: boolean;
+  attempts?: number;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -71,6 +75,25 @@ function addRunOptions(cmd: Command): Command {
     })
     .option("--batch <folder|glob>", "run the workflow over every clip in a folder or glob")
     .option("--report <file>", "also write the JSON run report here")
+    .option(
+      "--queue <url>",
+      "run the clips on `dub worker`s through Redis: redis://[:PASSWORD@]HOST:PORT or rediss://…",
+      queueUrl,
+    )
+    .option("--detach", "with --queue: enqueue, print the batch id and return (see dub status)")
+    .option(
+      "--attempts <n>",
+      "with --queue: tries per clip before it is reported failed (default 2)",
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) {
+          throw new DubError("usage", `Invalid --attempts "${v}"`, {
+            hint: "pass a positive integer",
+          });
+        }
+        return n;
+      },
+    )
     .option("--json", "NDJSON events on stdout (for CI)")
     .option("--verbose", "show ffmpeg command lines, step logs and error causes");
 }
@@ -104,6 +127,19 @@ function printError(e: unknown, verbose: boolean): void {
 }
 
 async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
+  if (opts.queue !== undefined) {
+    const force = opts.forceStep ?? (opts.force ? true : undefined);
+    return await cmdRunQueue(file, {
+      ...opts,
+      queue: opts.queue,
+      ...(force !== undefined ? { force } : {}),
+    });
+  }
+  if (opts.detach) {
+    throw new DubError("usage", "--detach needs --queue", {
+      hint: "pass --queue redis://HOST:PORT",
+    });
+  }
   const wf = await loadWorkflow(file, { sets: opts.set });
   const force = forceOption(opts, wf);
   const renderer = opts.json
@@ -272,6 +308,7 @@ export function buildProgram(): Command {
       }
     });
 
+  registerQueueCommands(program, (c) => (codes.code = c));
   return Object.assign(program, { codes });
 }
 

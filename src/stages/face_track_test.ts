@@ -38,7 +38,7 @@ outputs:
 `;
       const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: [] });
       const report = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
-      assert.equal(report.clips[0]!.status, "ok", report.clips[0]!.error);
+      assert.equal(report.clips[0]!.status, "ok", String(report.clips[0]!.error));
       const tr = await readTrack(join(dir, "out", "t.safetensors"));
       const T = 40;
       assert.equal(tr.clip.frameCount, T);

@@ -76,7 +76,7 @@ outputs:
         media,
         onEvent: (e) => events.push(e),
       });
-      assert.equal(report.clips[0]!.status, "ok", report.clips[0]!.error);
+      assert.equal(report.clips[0]!.status, "ok", String(report.clips[0]!.error));
       const feat = await readFeatures(join(dir, "out", "feat.safetensors"));
       const lips = await readArticulation(join(dir, "out", "lips.safetensors"));
       const base = await readArticulation(join(dir, "out", "base.safetensors"));

@@ -236,6 +236,20 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   return report;
 }
 
+/**
+ * Run one clip job against a cache: the unit a queue worker executes. Clips
+ * running at once in one process share in-flight steps like a local batch.
+ */
+export function runClipJob(
+  wf: LoadedWorkflow,
+  job: ClipJob,
+  opts: RunOptions,
+): Promise<ClipRecord> {
+  const store = opts.store ?? new LocalCacheStore(opts.cacheDir);
+  return runClip(wf, job, { ...opts, store, onEvent: opts.onEvent ?? (() => {}), inflight });
+}
+const inflight = new Map<string, Promise<CacheEntry>>();
+
 function writeJsonAtomic(path: string, v: unknown): Promise<void> {
   return writeFileAtomic(path, JSON.stringify(v, null, 2) + "\n", { mkdir: true });
 }

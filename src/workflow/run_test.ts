@@ -64,7 +64,7 @@ mediaTest(
     const dir = await Deno.makeTempDir();
     const text = workflow(dir);
     const r1 = await run(dir, text);
-    assert.equal(r1.report.clips[0]!.status, "ok", r1.report.clips[0]!.error);
+    assert.equal(r1.report.clips[0]!.status, "ok", String(r1.report.clips[0]!.error));
     assert.deepEqual([r1.status("probe"), r1.status("rep"), r1.status("enc")], [["ran"], ["ran"], [
       "ran",
     ]]);
@@ -140,7 +140,7 @@ mediaTest(
       `batch:\n  clips: ${JSON.stringify(clips)}\n  concurrency: 2\n`;
     const { report } = await run(dir, text);
     const byClip = Object.fromEntries(report.clips.map((c) => [c.clip, c]));
-    assert.equal(byClip["good.mov"]!.status, "ok", byClip["good.mov"]!.error);
+    assert.equal(byClip["good.mov"]!.status, "ok", String(byClip["good.mov"]!.error));
     assert.equal(byClip["good.mp4"]!.status, "failed");
     assert.match(byClip["good.mp4"]!.error!, /Clips "good\.mov" and "good\.mp4" would both write/);
     assert.equal(byClip["broken.mp4"]!.status, "failed");
