@@ -322,6 +322,8 @@ export async function resolveStep(
   }
   const params = parsed.data as Record<string, unknown>;
   const paramHashes: Record<string, string> = {};
+  /** Content hashes already in the key through file parameters. */
+  const fileHashes = new Set<string>();
   for (const [k, v] of Object.entries(params)) {
     if (stage.fileParams.includes(k) && v !== undefined && v !== null) {
       // Relative paths written in `with:` are relative to the workflow file.
@@ -346,13 +348,17 @@ export async function resolveStep(
           );
         }
       }
+      for (const h of hashes) fileHashes.add(h);
       paramHashes[k] = hashJson({ files: hashes });
     } else {
       paramHashes[k] = hashJson(v);
     }
   }
-  // Models referenced anywhere in `with` are hashed by content (and checked against a declared sha256).
-  const models: Record<string, string> = {};
+  // Models referenced anywhere in `with` are hashed by content (and checked against a declared
+  // sha256). Only content enters the key, never the model's name or path, and a model already
+  // hashed as a file parameter is not added twice: the key of a step given a model through
+  // `models:` equals the key of the same step using the same file by default or by path.
+  const models: string[] = [];
   const modelRefs = new Set<string>();
   walkStrings(step.with, [], (str) => {
     for (const f of findRefs(str)) if (f.ref?.kind === "models") modelRefs.add(f.ref.name);
@@ -377,9 +383,9 @@ export async function resolveStep(
         },
       );
     }
-    models[name] = hash;
+    if (!fileHashes.has(hash)) models.push(hash);
   }
-  if (Object.keys(models).length) paramHashes["models"] = hashJson(models);
+  if (models.length) paramHashes["models"] = hashJson(models.sort());
   const components = { type: stage.type, version: stage.version, params: paramHashes };
   return { id: step.id, uses: step.uses, params, key: hashJson(components), components };
 }
