@@ -18,6 +18,7 @@ import { expandBatch } from "./batch.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import { findRefs, interpolate, mapStrings, type Ref, refText, walkStrings } from "./refs.ts";
 import type { JsonValue, StageContext } from "./stage.ts";
+import { createStepReport, isReportFile, REPORT_DATA_KEY } from "../report/collect.ts";
 
 /** Events for progress display and `--json` (NDJSON). */
 export type RunEvent =
@@ -80,6 +81,8 @@ export interface StepRecord {
   values: Record<string, JsonValue>;
   warnings: string[];
   error?: string;
+  /** The step's report data (`_report/data.json` in its cache entry), when it declared any. */
+  report?: string;
 }
 
 export interface ClipRecord {
@@ -501,7 +504,10 @@ async function runClip(
         srec.status = "ran";
       }
       srec.durationS = (performance.now() - ts) / 1000;
-      srec.outputs = entry.paths;
+      srec.outputs = Object.fromEntries(
+        Object.entries(entry.paths).filter(([k]) => !isReportFile(k)),
+      );
+      if (entry.paths[REPORT_DATA_KEY]) srec.report = entry.paths[REPORT_DATA_KEY];
       srec.values = entry.manifest.values;
       if (srec.status === "cached") srec.warnings = entry.manifest.warnings;
       results.set(step.id, { paths: entry.paths, values: entry.manifest.values });
@@ -563,7 +569,9 @@ async function executeStep(
   const ts = performance.now();
   let lastEmit = 0;
   const files: Record<string, string> = {};
+  const report = createStepReport(staging.dir, stage.outputs);
   const ctx: StageContext = {
+    report: report.api,
     stepId: rs.id,
     outDir: staging.dir,
     tmpDir,
@@ -609,6 +617,7 @@ async function executeStep(
         delete files[name];
       }
     }
+    Object.assign(files, await report.finish(files));
     return await opts.store.commit(
       staging,
       {

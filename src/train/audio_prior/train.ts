@@ -19,7 +19,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ARTICULATION_DIM } from "../../articulation/mod.ts";
 import { AudioPrior } from "../../audio/prior.ts";
 import { MEL_CONFIG } from "../../audio/mel.ts";
-import { REPO_ROOT } from "../../fixtures/mod.ts";
+import { REPO_ROOT } from "../../../fixtures/mod.ts";
 import { Rng, TRAIN_LANGUAGES, TRAIN_VARIANTS } from "./corpus.ts";
 import { buildCorpus, makeClip } from "./dataset.ts";
 import { DEFAULT_CONFIG, PriorNet, useWasmBackend } from "./model.ts";

