@@ -148,6 +148,44 @@ export function colorCondition(articulation: Float32Array, jawCode: Float32Array
   return c;
 }
 
+/**
+ * The jaw code [6] of a rigid jaw transform (p' = R·p + t relative to the neutral
+ * mesh, as `fitJaw()` of inner_mouth.ts returns): axis-angle of R (radians) then t (cm).
+ */
+export function jawCode(jaw: { R: ArrayLike<number>; t: ArrayLike<number> }): Float32Array {
+  const R = jaw.R;
+  const rx = R[7]! - R[5]!, ry = R[2]! - R[6]!, rz = R[3]! - R[1]!; // 2·sin θ·axis
+  const s = Math.hypot(rx, ry, rz) / 2, c = (R[0]! + R[4]! + R[8]! - 1) / 2;
+  const theta = Math.atan2(s, c);
+  const k = s > 1e-9 ? theta / (2 * s) : 0.5; // small angles: axis-angle ≈ vee(R − Rᵀ)/2
+  return Float32Array.from([k * rx, k * ry, k * rz, jaw.t[0]!, jaw.t[1]!, jaw.t[2]!]);
+}
+
+/**
+ * Per-Gaussian view directions in each Gaussian's binding frame: dᵢ = F_{frame(i)}ᵀ·v
+ * for the unit world-space direction v from the camera into the scene (for an
+ * orthographic camera the third row of its world-to-camera R). Local directions
+ * tell the MLP how the surface under each Gaussian faces the camera as the mesh
+ * deforms. `rot` [K, 9] row-major frame rotations (columns = the frame's axes),
+ * `frameOf` [N] frame index per Gaussian → [N, 3].
+ */
+export function localViewDirs(
+  rot: ArrayLike<number>,
+  frameOf: Int32Array,
+  view: ArrayLike<number>,
+  out = new Float32Array(3 * frameOf.length),
+): Float32Array {
+  const n = Math.hypot(view[0]!, view[1]!, view[2]!) || 1;
+  const v0 = view[0]! / n, v1 = view[1]! / n, v2 = view[2]! / n;
+  for (let i = 0; i < frameOf.length; i++) {
+    const o = 9 * frameOf[i]!;
+    for (let c = 0; c < 3; c++) {
+      out[3 * i + c] = rot[o + c]! * v0 + rot[o + 3 + c]! * v1 + rot[o + 6 + c]! * v2;
+    }
+  }
+  return out;
+}
+
 const logit = (p: number) => {
   const q = Math.min(0.995, Math.max(0.005, p));
   return Math.log(q / (1 - q));

@@ -9,6 +9,8 @@ import {
   CpuColorMlp,
   createColorMlp,
   initColorMlp,
+  jawCode,
+  localViewDirs,
   weightLayout,
 } from "./color_mlp.ts";
 import { normalSampler, seededRandom } from "../splat/scene.ts";
@@ -225,4 +227,25 @@ Deno.test("CpuColorMlp rejects mis-shaped inputs with the expected shape", async
     () => initColorMlp({ count: 2, config: { ...CFG, featureDim: 2 } }),
     /featureDim must be an integer ≥ 3/,
   );
+});
+
+Deno.test("jawCode() gives axis-angle and translation; localViewDirs() rotates into each frame", () => {
+  const a = 0.3; // rotation about x by 0.3 rad
+  const R = [1, 0, 0, 0, Math.cos(a), -Math.sin(a), 0, Math.sin(a), Math.cos(a)];
+  const j = jawCode({ R, t: [0.1, -0.2, 0.3] });
+  const want = [a, 0, 0, 0.1, -0.2, 0.3];
+  for (let k = 0; k < 6; k++) assert.ok(Math.abs(j[k]! - want[k]!) < 1e-6, `jaw code ${j}`);
+  assert.deepEqual(Array.from(jawCode({ R: [1, 0, 0, 0, 1, 0, 0, 0, 1], t: [0, 0, 0] })), [
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  // Frame 0: identity; frame 1: R above. The view (0, 0, 1) seen from frame 1 is Rᵀ·v.
+  const rot = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, ...R]);
+  const d = localViewDirs(rot, Int32Array.from([0, 1]), [0, 0, 2]);
+  const wantD = [0, 0, 1, 0, Math.sin(a), Math.cos(a)];
+  for (let k = 0; k < 6; k++) assert.ok(Math.abs(d[k]! - wantD[k]!) < 1e-6, `dirs ${d}`);
 });
