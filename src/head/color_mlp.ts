@@ -173,7 +173,7 @@ export function localViewDirs(
   rot: ArrayLike<number>,
   frameOf: Int32Array,
   view: ArrayLike<number>,
-  out = new Float32Array(3 * frameOf.length),
+  out: Float32Array = new Float32Array(3 * frameOf.length),
 ): Float32Array {
   const n = Math.hypot(view[0]!, view[1]!, view[2]!) || 1;
   const v0 = view[0]! / n, v1 = view[1]! / n, v2 = view[2]! / n;
