@@ -12,6 +12,7 @@
 import type { CanonicalMesh } from "../track/canonical_mesh.ts";
 import type { GaussianScene, SplatBackend } from "../splat/types.ts";
 import { seededRandom } from "../splat/scene.ts";
+import { applySplit, gatherRows, maxScales, planDensify } from "../splat/densify.ts";
 import { bindBackward, bindToWorld, type BoundGaussians, type LocalGrads } from "./binding.ts";
 import { HostAdam } from "./adam.ts";
 import { FootageInitializer, type HeadInitializer } from "./init.ts";
@@ -49,10 +50,44 @@ export interface AdaptOptions {
   /** Weight of the D-SSIM term, default 0.2. */
   ssimWeight?: number;
   initializer?: HeadInitializer;
+  /** Densify/prune schedule; `false` disables it. */
+  densify?: false | Partial<HeadDensifyOptions>;
+  /** Called after each densification. */
+  onDensify?: (
+    iteration: number,
+    counts: { cloned: number; split: number; pruned: number },
+    total: number,
+  ) => void;
   /** Called after every step with the step's loss. */
   onStep?: (iteration: number, total: number, loss: number) => void;
   signal?: AbortSignal;
 }
+
+/** Densification of the head (host-side policy of `src/splat/densify.ts`). */
+export interface HeadDensifyOptions {
+  /** Run every this many iterations… */
+  every: number;
+  /** …from this iteration… */
+  from: number;
+  /** …until this fraction of the iterations. */
+  untilFraction: number;
+  /** Mean |dL/dmean2D| (px) threshold; default the reference's 0.0002 NDC at the crop width. */
+  gradThreshold?: number;
+  /** Clone below / split above this size in pixels (σ). */
+  scaleThresholdPx: number;
+  minOpacity: number;
+  /** Never grow beyond this multiple of the initial count. */
+  maxGrowth: number;
+}
+
+export const DEFAULT_DENSIFY: HeadDensifyOptions = {
+  every: 100,
+  from: 100,
+  untilFraction: 0.7,
+  scaleThresholdPx: 1.5,
+  minOpacity: 0.005,
+  maxGrowth: 2.5,
+};
 
 export interface AdaptResult {
   model: SpeakerModel;
@@ -79,6 +114,11 @@ export interface AdaptState {
   adam: HostAdam;
   iteration: number;
   losses: number[];
+  /** Densification statistics since the last densify: Σ |dL/dmean2D| px and visible views. */
+  gradSum: Float64Array; // [N]
+  gradViews: Float64Array; // [N]
+  /** Gaussian count after initialisation (caps growth). */
+  initialCount: number;
 }
 
 /** Starts an adaptation: initialiser for the skin, built inner mouth. */
@@ -105,6 +145,9 @@ export async function initAdaptation(
     adam: new HostAdam({ ...DEFAULT_LR, ...opts.lr } as unknown as Record<string, number>),
     iteration: 0,
     losses: [],
+    gradSum: new Float64Array(gaussians.count),
+    gradViews: new Float64Array(gaussians.count),
+    initialCount: gaussians.count,
   };
 }
 
@@ -195,6 +238,10 @@ export async function runAdaptation(
       };
     }
     bindBackward(g, view.frames, sg, grads);
+    for (let i = 0; i < g.count; i++) {
+      const a = sg.means2dAbs[i]!;
+      if (a > 0) state.gradSum[i]! += a, state.gradViews[i]! += 1;
+    }
     state.adam.step(
       {
         offset: g.offset,
@@ -214,12 +261,83 @@ export async function runAdaptation(
     clampColors(g.color);
     state.losses.push(l.loss);
     state.iteration++;
+    if (opts.densify !== false) {
+      const d = { ...DEFAULT_DENSIFY, ...opts.densify };
+      const it1 = state.iteration;
+      if (it1 >= d.from && it1 % d.every === 0 && it1 <= d.untilFraction * opts.iterations) {
+        const counts = densifyState(state, views, d, opts.seed + it1);
+        opts.onDensify?.(it1, counts, state.gaussians.count);
+      }
+    }
     opts.onStep?.(state.iteration, opts.iterations, l.loss);
     if (opts.onCheckpoint && opts.checkpointEvery && state.iteration % opts.checkpointEvery === 0) {
       await opts.onCheckpoint(state);
     }
   }
   return { seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Clone/split/prune on the local parameter groups: the decision uses world sizes
+ * in pixels (mean over the views), and every per-Gaussian array (frame ids, part
+ * labels, parameters, Adam moments) is gathered by the same plan.
+ */
+export function densifyState(
+  state: AdaptState,
+  views: readonly AdaptView[],
+  d: HeadDensifyOptions,
+  seed: number,
+): { cloned: number; split: number; pruned: number } {
+  const g = state.gaussians;
+  const n = g.count;
+  // σ in pixels: local σ · k (per view) · camera scale, averaged over views.
+  const logPx = new Float64Array(n);
+  for (const v of views) {
+    for (let i = 0; i < n; i++) {
+      logPx[i]! += Math.log(v.frames.size[g.frame[i]!]! * v.camera.scale) / views.length;
+    }
+  }
+  const width = views.reduce((a, v) => a + v.crop.w, 0) / views.length;
+  const grow = state.initialCount * d.maxGrowth > n;
+  const plan = planDensify({
+    count: n,
+    gradSum: state.gradSum,
+    views: state.gradViews,
+    maxScale: maxScales(g.logScale, logPx),
+    opacityLogits: g.opacityLogit,
+  }, {
+    gradThreshold: grow ? d.gradThreshold ?? (0.0002 * 2) / width : Infinity,
+    scaleThreshold: d.scaleThresholdPx,
+    minOpacity: d.minOpacity,
+    seed,
+  });
+  const next: BoundGaussians = {
+    count: plan.count,
+    frame: gatherRows(plan, g.frame, 1),
+    offset: gatherRows(plan, g.offset, 3),
+    logScale: gatherRows(plan, g.logScale, 3),
+    quat: gatherRows(plan, g.quat, 4),
+    opacityLogit: gatherRows(plan, g.opacityLogit, 1),
+    color: gatherRows(plan, g.color, 3),
+  };
+  applySplit(plan, next.offset, next.logScale, next.quat);
+  const widths: Record<string, number> = {
+    offset: 3,
+    logScale: 3,
+    quat: 4,
+    opacityLogit: 1,
+    color: 3,
+  };
+  for (const mom of [state.adam.m, state.adam.v]) {
+    for (const [name, arr] of mom) {
+      mom.set(name, gatherRows(plan, arr, widths[name] ?? arr.length / n, true));
+    }
+  }
+  state.part = gatherRows(plan, state.part, 1);
+  state.gaussians = next;
+  state.gradSum = new Float64Array(plan.count);
+  state.gradViews = new Float64Array(plan.count);
+  return plan.counts;
 }
 
 function clampColors(c: Float32Array): void {

@@ -32,6 +32,15 @@ import { randomScene, simplePinhole } from "./scene.ts";
 export type * from "./types.ts";
 export { CpuBackend } from "./_cpu.ts";
 export { SplatBackendError, SplatInputError } from "./errors.ts";
+export {
+  applySplit,
+  type DensifyInput,
+  type DensifyPlan,
+  gatherGroups,
+  gatherRows,
+  maxScales,
+  planDensify,
+} from "./densify.ts";
 export { decodePly, encodePly, readPly, writeFileAtomic, writePly } from "./ply.ts";
 export {
   cameraFromJson,
