@@ -50,7 +50,14 @@ export {
   parseCameraFile,
   readCamera,
 } from "./camera.ts";
-export { decodePng, encodePng, type FloatImage, readPng, writePng } from "./png.ts";
+// The PNG codec lives in src/image/; the float helpers keep their splat names here.
+export {
+  decodePngFloat as decodePng,
+  encodePngFloat as encodePng,
+  type FloatImage,
+  readPngFloat as readPng,
+  writePngFloat as writePng,
+} from "../image/png.ts";
 export {
   assertScene,
   cloneScene,
