@@ -68,6 +68,8 @@ export {
   summarizeScene,
 } from "./scene.ts";
 export { ALPHA_MAX, ALPHA_MIN, SH_C0, shCoeffCount, T_MIN, TILE_SIZE } from "./_math.ts";
+/** The host photometric loss (L1 + D-SSIM, masked); its `ssim` is the eval metric of the head. */
+export { type LossResult, photometricLoss } from "./_loss.ts";
 
 export type { GpuContext } from "./_webgpu_context.ts";
 
