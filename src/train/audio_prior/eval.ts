@@ -38,7 +38,7 @@ import { AudioPrior, DEFAULT_PRIOR_PATH } from "../../audio/prior.ts";
 import { resample } from "../../audio/resample.ts";
 import { applyGate, SileroVad, speechGate, vadToFeatureClock } from "../../audio/vad.ts";
 import { decodeWav } from "../../media/wav.ts";
-import { REPO_ROOT } from "../../fixtures/mod.ts";
+import { REPO_ROOT } from "../../../fixtures/mod.ts";
 import { alignTranscript } from "./align.ts";
 import { augmentClip } from "./augment.ts";
 import { articulationTargets, type TimedPhoneme, toSegments } from "./coarticulation.ts";

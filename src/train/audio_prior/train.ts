@@ -35,7 +35,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ARTICULATION_DIM } from "../../articulation/mod.ts";
 import { AudioPrior } from "../../audio/prior.ts";
 import { MEL_CONFIG } from "../../audio/mel.ts";
-import { REPO_ROOT } from "../../fixtures/mod.ts";
+import { REPO_ROOT } from "../../../fixtures/mod.ts";
 import { writeFileAtomic } from "../../atomic.ts";
 import { readSafetensors, writeSafetensors } from "../../tensor/safetensors.ts";
 import { codecCopies } from "./codec.ts";
