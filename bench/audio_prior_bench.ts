@@ -5,7 +5,7 @@
  * audio duration). Options: --seconds 60, --model models/audio_prior.onnx.
  */
 import { parseArgs } from "node:util";
-import { synthesize } from "../src/fixtures/mod.ts";
+import { synthesize } from "../fixtures/mod.ts";
 import { AudioPrior, baselineArticulation, logMel, resample, SileroVad } from "../src/audio/mod.ts";
 
 const { values } = parseArgs({

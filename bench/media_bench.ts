@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { FIXTURE_DIR, fixturePath } from "../src/fixtures/mod.ts";
+import { FIXTURE_DIR, fixturePath } from "../fixtures/mod.ts";
 import { NativeMedia } from "../src/media/_native.ts";
 import { WasmMedia } from "../src/media/_wasm.ts";
 import { nativeAvailable } from "../src/media/mod.ts";

@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import process from "node:process";
-import { fixturePath, REPO_ROOT } from "../src/fixtures/mod.ts";
+import { fixturePath, REPO_ROOT } from "../fixtures/mod.ts";
 import { openMedia } from "../src/media/mod.ts";
 import type { Frame } from "../src/media/types.ts";
 import { FaceTracker, type FrameTrack, loadCanonicalMesh, trackClip } from "../src/track/mod.ts";

@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Queue } from "bullmq";
+import { Queue } from "../src/worker/_deps.ts";
 import { openMedia } from "../src/media/mod.ts";
 import { QUEUE_NAME } from "../src/worker/job.ts";
 import { closeRedis, connectRedis } from "../src/worker/redis.ts";

@@ -1,5 +1,5 @@
 /** Fetch/generate the test and demo fixtures into .cache/fixtures/ (run once; cached). */
-import { demoSpeechPath, fixturePath } from "../src/fixtures/mod.ts";
+import { demoSpeechPath, fixturePath } from "../fixtures/mod.ts";
 
 for (
   const p of [

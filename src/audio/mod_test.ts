@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ARTICULATION_DIM, channelIndex } from "../articulation/mod.ts";
-import { synthesize } from "../fixtures/mod.ts";
+import { synthesize } from "../../fixtures/mod.ts";
 import {
   baselineArticulation,
   computeFeatures,

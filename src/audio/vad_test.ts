@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { synthesize } from "../fixtures/mod.ts";
+import { synthesize } from "../../fixtures/mod.ts";
 import { resample } from "./resample.ts";
 import { applyGate, SileroVad, speechGate, vadToFeatureClock } from "./vad.ts";
 import { melFrameCount } from "./mel.ts";

@@ -35,6 +35,7 @@ interface GlobalOpts {
   queue?: string;
   detach?: boolean;
   attempts?: number;
+  reportHtml?: string | false;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -94,6 +95,11 @@ function addRunOptions(cmd: Command): Command {
         return n;
       },
     )
+    .option(
+      "--report-html <file>",
+      "write the HTML report page here (default: <output folder>/<clip>_report/report.html)",
+    )
+    .option("--no-report-html", "do not write the HTML report")
     .option("--json", "NDJSON events on stdout (for CI)")
     .option("--verbose", "show ffmpeg command lines, step logs and error causes");
 }
@@ -163,6 +169,7 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSig);
   Deno.addSignalListener("SIGTERM", onSig);
+  let html: string | undefined;
   try {
     const report = await runWorkflow(wf, {
       cacheDir: cacheDirFor(opts, wf.dir),
@@ -171,8 +178,12 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
       ...(opts.report !== undefined ? { reportPath: opts.report } : {}),
+      ...(opts.reportHtml !== undefined ? { reportHtml: opts.reportHtml } : {}),
       signal: ac.signal,
-      onEvent: (e) => renderer.onEvent(e),
+      onEvent: (e) => {
+        if (e.type === "report_written") html = e.path;
+        renderer.onEvent(e);
+      },
     });
     renderer.stop();
     if (ac.signal.aborted) return EXIT.interrupted;
@@ -198,6 +209,8 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSig);
     Deno.removeSignalListener("SIGTERM", onSig);
     renderer.stop();
+    // The terminal ends with the page to open.
+    if (html && !opts.json) err(`report: ${html}`);
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MediaError } from "../errors.ts";
-import { demoSpeechPath, fixturePath } from "../fixtures/mod.ts";
+import { demoSpeechPath, fixturePath } from "../../fixtures/mod.ts";
 import { NativeMedia } from "./_native.ts";
 import { WasmMedia } from "./_wasm.ts";
 import { nativeAvailable } from "./mod.ts";

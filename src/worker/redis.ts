@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Redis } from "ioredis";
+import { Redis } from "./_deps.ts";
 import { parseRedisUrl, redactUrl } from "./redis_url.ts";
 
 export type { Redis };

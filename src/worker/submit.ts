@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { Queue, QueueEvents } from "bullmq";
-import type { Job } from "bullmq";
+import { Queue, QueueEvents } from "./_deps.ts";
+import type { Job } from "./_deps.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import type { ClipJob, ClipRecord, RunEvent } from "../workflow/run.ts";
 import {

@@ -8,8 +8,8 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { UnrecoverableError, WaitingError, Worker } from "bullmq";
-import type { Job } from "bullmq";
+import { UnrecoverableError, WaitingError, Worker } from "./_deps.ts";
+import type { Job } from "./_deps.ts";
 import { DEFAULT_PRIOR_PATH } from "../audio/mod.ts";
 import { DubError } from "../errors.ts";
 import type { MediaBackend } from "../media/types.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { basename, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import type { z } from "zod";
 import { copyFileAtomic, writeFileAtomic } from "../atomic.ts";
 import { DubError } from "../errors.ts";
@@ -18,6 +18,8 @@ import { expandBatch } from "./batch.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import { findRefs, interpolate, mapStrings, type Ref, refText, walkStrings } from "./refs.ts";
 import type { JsonValue, StageContext } from "./stage.ts";
+import { createStepReport, isReportFile, REPORT_DATA_KEY } from "../report/collect.ts";
+import { writeHtmlReports } from "../report/mod.ts";
 
 /** Events for progress display and `--json` (NDJSON). */
 export type RunEvent =
@@ -44,6 +46,9 @@ export type RunEvent =
     error?: string;
   }
   | { type: "output_written"; clip: string; name: string; path: string }
+  /** The HTML report: `path` is the page to open (report.html, or a batch's index.html). */
+  | { type: "report_written"; path: string; clips: string[] }
+  | { type: "report_failed"; error: string }
   | { type: "clip_end"; clip: string; status: "ok" | "failed"; durationS: number; error?: string }
   | {
     type: "summary";
@@ -68,6 +73,8 @@ export interface RunOptions {
   store?: CacheStore;
   /** Also write the run report here. */
   reportPath?: string;
+  /** The HTML report's page path, or false for none (default: a folder next to the outputs). */
+  reportHtml?: string | false;
 }
 
 export interface StepRecord {
@@ -80,6 +87,8 @@ export interface StepRecord {
   values: Record<string, JsonValue>;
   warnings: string[];
   error?: string;
+  /** The step's report data (`_report/data.json` in its cache entry), when it declared any. */
+  report?: string;
 }
 
 export interface ClipRecord {
@@ -224,6 +233,23 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   );
   await writeJsonAtomic(reportFile, report);
   if (opts.reportPath) await writeJsonAtomic(resolve(opts.reportPath), report);
+  if (opts.reportHtml !== false && wf.file.report !== false && jobs.length > 0) {
+    // A report that cannot be written does not fail the run (its outputs are written).
+    try {
+      const firstOut = Object.values(wf.file.outputs)[0];
+      const html = await writeHtmlReports(report, {
+        ...(opts.reportHtml ? { path: opts.reportHtml } : {}),
+        outputDir: firstOut
+          ? dirname(outputPath(wf, firstOut.path, jobs[0]!))
+          : join(store.root, "reports"),
+        name: wf.file.name ?? basename(wf.path, extname(wf.path)),
+        batch: jobs.length > 1 || wf.file.batch !== undefined || opts.batch !== undefined,
+      });
+      emit({ type: "report_written", path: html.path, clips: html.clips.map((c) => c.path) });
+    } catch (e) {
+      emit({ type: "report_failed", error: (e as Error).message });
+    }
+  }
   const failed = records.filter((r) => r.status === "failed");
   emit({
     type: "summary",
@@ -521,7 +547,10 @@ async function runClip(
         srec.status = "ran";
       }
       srec.durationS = (performance.now() - ts) / 1000;
-      srec.outputs = entry.paths;
+      srec.outputs = Object.fromEntries(
+        Object.entries(entry.paths).filter(([k]) => !isReportFile(k)),
+      );
+      if (entry.paths[REPORT_DATA_KEY]) srec.report = entry.paths[REPORT_DATA_KEY];
       srec.values = entry.manifest.values;
       if (srec.status === "cached") srec.warnings = entry.manifest.warnings;
       results.set(step.id, { paths: entry.paths, values: entry.manifest.values });
@@ -583,7 +612,9 @@ async function executeStep(
   const ts = performance.now();
   let lastEmit = 0;
   const files: Record<string, string> = {};
+  const report = createStepReport(staging.dir, stage.outputs);
   const ctx: StageContext = {
+    report: report.api,
     stepId: rs.id,
     outDir: staging.dir,
     tmpDir,
@@ -629,6 +660,7 @@ async function executeStep(
         delete files[name];
       }
     }
+    Object.assign(files, await report.finish(files));
     return await opts.store.commit(
       staging,
       {

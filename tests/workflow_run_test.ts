@@ -1,41 +1,25 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { demoSpeechPath, shortClipPath } from "../fixtures/mod.ts";
-import { openMedia } from "../media/mod.ts";
-import { parseWorkflow } from "./load.ts";
-import { planWorkflow } from "./plan.ts";
-import { type RunEvent, runWorkflow } from "./run.ts";
+import { openMedia } from "../src/media/mod.ts";
+import { parseWorkflow } from "../src/workflow/load.ts";
+import { planWorkflow } from "../src/workflow/plan.ts";
+import { type RunEvent, runWorkflow } from "../src/workflow/run.ts";
+import { dubWorkflow, mediaTest } from "./_helpers.ts";
 
 const media = await openMedia();
-
-/** A test that runs media subprocesses/workers (resource sanitizers off). */
-function mediaTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
-}
 const clip = await shortClipPath(media, 2);
 const speech = await demoSpeechPath();
 
-function workflow(dir: string, extra = ""): string {
-  return `version: 1
-inputs:
-  footage: { type: file, default: ${JSON.stringify(clip)} }
-  dialogue: { type: file, default: ${JSON.stringify(speech)} }
-  crf: 23
-steps:
-  - id: probe
-    uses: media.probe
-    with: { input: "\${{ inputs.footage }}" }
-  - id: rep
-    uses: audio.replace
-    with: { video: "\${{ inputs.footage }}", audio: "\${{ inputs.dialogue }}", length_policy: pad }
-  - id: enc
-    uses: video.encode
-    with: { video: "\${{ steps.rep.outputs.video }}", crf: "\${{ inputs.crf }}", preset: ultrafast }
-outputs:
-  dubbed: { from: "\${{ steps.enc.outputs.video }}", path: ${
-    JSON.stringify(join(dir, "out", "{stem}_dubbed.mp4"))
-  } }
-${extra}`;
+function workflow(
+  dir: string,
+  o: { footage?: string; dialogue?: string | null; out?: string } = {},
+): string {
+  return dubWorkflow({
+    footage: o.footage ?? clip,
+    dialogue: o.dialogue === undefined ? speech : o.dialogue,
+    out: o.out ?? join(dir, "out", "{stem}_dubbed.mp4"),
+  });
 }
 
 async function run(
@@ -136,7 +120,7 @@ mediaTest(
     await Deno.copyFile(speech, join(clips, "broken.wav"));
     await Deno.copyFile(clip, join(clips, "orphan.mp4")); // no dialogue next to it
     await Deno.copyFile(clip, join(clips, "good.mov")); // same stem as good.mp4: same output path
-    const text = workflow(dir).replace(/ {2}dialogue: \{[^\n]*\n/, "  dialogue: { type: file }\n") +
+    const text = workflow(dir, { dialogue: null }) +
       `batch:\n  clips: ${JSON.stringify(clips)}\n  concurrency: 2\n`;
     const { report } = await run(dir, text);
     const byClip = Object.fromEntries(report.clips.map((c) => [c.clip, c]));
@@ -150,7 +134,7 @@ mediaTest(
     const outs = [...Deno.readDirSync(join(dir, "out"))].map((e) => e.name).sort();
     assert.deepEqual(
       outs,
-      ["good_dubbed.mp4"],
+      ["good_dubbed.mp4", "wf_report"],
       "only the good clip has an output, no partial files",
     );
     await Deno.remove(dir, { recursive: true });
@@ -162,8 +146,7 @@ mediaTest("runWorkflow() refuses to overwrite an input and leaves it intact", as
   const footage = join(dir, "scene.mp4");
   await Deno.copyFile(clip, footage);
   const before = await Deno.readFile(footage);
-  const text = workflow(dir).replace(JSON.stringify(clip), JSON.stringify(footage))
-    .replace(JSON.stringify(join(dir, "out", "{stem}_dubbed.mp4")), JSON.stringify(footage));
+  const text = workflow(dir, { footage, out: footage });
   const { report } = await run(dir, text);
   assert.equal(report.clips[0]!.status, "failed");
   assert.match(report.clips[0]!.error!, /Refusing to write output .*it is one of the inputs/);
