@@ -94,7 +94,10 @@ mediaTest("runWorkflow() treats a corrupt or partial cache entry as a miss", asy
   await Deno.writeFile(rep.outputs.video!, bytes.subarray(0, 1000));
   // Garble the probe's manifest.
   const probe = r1.report.clips[0]!.steps.find((s) => s.id === "probe")!;
-  await Deno.writeTextFile(join(probe.outputs.info!, "..", "manifest.json"), "{ not json");
+  await Deno.writeTextFile(
+    join(dir, "cache", "manifests", probe.key.slice(0, 2), `${probe.key}.json`),
+    "{ not json",
+  );
   const r2 = await run(dir, text);
   assert.equal(r2.report.clips[0]!.status, "ok");
   assert.deepEqual([r2.status("probe"), r2.status("rep"), r2.status("enc")], [["ran"], ["ran"], [

@@ -13,14 +13,16 @@
  *
  * Folder layout: `<dir>/manifests/<key[0..2]>/<key>.json`,
  * `<dir>/blobs/<sha[0..2]>/<sha256><ext>` (the output's extension is kept so
- * tools that look at it still work), staging `<dir>/staging/<key>.<rand>/`.
+ * tools that look at it still work), materialised entries
+ * `<dir>/tree/<key[0..2]>/<key>/<name>` (hard links to the blobs), staging
+ * `<dir>/staging/<key>.<rand>/`.
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { hostname } from "node:os";
-import { extname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { z } from "zod";
 import type { JsonValue } from "./stage.ts";
 
@@ -50,7 +52,12 @@ export const ManifestSchema = z.object({
   /** Output name → file name (for its extension), size and content hash. */
   files: z.record(
     z.string(),
-    z.object({ name: z.string().regex(/^[^/\\]+$/), size: z.number(), sha256: Sha256 }),
+    z.object({
+      // A relative path inside the entry (e.g. `_report/data.json`), never leaving it.
+      name: z.string().regex(/^(?![/\\])(?!.*(?:^|[/\\])\.\.(?:[/\\]|$))[^\0]+$/),
+      size: z.number(),
+      sha256: Sha256,
+    }),
   ),
   values: z.record(z.string(), JsonSchema),
   warnings: z.array(z.string()).default([]),
@@ -254,14 +261,59 @@ export class FolderCacheStore implements CacheStore {
     return { sha256, size };
   }
 
+  /**
+   * The entry's files under `tree/<key>/` with their names (sub-folders kept), as
+   * hard links to the blobs (copies where links are not possible). A tree that
+   * does not match the manifest (replaced entry, repaired blob) is rebuilt.
+   */
   async materialise(m: Manifest): Promise<Record<string, string> | null> {
+    const dir = join(this.root, "tree", m.key.slice(0, 2), m.key);
     const paths: Record<string, string> = {};
+    let intact = true;
     for (const [name, f] of Object.entries(m.files)) {
-      const p = this.#blobPath(f.sha256, extname(f.name));
-      if (!(await this.#verify(p, f.size, f.sha256))) return null;
-      paths[name] = p;
+      paths[name] = join(dir, f.name);
+      if (intact && !(await this.#verify(paths[name]!, f.size, f.sha256))) intact = false;
     }
-    return paths;
+    if (intact) return paths;
+    for (const f of Object.values(m.files)) {
+      if (!(await this.#verify(this.#blobPath(f.sha256, extname(f.name)), f.size, f.sha256))) {
+        return null;
+      }
+    }
+    const tmp = `${dir}.${rand()}.partial`;
+    try {
+      for (const f of Object.values(m.files)) {
+        const p = join(tmp, f.name);
+        await Deno.mkdir(dirname(p), { recursive: true });
+        const blob = this.#blobPath(f.sha256, extname(f.name));
+        await Deno.link(blob, p).catch(() => Deno.copyFile(blob, p));
+      }
+      await Deno.mkdir(dirname(dir), { recursive: true });
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await Deno.rename(tmp, dir);
+          break;
+        } catch {
+          // Another reader built it meanwhile (fine if it verifies), or a stale tree is in
+          // the way: move it aside (never delete-then-rename into a live path).
+          if (await this.#treeMatches(dir, m)) return paths;
+          const trash = join(this.root, "staging", `trash-${m.key}.${rand()}`);
+          await Deno.mkdir(dirname(trash), { recursive: true });
+          await Deno.rename(dir, trash).catch(() => {});
+          await Deno.remove(trash, { recursive: true }).catch(() => {});
+        }
+      }
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+    return (await this.#treeMatches(dir, m)) ? paths : null;
+  }
+
+  async #treeMatches(dir: string, m: Manifest): Promise<boolean> {
+    for (const f of Object.values(m.files)) {
+      if (!(await this.#verify(join(dir, f.name), f.size, f.sha256))) return false;
+    }
+    return true;
   }
 
   async putManifest(m: Manifest, opts: { replace?: boolean } = {}): Promise<Manifest> {
@@ -339,6 +391,8 @@ export class FolderCacheStore implements CacheStore {
 
   async remove(key: string): Promise<void> {
     await Deno.remove(this.#manifestPath(key)).catch(() => {});
+    await Deno.remove(join(this.root, "tree", key.slice(0, 2), key), { recursive: true })
+      .catch(() => {});
   }
 
   /**
@@ -371,7 +425,7 @@ export class FolderCacheStore implements CacheStore {
         }
       }
     } catch { /* no staging folder */ }
-    for (const sub of ["blobs", "manifests"]) {
+    for (const sub of ["blobs", "manifests", "tree"]) {
       try {
         for await (const shard of Deno.readDir(join(this.root, sub))) {
           for await (const e of Deno.readDir(join(this.root, sub, shard.name))) {
@@ -379,7 +433,7 @@ export class FolderCacheStore implements CacheStore {
             const p = join(this.root, sub, shard.name, e.name);
             const st = await Deno.stat(p).catch(() => null);
             if (st?.mtime && Date.now() - st.mtime.getTime() > 3600e3) {
-              await Deno.remove(p).catch(() => {});
+              await Deno.remove(p, { recursive: true }).catch(() => {});
               removed++;
             }
           }
