@@ -202,7 +202,7 @@ export class DubProcess {
   }
 }
 
-/** Start `dub worker` with NDJSON logs and per-step events, a short lock for fast recovery. */
+/** Start `dub worker` with NDJSON logs and per-step events. */
 export function startWorker(
   url: string,
   opts: {
@@ -225,7 +225,10 @@ export function startWorker(
     "--concurrency",
     String(opts.concurrency ?? 1),
     "--lock-s",
-    String(opts.lockS ?? 2),
+    // Long enough that a worker starved of CPU on a loaded machine still renews its lock
+    // (a lapsed lock makes BullMQ hand a live job to a second worker); tests of dead
+    // workers pass a short one.
+    String(opts.lockS ?? 15),
     "--grace-s",
     String(opts.graceS ?? 10),
   ]);

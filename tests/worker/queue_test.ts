@@ -98,13 +98,15 @@ const summaryOf = (p: DubProcess) => p.lines.find((l) => l.type === "summary") a
 const outPath = (s: Setup, clip: string) =>
   join(s.dir, "out", `${clip.replace(/\.mp4$/, "")}_dubbed.mp4`);
 
-/** Every cache entry verifies (sizes and sha256 of all its files). */
+/** Every cache entry verifies (manifest, sizes and sha256 of all its files). */
 async function assertCacheIntact(cacheDir: string): Promise<number> {
   const store = new LocalCacheStore(cacheDir);
   let n = 0;
-  for await (const shard of Deno.readDir(join(cacheDir, "steps"))) {
-    for await (const e of Deno.readDir(join(cacheDir, "steps", shard.name))) {
-      assert.ok(await store.get(e.name), `cache entry ${e.name} does not verify`);
+  for await (const shard of Deno.readDir(join(cacheDir, "manifests"))) {
+    for await (const e of Deno.readDir(join(cacheDir, "manifests", shard.name))) {
+      if (!e.name.endsWith(".json")) continue;
+      const key = e.name.replace(/\.json$/, "");
+      assert.ok(await store.get(key), `cache entry ${key} does not verify`);
       n++;
     }
   }
@@ -150,7 +152,8 @@ queueTest(
 queueTest(
   "dub worker killed with SIGKILL mid-job: another worker finishes the clip once, same output, cache intact",
   async () => {
-    const s = await setup(1, 2);
+    // A short lock: the dead worker's job is taken up about 3 s after the kill.
+    const s = await setup(1, 2, { worker: { lockS: 3 } });
     try {
       const clip = clipNames(s)[0]!;
       // Reference: the same clip run locally with a cache of its own.
