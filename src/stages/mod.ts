@@ -7,6 +7,7 @@
 import type { StageDef } from "../workflow/stage.ts";
 import audioReplace from "./audio_replace.ts";
 import faceTrack from "./face_track.ts";
+import headRender from "./head_render.ts";
 import mediaProbe from "./media_probe.ts";
 import videoEncode from "./video_encode.ts";
 import audioFeatures from "./audio_features.ts";
@@ -20,6 +21,7 @@ export const STAGES: readonly StageDef<any>[] = [
   audioReplace,
   videoEncode,
   faceTrack,
+  headRender,
 ];
 
 /** Look up a step type by its `uses:` name. */
