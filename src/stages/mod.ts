@@ -6,6 +6,7 @@
  */
 import type { StageDef } from "../workflow/stage.ts";
 import audioReplace from "./audio_replace.ts";
+import bodyInpaint from "./body_inpaint.ts";
 import faceTrack from "./face_track.ts";
 import headRender from "./head_render.ts";
 import mediaProbe from "./media_probe.ts";
@@ -22,6 +23,7 @@ export const STAGES: readonly StageDef<any>[] = [
   videoEncode,
   faceTrack,
   headRender,
+  bodyInpaint,
 ];
 
 /** Look up a step type by its `uses:` name. */
