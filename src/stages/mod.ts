@@ -7,6 +7,8 @@
 import type { StageDef } from "../workflow/stage.ts";
 import audioReplace from "./audio_replace.ts";
 import bodyInpaint from "./body_inpaint.ts";
+import videoSideBySide from "./video_side_by_side.ts";
+import videoTrim from "./video_trim.ts";
 import faceTrack from "./face_track.ts";
 import headRender from "./head_render.ts";
 import mediaProbe from "./media_probe.ts";
@@ -24,6 +26,8 @@ export const STAGES: readonly StageDef<any>[] = [
   faceTrack,
   headRender,
   bodyInpaint,
+  videoTrim,
+  videoSideBySide,
 ];
 
 /** Look up a step type by its `uses:` name. */
