@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { basename, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import type { z } from "zod";
 import { copyFileAtomic, writeFileAtomic } from "../atomic.ts";
 import { DubError } from "../errors.ts";
@@ -20,6 +20,7 @@ import { findRefs, interpolate, mapStrings, type Ref, refText, walkStrings } fro
 import type { JsonValue, StageContext } from "./stage.ts";
 import type { SelectedBackend } from "../splat/mod.ts";
 import { createStepReport, isReportFile, REPORT_DATA_KEY } from "../report/collect.ts";
+import { writeHtmlReports } from "../report/mod.ts";
 
 /** Events for progress display and `--json` (NDJSON). */
 export type RunEvent =
@@ -46,6 +47,9 @@ export type RunEvent =
     error?: string;
   }
   | { type: "output_written"; clip: string; name: string; path: string }
+  /** The HTML report: `path` is the page to open (report.html, or a batch's index.html). */
+  | { type: "report_written"; path: string; clips: string[] }
+  | { type: "report_failed"; error: string }
   | { type: "clip_end"; clip: string; status: "ok" | "failed"; durationS: number; error?: string }
   | {
     type: "summary";
@@ -70,6 +74,8 @@ export interface RunOptions {
   store?: CacheStore;
   /** Also write the run report here. */
   reportPath?: string;
+  /** The HTML report's page path, or false for none (default: a folder next to the outputs). */
+  reportHtml?: string | false;
 }
 
 export interface StepRecord {
@@ -246,6 +252,23 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   );
   await writeJsonAtomic(reportFile, report);
   if (opts.reportPath) await writeJsonAtomic(resolve(opts.reportPath), report);
+  if (opts.reportHtml !== false && wf.file.report !== false && jobs.length > 0) {
+    // A report that cannot be written does not fail the run (its outputs are written).
+    try {
+      const firstOut = Object.values(wf.file.outputs)[0];
+      const html = await writeHtmlReports(report, {
+        ...(opts.reportHtml ? { path: opts.reportHtml } : {}),
+        outputDir: firstOut
+          ? dirname(outputPath(wf, firstOut.path, jobs[0]!))
+          : join(store.root, "reports"),
+        name: wf.file.name ?? basename(wf.path, extname(wf.path)),
+        batch: jobs.length > 1 || wf.file.batch !== undefined || opts.batch !== undefined,
+      });
+      emit({ type: "report_written", path: html.path, clips: html.clips.map((c) => c.path) });
+    } catch (e) {
+      emit({ type: "report_failed", error: (e as Error).message });
+    }
+  }
   const failed = records.filter((r) => r.status === "failed");
   emit({
     type: "summary",
