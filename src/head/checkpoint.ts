@@ -23,7 +23,11 @@ const FORMAT = "dub.head_checkpoint";
 const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Writes the state atomically. `fingerprint` identifies the run's inputs and options. */
-export async function writeCheckpoint(path: string, s: AdaptState, fingerprint: string): Promise<void> {
+export async function writeCheckpoint(
+  path: string,
+  s: AdaptState,
+  fingerprint: string,
+): Promise<void> {
   const g = s.gaussians, n = g.count;
   const t: TensorSource[] = [
     { name: "frame", dtype: "I32", shape: [n], data: bytes(g.frame) },
@@ -35,10 +39,17 @@ export async function writeCheckpoint(path: string, s: AdaptState, fingerprint: 
     { name: "color", dtype: "F32", shape: [n, 3], data: bytes(g.color) },
     { name: "grad_sum", dtype: "F64", shape: [n], data: bytes(s.gradSum) },
     { name: "grad_views", dtype: "F64", shape: [n], data: bytes(s.gradViews) },
-    { name: "losses", dtype: "F64", shape: [s.losses.length], data: bytes(Float64Array.from(s.losses)) },
+    {
+      name: "losses",
+      dtype: "F64",
+      shape: [s.losses.length],
+      data: bytes(Float64Array.from(s.losses)),
+    },
   ];
   for (const [kind, mom] of [["adam_m", s.adam.m], ["adam_v", s.adam.v]] as const) {
-    for (const [name, a] of mom) t.push({ name: `${kind}.${name}`, dtype: "F32", shape: [a.length], data: bytes(a) });
+    for (const [name, a] of mom) {
+      t.push({ name: `${kind}.${name}`, dtype: "F32", shape: [a.length], data: bytes(a) });
+    }
   }
   for (const [name, a] of s.extra) {
     t.push({ name: `extra.${name}`, dtype: "F32", shape: [a.length], data: bytes(a) });
@@ -61,7 +72,10 @@ export async function writeCheckpoint(path: string, s: AdaptState, fingerprint: 
  * run (fingerprint), or it cannot be read (a damaged checkpoint only costs the work
  * since the previous one, so it is not an error).
  */
-export async function readCheckpoint(path: string, fingerprint: string): Promise<AdaptState | undefined> {
+export async function readCheckpoint(
+  path: string,
+  fingerprint: string,
+): Promise<AdaptState | undefined> {
   let file;
   try {
     file = await readSafetensors(path);
@@ -69,7 +83,9 @@ export async function readCheckpoint(path: string, fingerprint: string): Promise
     return undefined;
   }
   const { tensors, metadata } = file;
-  if (metadata.format !== FORMAT || metadata.version !== "1" || metadata.fingerprint !== fingerprint) {
+  if (
+    metadata.format !== FORMAT || metadata.version !== "1" || metadata.fingerprint !== fingerprint
+  ) {
     return undefined;
   }
   const get = <T>(name: string) => tensors.get(name)?.data as T | undefined;
@@ -94,9 +110,15 @@ export async function readCheckpoint(path: string, fingerprint: string): Promise
   };
   const part = get<Uint8Array>("part"), gradSum = get<Float64Array>("grad_sum");
   const gradViews = get<Float64Array>("grad_views"), losses = get<Float64Array>("losses");
-  if (Object.values(arrays).some((a) => !a) || !part || !gradSum || !gradViews || !losses) return undefined;
+  if (Object.values(arrays).some((a) => !a) || !part || !gradSum || !gradViews || !losses) {
+    return undefined;
+  }
   return {
-    gaussians: { count: n, frame, ...(arrays as Required<typeof arrays>) } as AdaptState["gaussians"],
+    gaussians: {
+      count: n,
+      frame,
+      ...(arrays as Required<typeof arrays>),
+    } as AdaptState["gaussians"],
     part,
     adam,
     iteration: Number(metadata.iteration),

@@ -663,7 +663,9 @@ async function executeStep(
       }
     }
     Object.assign(files, await report.finish(files));
-    await Deno.remove(join(opts.store.root, "checkpoints", rs.key), { recursive: true }).catch(() => {});
+    await Deno.remove(join(opts.store.root, "checkpoints", rs.key), { recursive: true }).catch(
+      () => {},
+    );
     return await opts.store.commit(
       staging,
       {
