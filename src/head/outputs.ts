@@ -7,7 +7,7 @@
  */
 import { writeFileAtomic } from "../atomic.ts";
 import { writePly } from "../splat/ply.ts";
-import { writePng } from "../splat/png.ts";
+import { writePngFloat as writePng } from "../image/png.ts";
 import type { GaussianScene, SplatBackend } from "../splat/types.ts";
 import type { SpeakerModel } from "./model.ts";
 import { canonicalMesh, framesFor, poseModel } from "./render.ts";

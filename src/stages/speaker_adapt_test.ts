@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fixturePath } from "../../fixtures/mod.ts";
 import { openMedia } from "../media/mod.ts";
 import { readPly } from "../splat/ply.ts";
-import { readPng } from "../splat/png.ts";
+import { readPngFloat as readPng } from "../image/png.ts";
 import { readSpeakerModel } from "../head/model.ts";
 import { cap12TrackPath } from "../head/_testing.ts";
 import { parseWorkflow } from "../workflow/load.ts";
