@@ -15,6 +15,7 @@ import mediaProbe from "./media_probe.ts";
 import videoEncode from "./video_encode.ts";
 import audioFeatures from "./audio_features.ts";
 import lipsyncExpression from "./lipsync_expression.ts";
+import speakerAdapt from "./speaker_adapt.ts";
 
 // deno-lint-ignore no-explicit-any
 export const STAGES: readonly StageDef<any>[] = [
@@ -24,6 +25,7 @@ export const STAGES: readonly StageDef<any>[] = [
   audioReplace,
   videoEncode,
   faceTrack,
+  speakerAdapt,
   headRender,
   bodyInpaint,
   videoTrim,
