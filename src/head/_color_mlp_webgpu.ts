@@ -40,8 +40,8 @@ import {
   type ColorMlpConfig,
   type ColorMlpLr,
   type ColorMlpState,
-  gatherRows,
 } from "./color_mlp.ts";
+import { type DensifyPlan, gatherRows } from "../splat/densify.ts";
 
 const SHADERS = [
   "color_mlp_forward.wgsl",
@@ -462,15 +462,15 @@ export class WebGpuColorMlp implements ColorMlp {
   }
 
   /** Host-side re-indexing (rare, like the splatter's densification): read, gather, upload. */
-  remap(src: Int32Array, fresh?: Uint8Array): Promise<void> {
+  remap(plan: DensifyPlan): Promise<void> {
     return this.ctx.guard(async () => {
       this.#check();
       const F = this.config.featureDim;
       const s = await this.#read();
-      const f = gatherRows(s.f, F, src, fresh, false);
-      const mf = gatherRows(s.mf, F, src, fresh, true);
-      const vf = gatherRows(s.vf, F, src, fresh, true);
-      this.#n = src.length;
+      const f = gatherRows(plan, s.f, F);
+      const mf = gatherRows(plan, s.mf, F, true);
+      const vf = gatherRows(plan, s.vf, F, true);
+      this.#n = plan.count;
       this.#makeFeatures(f, mf, vf);
       this.ctx.encoder.clearBuffer(this.#b("grad_weights"));
       this.#lastDirsPerGaussian = undefined;

@@ -23,6 +23,7 @@ import {
   weightLayout,
 } from "./color_mlp.ts";
 import { mlpShaderSource, WebGpuColorMlp } from "./_color_mlp_webgpu.ts";
+import { plan } from "./_color_mlp_testing.ts";
 import { MLP_PARAMS, mlpPrelude, packMlpParams } from "./_color_mlp_layout.ts";
 
 let gpu: WebGpuBackend | undefined;
@@ -187,9 +188,9 @@ Deno.test("WebGpuColorMlp.remap() matches the CPU remap", opts, async () => {
     await m.backward(randArray(3 * n, 3));
     await m.step({ weights: 1e-3, features: 1e-3 });
   }
-  const src = Int32Array.from([9, 0, 3, 3]), fresh = Uint8Array.from([0, 0, 0, 1]);
-  await g.remap(src, fresh);
-  await c.remap(src, fresh);
+  const p = plan([9, 0, 3, 3], [0, 0, 0, 1]);
+  await g.remap(p);
+  await c.remap(p);
   const sg = await g.state(), sc = await c.state();
   assert.equal(g.count, 4);
   assert.ok(maxAbs(sg.features, sc.features) < 1e-6);
