@@ -76,7 +76,7 @@ Deno.test("colour MLP layout: host MlpParams offsets match the WGSL struct", opt
   const ctx = gpuContextOf(gpu!)!;
   const dev = ctx.device;
   const fields = MLP_PARAMS.fields;
-  const code = mlpPrelude() + `
+  const code = mlpPrelude(CFG) + `
 @group(0) @binding(0) var<uniform> mp: MlpParams;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @compute @workgroup_size(1)
@@ -131,7 +131,7 @@ ${
 Deno.test("colour MLP WGSL passes compile", opts, async () => {
   using mlp = new WebGpuColorMlp(gpu!, seededState(3));
   await mlp.compileAll();
-  assert.ok(mlpShaderSource("color_mlp_forward.wgsl").includes("struct MlpParams"));
+  assert.ok(mlpShaderSource("color_mlp_forward.wgsl", CFG).includes("struct MlpParams"));
 });
 
 for (const per of [true, false]) {
