@@ -6,6 +6,9 @@
  */
 import type { StageDef } from "../workflow/stage.ts";
 import audioReplace from "./audio_replace.ts";
+import bodyInpaint from "./body_inpaint.ts";
+import videoSideBySide from "./video_side_by_side.ts";
+import videoTrim from "./video_trim.ts";
 import faceTrack from "./face_track.ts";
 import mediaProbe from "./media_probe.ts";
 import videoEncode from "./video_encode.ts";
@@ -20,6 +23,9 @@ export const STAGES: readonly StageDef<any>[] = [
   audioReplace,
   videoEncode,
   faceTrack,
+  bodyInpaint,
+  videoTrim,
+  videoSideBySide,
 ];
 
 /** Look up a step type by its `uses:` name. */
