@@ -14,6 +14,7 @@ import mediaProbe from "./media_probe.ts";
 import videoEncode from "./video_encode.ts";
 import audioFeatures from "./audio_features.ts";
 import lipsyncExpression from "./lipsync_expression.ts";
+import speakerAdapt from "./speaker_adapt.ts";
 
 // deno-lint-ignore no-explicit-any
 export const STAGES: readonly StageDef<any>[] = [
@@ -23,6 +24,7 @@ export const STAGES: readonly StageDef<any>[] = [
   audioReplace,
   videoEncode,
   faceTrack,
+  speakerAdapt,
   bodyInpaint,
   videoTrim,
   videoSideBySide,
