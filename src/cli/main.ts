@@ -11,7 +11,8 @@ import { type MediaChoice, openMedia } from "../media/mod.ts";
 import { STAGES } from "../stages/mod.ts";
 import { loadWorkflow } from "../workflow/load.ts";
 import { planWorkflow } from "../workflow/plan.ts";
-import { runWorkflow } from "../workflow/run.ts";
+import { clipJobs, preflight, runWorkflow } from "../workflow/run.ts";
+import { registerSplatCommands } from "./splat_cmd.ts";
 import { EXIT, exitCodeFor } from "./exit_codes.ts";
 import { humanRenderer, jsonRenderer } from "./progress.ts";
 
@@ -127,8 +128,10 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSig);
   Deno.addSignalListener("SIGTERM", onSig);
+  const clipErrors = new Map<string, unknown>();
   try {
     const report = await runWorkflow(wf, {
+      onClipError: (clip, e) => clipErrors.set(clip, e),
       cacheDir: cacheDirFor(opts, wf.dir),
       media,
       ...(force !== undefined ? { force } : {}),
@@ -147,7 +150,7 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
     if (isBatch) return EXIT.batchPartial;
     const c = failed[0]!;
     if (!opts.json) {
-      const ex = (c as { exception?: unknown }).exception;
+      const ex = clipErrors.get(c.clip);
       printError(
         ex ?? new DubError("step", c.error ?? "failed", c.hint ? { hint: c.hint } : undefined),
         !!opts.verbose,
@@ -210,6 +213,14 @@ export function buildProgram(): Command {
     .option("--json", "print the result as JSON")
     .action(async (file: string, opts: { set: string[]; json?: boolean }) => {
       const wf = await loadWorkflow(file, { sets: opts.set });
+      // Outputs that would overwrite the workflow, an input or a model are invalid.
+      // (A batch whose clips folder does not exist yet is checked at run time.)
+      const jobs = await clipJobs(wf).catch(() => []);
+      await preflight(wf, jobs, {
+        cacheDir: cacheDirFor({ media: "auto", set: [] }, wf.dir),
+        batch: false,
+        checkWritable: false,
+      });
       if (opts.json) {
         out(JSON.stringify({ valid: true, workflow: wf.path, order: wf.order.map((s) => s.id) }));
       } else {out(`${file}: valid; ${wf.order.length} steps: ${
@@ -275,21 +286,9 @@ export function buildProgram(): Command {
   return Object.assign(program, { codes });
 }
 
-/** Register optional command groups living in other folders. */
-async function registerExtras(program: Command): Promise<void> {
-  try {
-    const m = await import("./splat_cmd.ts");
-    m.registerSplatCommands(program);
-  } catch (e) {
-    if (
-      !(e instanceof TypeError && /Module not found|Cannot find module/.test(String(e.message)))
-    ) throw e;
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram() as Command & { codes: { code: number } };
-  await registerExtras(program);
+  registerSplatCommands(program);
   // `dub [options] WORKFLOW.yaml [options]` is shorthand for `dub run …`.
   const known = program.commands.map((c) => c.name());
   if (

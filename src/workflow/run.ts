@@ -7,14 +7,22 @@
  *
  * @module
  */
-import { basename, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import type { z } from "zod";
-import { copyFileAtomic, writeFileAtomic } from "../atomic.ts";
+import { publishFiles, sweepPartials, writeFileAtomic } from "../atomic.ts";
 import { DubError } from "../errors.ts";
 import type { MediaBackend } from "../media/types.ts";
 import { findStage } from "../stages/mod.ts";
 import { type CacheEntry, type CacheStore, hashFile, hashJson, LocalCacheStore } from "./cache.ts";
 import { expandBatch } from "./batch.ts";
+import {
+  checkWritable,
+  describeWriteError,
+  readFilesOf,
+  writeConflicts,
+  writeHint,
+} from "./guard.ts";
+import { concurrencyCap } from "./limits.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import { findRefs, interpolate, mapStrings, type Ref, refText, walkStrings } from "./refs.ts";
 import type { JsonValue, StageContext } from "./stage.ts";
@@ -22,6 +30,8 @@ import type { JsonValue, StageContext } from "./stage.ts";
 /** Events for progress display and `--json` (NDJSON). */
 export type RunEvent =
   | { type: "run_start"; workflow: string; clips: number; media: string; cacheDir: string }
+  /** Something the user should know about the run as a whole (e.g. concurrency lowered). */
+  | { type: "notice"; message: string }
   | { type: "clip_start"; clip: string }
   | { type: "step_start"; clip: string; step: string; uses: string; key: string; cached: boolean }
   | {
@@ -33,7 +43,15 @@ export type RunEvent =
     unit?: string;
     ratePerS?: number;
   }
-  | { type: "step_log"; clip: string; step: string; level: "info" | "warn"; message: string }
+  | {
+    type: "step_log";
+    clip: string;
+    step: string;
+    level: "info" | "warn";
+    message: string;
+    /** A warning recorded when the step ran earlier, shown again for its cached result. */
+    cached?: boolean;
+  }
   | {
     type: "step_end";
     clip: string;
@@ -68,6 +86,8 @@ export interface RunOptions {
   store?: CacheStore;
   /** Also write the run report here. */
   reportPath?: string;
+  /** Called with the error object of each failed clip (for `--verbose` cause chains). */
+  onClipError?: (clip: string, error: unknown) => void;
 }
 
 export interface StepRecord {
@@ -112,6 +132,8 @@ export interface ClipJob {
   stem: string;
   /** Set when the job cannot run (e.g. a batch clip without its audio). */
   error?: string;
+  /** Kind of `error` (default "input"). */
+  errorKind?: "input" | "workflow";
 }
 
 /** Resolve the workflow's input values (file inputs to absolute paths). */
@@ -189,6 +211,11 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   const emit = opts.onEvent ?? (() => {});
   const jobs = await clipJobs(wf, opts.batch);
   markDuplicateOutputs(wf, jobs);
+  await preflight(wf, jobs, {
+    cacheDir: store.root,
+    ...(opts.reportPath !== undefined ? { reportPath: opts.reportPath } : {}),
+    batch: opts.batch !== undefined || wf.file.batch !== undefined,
+  });
   await store.sweepStaging();
   emit({
     type: "run_start",
@@ -197,7 +224,15 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
     media: opts.media.name,
     cacheDir: store.root,
   });
-  const concurrency = Math.max(1, opts.concurrency ?? wf.file.batch?.concurrency ?? 1);
+  const requested = Math.max(1, opts.concurrency ?? wf.file.batch?.concurrency ?? 1);
+  const cap = concurrencyCap(opts.media.name);
+  const concurrency = Math.min(requested, cap.jobs);
+  if (concurrency < requested) {
+    emit({
+      type: "notice",
+      message: `Concurrency lowered from ${requested} to ${concurrency}: ${cap.reason}`,
+    });
+  }
   const records: ClipRecord[] = new Array(jobs.length);
   const inflight = new Map<string, Promise<CacheEntry>>();
   let next = 0;
@@ -222,8 +257,24 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
     "runs",
     `${report.startedAt.replace(/[:.]/g, "-")}-${basename(wf.path, extname(wf.path))}.json`,
   );
-  await writeJsonAtomic(reportFile, report);
-  if (opts.reportPath) await writeJsonAtomic(resolve(opts.reportPath), report);
+  await writeJsonAtomic(reportFile, report).catch((e) => {
+    throw new DubError(
+      "step",
+      `Cannot write the run report "${reportFile}": ${describeWriteError(e, dirname(reportFile))}`,
+      { hint: writeHint(e, "cache folder (--cache-dir)"), cause: e },
+    );
+  });
+  if (opts.reportPath) {
+    await writeJsonAtomic(resolve(opts.reportPath), report).catch((e) => {
+      throw new DubError(
+        "usage",
+        `Cannot write the report "${opts.reportPath}": ${
+          describeWriteError(e, dirname(resolve(opts.reportPath!)))
+        }`,
+        { hint: writeHint(e, "report (--report)"), cause: e },
+      );
+    });
+  }
   const failed = records.filter((r) => r.status === "failed");
   emit({
     type: "summary",
@@ -238,6 +289,69 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
 
 function writeJsonAtomic(path: string, v: unknown): Promise<void> {
   return writeFileAtomic(path, JSON.stringify(v, null, 2) + "\n", { mkdir: true });
+}
+
+/**
+ * Before any step runs: every file the run will write is checked against every
+ * file it reads (see guard.ts) and for being writable. A conflict in a single run,
+ * or one that involves the report or cache, fails the run (exit 2); in a batch a
+ * clip with a conflicting output fails alone. Partial files of killed runs left
+ * in the output folders are swept.
+ */
+export async function preflight(
+  wf: LoadedWorkflow,
+  jobs: ClipJob[],
+  opts: { cacheDir: string; reportPath?: string; batch: boolean; checkWritable?: boolean },
+): Promise<void> {
+  const writable = opts.checkWritable !== false;
+  if (writable) {
+    await checkWritable(opts.cacheDir, "cache folder", { folder: true, kind: "usage" })
+      .catch((e) => {
+        if (e instanceof DubError) {
+          throw new DubError("usage", e.message, {
+            hint: `pass --cache-dir (or set DUB_CACHE_DIR) to a writable folder`,
+            cause: e.cause,
+          });
+        }
+        throw e;
+      });
+    if (opts.reportPath) await checkWritable(opts.reportPath, "report (--report)");
+  }
+  const runWrites = opts.reportPath
+    ? [{ path: resolve(opts.reportPath), role: "the report (--report)", from: "cli" as const }]
+    : [];
+  const dirs = new Set<string>();
+  for (const job of jobs) {
+    if (job.error) continue;
+    const outs = Object.entries(wf.file.outputs).map(([name, o]) => ({
+      path: outputPath(wf, o.path, job),
+      role: `output "${name}"`,
+      from: "workflow" as const,
+    }));
+    for (const o of outs) dirs.add(dirname(o.path));
+    const problems = await writeConflicts(
+      readFilesOf(wf, job.inputs),
+      [...runWrites, ...outs],
+      opts.cacheDir,
+    );
+    if (problems.length === 0) continue;
+    const hint = "choose output and report paths that differ from the workflow, its inputs, " +
+      "models and the cache folder";
+    const runWide = problems.some((p) => p.includes("the report (--report)"));
+    if (!opts.batch || runWide) throw new DubError("workflow", problems.join("\n"), { hint });
+    job.error = problems.join("; ");
+    job.errorKind = "workflow";
+  }
+  if (writable) {
+    for (const d of dirs) {
+      await checkWritable(d, "output folder", {
+        folder: true,
+        kind: "workflow",
+        hint: "change the output path under outputs: in the workflow, or make the folder writable",
+      });
+      await sweepPartials(d);
+    }
+  }
 }
 
 /** Memoised content hashes for one run (path → sha256). */
@@ -436,8 +550,10 @@ async function runClip(
   const state = await readExplainState(opts.store.root, wf, clip);
   try {
     if (job.error) {
-      throw new DubError("input", job.error, {
-        hint: "add the missing file or set batch.pair in the workflow",
+      throw new DubError(job.errorKind ?? "input", job.error, {
+        hint: job.errorKind === "workflow"
+          ? "choose output paths that differ from the files the run reads"
+          : "add the missing file or set batch.pair in the workflow",
       });
     }
     for (const step of wf.order) {
@@ -503,7 +619,13 @@ async function runClip(
       srec.durationS = (performance.now() - ts) / 1000;
       srec.outputs = entry.paths;
       srec.values = entry.manifest.values;
-      if (srec.status === "cached") srec.warnings = entry.manifest.warnings;
+      if (srec.status === "cached") {
+        // Warnings belong to the result: show them again whenever it is used.
+        srec.warnings = [...entry.manifest.warnings];
+        for (const message of srec.warnings) {
+          emit({ type: "step_log", clip, step: step.id, level: "warn", message, cached: true });
+        }
+      }
       results.set(step.id, { paths: entry.paths, values: entry.manifest.values });
       state.steps[step.id] = { ...rs.components, key: rs.key };
       emit({
@@ -515,24 +637,36 @@ async function runClip(
         key: rs.key,
       });
     }
+    // Publish the clip's outputs only now that every step succeeded, all or none:
+    // each is copied to a temp name beside its destination, then all are renamed.
+    const publish: { name: string; src: string; dest: string }[] = [];
     for (const [name, o] of Object.entries(wf.file.outputs)) {
       const r = /steps\.([^.]+)\.outputs\.([^\s}]+)/.exec(o.from)!;
       const src = results.get(r[1]!)?.paths[r[2]!];
       if (!src) {
         throw new DubError("step", `Output "${name}": step "${r[1]}" produced no file "${r[2]}"`);
       }
-      const dest = outputPath(wf, o.path, job);
-      await publishOutput(src, dest, [...Object.values(job.inputs), ...readFiles]);
-      record.outputs[name] = dest;
-      emit({ type: "output_written", clip, name, path: dest });
+      publish.push({ name, src, dest: outputPath(wf, o.path, job) });
+    }
+    await publishOutputs(
+      publish,
+      [
+        ...readFilesOf(wf, job.inputs),
+        ...readFiles.map((path) => ({ path, role: "a file a step read" })),
+      ],
+      opts.store.root,
+      opts.signal,
+    );
+    for (const p of publish) {
+      record.outputs[p.name] = p.dest;
+      emit({ type: "output_written", clip, name: p.name, path: p.dest });
     }
   } catch (e) {
     record.status = "failed";
     record.error = (e as Error).message;
     record.errorKind = e instanceof DubError ? e.kind : "step";
     if (e instanceof DubError && e.hint) record.hint = e.hint;
-    // The error object itself (cause chain for --verbose), kept out of the JSON report.
-    Object.defineProperty(record, "exception", { value: e, enumerable: false });
+    opts.onClipError?.(clip, e);
   } finally {
     await writeJsonAtomic(statePath(opts.store.root, wf, clip), state).catch(() => {});
   }
@@ -635,33 +769,39 @@ async function executeStep(
   }
 }
 
-/** Copy a cached output to its destination atomically; refuse to overwrite an input. */
-async function publishOutput(src: string, dest: string, inputs: unknown[]): Promise<void> {
-  const real = async (p: string) => {
-    try {
-      return await Deno.realPath(p);
-    } catch {
-      return resolve(p);
-    }
-  };
-  const d = await real(dest);
-  for (const v of inputs) {
-    if (typeof v === "string" && v.length > 0 && (await real(v)) === d) {
-      throw new DubError(
-        "workflow",
-        `Refusing to write output "${dest}": it is one of the inputs`,
-        {
-          hint: "choose an output path that differs from the input files",
-        },
-      );
-    }
+/**
+ * Copy a clip's cached outputs to their destinations, all or none, each atomically;
+ * refuse any destination that is a file the run read (checked again here because
+ * step outputs are only known now).
+ */
+async function publishOutputs(
+  outs: { name: string; src: string; dest: string }[],
+  reads: { path: string; role: string }[],
+  cacheDir: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const problems = await writeConflicts(
+    reads,
+    outs.map((o) => ({ path: o.dest, role: `output "${o.name}"`, from: "workflow" as const })),
+    cacheDir,
+  );
+  if (problems.length) {
+    throw new DubError("workflow", problems.join("\n"), {
+      hint: "choose output paths that differ from the files the run reads",
+    });
   }
   try {
-    await copyFileAtomic(src, dest, { mkdir: true });
+    await publishFiles(outs.map((o) => ({ src: o.src, dest: o.dest })), { mkdir: true, signal });
   } catch (e) {
-    throw new DubError("step", `Cannot write output "${dest}": ${(e as Error).message}`, {
-      cause: e,
-    });
+    if (signal?.aborted) throw new DubError("interrupted", "Interrupted", { cause: e });
+    const dest = (e as { dest?: string }).dest ?? outs[0]?.dest ?? "";
+    throw new DubError(
+      "step",
+      `Cannot write output "${dest}": ${
+        describeWriteError(e, dirname(dest))
+      }; no output of this clip was written`,
+      { cause: e, hint: writeHint(e, "outputs") },
+    );
   }
 }
 
