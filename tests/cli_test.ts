@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { demoSpeechPath, fixturePath, shortClipPath } from "../fixtures/mod.ts";
 import { encodeWav, openMedia } from "../src/media/mod.ts";
 import { concurrencyCap } from "../src/workflow/limits.ts";
-import { dub, dubWorkflow, events, positionOf, spawnDub, withTempDir } from "./_helpers.ts";
+import {
+  dub,
+  dubWorkflow,
+  events,
+  listDir,
+  positionOf,
+  spawnDub,
+  withTempDir,
+} from "./_helpers.ts";
 
 const media = await openMedia();
 const clip = await shortClipPath(media, 2);
@@ -226,5 +234,31 @@ Deno.test("dub run --concurrency 1000: lowered to what the machine can hold, and
         }): this machine has \\d+ CPU cores? and [\\d.]+ GiB of free memory`,
       ),
     );
+  });
+});
+
+Deno.test("dub run --json: Ctrl-C after the reader of stdout went away (dub | jq) ends as interrupted, not a broken pipe", async () => {
+  await withTempDir(async (dir) => {
+    const wf = join(dir, "wf.yaml");
+    await Deno.writeTextFile(wf, wfText(longClip, join(dir, "out", "dubbed.mp4"), "medium"));
+    const child = spawnDub([wf, "--json", "--cache-dir", join(dir, "cache")]).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    while (!/"type":"step_progress"[^\n]*"step":"enc"/.test(buf)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+    }
+    await reader.cancel(); // the pipe's reader is gone, like jq killed by the same Ctrl-C
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill("SIGINT");
+    const status = await child.status;
+    const stderr = new TextDecoder().decode(
+      new Uint8Array(await new Response(child.stderr).arrayBuffer()),
+    );
+    assert.equal(status.code, 130, stderr);
+    assert.match(stderr, /interrupt/i);
+    assert.doesNotMatch(stderr, /Broken pipe|os error 32/);
+    assert.deepEqual(listDir(join(dir, "out")), []);
   });
 });

@@ -18,8 +18,26 @@ import { humanRenderer, jsonRenderer } from "./progress.ts";
 
 const VERSION = "0.1.0";
 const enc = new TextEncoder();
-const out = (s: string) => Deno.stdout.writeSync(enc.encode(s + "\n"));
-const err = (s: string) => Deno.stderr.writeSync(enc.encode(s + "\n"));
+/**
+ * Write a whole line; once the reader has gone (EPIPE: `dub --json | jq` and jq
+ * died of the same Ctrl-C), drop output quietly instead of failing the run.
+ */
+function writer(stream: typeof Deno.stdout): (s: string) => void {
+  let closed = false;
+  return (s: string) => {
+    if (closed) return;
+    const bytes = enc.encode(s + "\n");
+    try {
+      let n = 0;
+      while (n < bytes.length) n += stream.writeSync(bytes.subarray(n));
+    } catch (e) {
+      if (e instanceof Deno.errors.BrokenPipe) closed = true;
+      else throw e;
+    }
+  };
+}
+const out = writer(Deno.stdout);
+const err = writer(Deno.stderr);
 
 interface GlobalOpts {
   cacheDir?: string;

@@ -175,6 +175,43 @@ export async function writeConflicts(
   return problems;
 }
 
+/** What kind of file system object `st` is, in words (for "not a regular file" errors). */
+export function fileKind(st: Deno.FileInfo): string {
+  if (st.isDirectory) return "a folder";
+  if (st.isCharDevice) return "a character device";
+  if (st.isBlockDevice) return "a block device";
+  if (st.isFifo) return "a FIFO (named pipe)";
+  if (st.isSocket) return "a socket";
+  return "not a regular file";
+}
+
+/**
+ * Refuse reads of anything but regular files (a device like /dev/zero never ends,
+ * a FIFO blocks, a folder fails with EISDIR): exit 3 naming the file and its role.
+ * Missing files are left to the step that reads them (its message names the step).
+ */
+export async function checkRegularFiles(reads: readonly ReadFile[]): Promise<void> {
+  for (const r of reads) {
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.stat(r.path);
+    } catch {
+      continue;
+    }
+    if (st.isFile) continue;
+    const kind = fileKind(st);
+    throw new DubError(
+      "input",
+      `Cannot read ${r.role} "${r.path}": it is ${kind}, not a regular file`,
+      {
+        hint: st.isDirectory
+          ? "pass the path of a file (an empty --set value names the current folder)"
+          : "pass a regular file (copy the stream to a file first)",
+      },
+    );
+  }
+}
+
 /**
  * Check that `path` can be created: its nearest existing ancestor must be a
  * folder we can write to. Throws a DubError naming the path and what to do.

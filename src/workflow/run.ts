@@ -16,8 +16,10 @@ import { findStage } from "../stages/mod.ts";
 import { type CacheEntry, type CacheStore, hashFile, hashJson, LocalCacheStore } from "./cache.ts";
 import { expandBatch } from "./batch.ts";
 import {
+  checkRegularFiles,
   checkWritable,
   describeWriteError,
+  fileKind,
   readFilesOf,
   writeConflicts,
   writeHint,
@@ -156,8 +158,14 @@ export function resolveInputs(
       out[name] = undefined;
       continue;
     }
-    if (type === "file") v = resolve(name in overrides ? Deno.cwd() : wf.dir, String(v));
-    else if (type === "number") {
+    if (type === "file") {
+      if (String(v).trim() === "") {
+        throw new DubError("usage", `Input "${name}" is an empty path`, {
+          hint: `pass a file: --set ${name}=PATH (or give it a default in the workflow)`,
+        });
+      }
+      v = resolve(name in overrides ? Deno.cwd() : wf.dir, String(v));
+    } else if (type === "number") {
       const n = Number(v);
       if (!Number.isFinite(n)) {
         throw new DubError("workflow", `Input "${name}" must be a number, got "${v}"`);
@@ -169,6 +177,11 @@ export function resolveInputs(
   for (const [name, val] of Object.entries(wf.cwdInputs ?? {})) {
     const decl = wf.file.inputs[name];
     if (typeof decl === "object" && decl.type === "file" && !(name in overrides)) {
+      if (String(val).trim() === "") {
+        throw new DubError("usage", `--set ${name}= is an empty path`, {
+          hint: `pass a file: --set ${name}=PATH`,
+        });
+      }
       out[name] = resolve(Deno.cwd(), String(val));
     }
   }
@@ -329,8 +342,16 @@ export async function preflight(
       from: "workflow" as const,
     }));
     for (const o of outs) dirs.add(dirname(o.path));
+    const reads = readFilesOf(wf, job.inputs);
+    try {
+      await checkRegularFiles(reads);
+    } catch (e) {
+      if (!opts.batch) throw e;
+      job.error = (e as Error).message;
+      continue;
+    }
     const problems = await writeConflicts(
-      readFilesOf(wf, job.inputs),
+      reads,
       [...runWrites, ...outs],
       opts.cacheDir,
     );
@@ -358,6 +379,7 @@ export async function preflight(
 const hashMemo = new Map<string, { mtime: number; size: number; hash: Promise<string> }>();
 async function contentHash(path: string): Promise<string> {
   const st = await Deno.stat(path);
+  if (!st.isFile) throw new Error(`it is ${fileKind(st)}, not a regular file`);
   const m = hashMemo.get(path);
   const mtime = st.mtime?.getTime() ?? 0;
   if (m && m.mtime === mtime && m.size === st.size) return await m.hash;
