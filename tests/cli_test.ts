@@ -58,7 +58,11 @@ Deno.test("dub run: a missing input fails with exit 3, names the file, writes no
   const r = await dub([wf, "--cache-dir", join(dir, "cache")]);
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /error: Cannot read ".*missing\.mp4".*file not found/);
-  assert.throws(() => Deno.statSync(join(dir, "out")));
+  // No output, only the HTML report of the failed run (named on the last line).
+  assert.deepEqual(outFiles(dir), ["wf_report"]);
+  const page = /\nreport: (.*report\.html)\n$/.exec(r.stderr)?.[1];
+  assert.ok(page, r.stderr);
+  assert.match(await Deno.readTextFile(page), /Cannot read &#34;.*missing\.mp4&#34;/);
   // Zero-length dialogue audio.
   const empty = join(dir, "empty.wav");
   await Deno.writeFile(empty, new Uint8Array(0));
@@ -87,7 +91,7 @@ Deno.test("dub run: a missing input fails with exit 3, names the file, writes no
   ]);
   assert.equal(r3.code, 3);
   assert.match(r3.stderr, /error: Cannot use ".*zero\.wav": the audio has no samples\nhint: /);
-  assert.throws(() => Deno.statSync(join(dir, "out")));
+  assert.deepEqual(outFiles(dir), ["wf_report"]);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -112,9 +116,17 @@ Deno.test("dub run --json: a batch with a failing clip exits 4 and reports it in
   assert.ok(events.some((e) => e.type === "step_end" && e.status === "ran"));
   const report = JSON.parse(await Deno.readTextFile(summary.report));
   assert.equal(report.clips.length, 2);
-  assert.deepEqual([...Deno.readDirSync(join(dir, "out"))].map((e) => e.name), ["a.mp4"]);
+  assert.deepEqual(outFiles(dir), ["a.mp4", "wf_report"]);
+  const written = events.find((e) => e.type === "report_written");
+  assert.match(written.path, /wf_report[/\\]index\.html$/);
+  assert.equal(written.clips.length, 2);
   await Deno.remove(dir, { recursive: true });
 });
+
+/** Names in `dir/out`, sorted (the HTML report folder `*_report` included). */
+function outFiles(dir: string): string[] {
+  return [...Deno.readDirSync(join(dir, "out"))].map((e) => e.name).sort();
+}
 
 async function killWhenEncoding(args: string[], signal: Deno.Signal) {
   const child = spawnDub(args).spawn();
@@ -156,8 +168,7 @@ Deno.test("dub run: killed with SIGKILL mid-encode, a re-run resumes after the l
   ]]);
   const p = await media.probe(out);
   assert.equal(p.video?.frameCount, (await media.probe(longClip)).video?.frameCount);
-  const leftovers = [...Deno.readDirSync(join(dir, "out"))].map((e) => e.name);
-  assert.deepEqual(leftovers, ["dubbed.mp4"]);
+  assert.deepEqual(outFiles(dir), ["dubbed.mp4", "wf_report"]);
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -100,6 +100,11 @@ mediaTest(
           want: /Refusing to write the report \(--report\) ".*scene\.mp4": it is input "footage"/,
         },
         {
+          name: "--report-html = the dialogue",
+          args: ["--report-html", s.dialogue],
+          want: /Refusing to write the HTML report \(--report-html\) ".*line\.wav": it is input "dialogue"/,
+        },
+        {
           name: "--report = an output",
           args: ["--report", join(dir, "out", "scene_dubbed.mp4")],
           want: /the report \(--report\) and output "dubbed" would both write/,

@@ -50,6 +50,7 @@ interface GlobalOpts {
   concurrency?: number;
   batch?: string;
   report?: string;
+  reportHtml?: string | false;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -90,6 +91,11 @@ function addRunOptions(cmd: Command): Command {
     })
     .option("--batch <folder|glob>", "run the workflow over every clip in a folder or glob")
     .option("--report <file>", "also write the JSON run report here")
+    .option(
+      "--report-html <file>",
+      "write the HTML report page here (default: <output folder>/<clip>_report/report.html)",
+    )
+    .option("--no-report-html", "do not write the HTML report")
     .option("--json", "NDJSON events on stdout (for CI)")
     .option("--verbose", "show ffmpeg command lines, step logs and error causes");
 }
@@ -147,6 +153,7 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
   Deno.addSignalListener("SIGINT", onSig);
   Deno.addSignalListener("SIGTERM", onSig);
   const clipErrors = new Map<string, unknown>();
+  let html: string | undefined;
   try {
     const report = await runWorkflow(wf, {
       onClipError: (clip, e) => clipErrors.set(clip, e),
@@ -156,8 +163,12 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
       ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
       ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
       ...(opts.report !== undefined ? { reportPath: opts.report } : {}),
+      ...(opts.reportHtml !== undefined ? { reportHtml: opts.reportHtml } : {}),
       signal: ac.signal,
-      onEvent: (e) => renderer.onEvent(e),
+      onEvent: (e) => {
+        if (e.type === "report_written") html = e.path;
+        renderer.onEvent(e);
+      },
     });
     renderer.stop();
     if (ac.signal.aborted) return EXIT.interrupted;
@@ -183,6 +194,8 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSig);
     Deno.removeSignalListener("SIGTERM", onSig);
     renderer.stop();
+    // The terminal ends with the page to open.
+    if (html && !opts.json) err(`report: ${html}`);
   }
 }
 

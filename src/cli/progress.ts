@@ -124,11 +124,16 @@ export function humanRenderer(
         case "clip_end":
           if (e.status === "failed") log(`  ${e.clip}: FAILED`);
           break;
+        case "report_written":
+          break; // printed last by the command (src/cli/main.ts)
+        case "report_failed":
+          log(`warning: the HTML report could not be written: ${e.error}`);
+          break;
         case "summary":
           multi?.update(); // flush lines logged since the last redraw
           multi?.stop();
           multi = null;
-          err(`${e.ok} ok, ${e.failed} failed in ${fmtS(e.durationS)}; report: ${e.report}`);
+          err(`${e.ok} ok, ${e.failed} failed in ${fmtS(e.durationS)}; run record: ${e.report}`);
           if (e.ok + e.failed > 1) {
             for (const f of e.failedClips) err(`  failed: ${f.clip}: ${f.error}`);
           }

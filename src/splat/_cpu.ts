@@ -1,7 +1,7 @@
 /**
  * CPU reference backend: {@link SplatBackend} on top of `_cpu_raster.ts`
- * (forward/backward), `_loss.ts` (L1 + D-SSIM) and a host Adam optimiser with
- * 3DGS densification.
+ * (forward/backward), `_loss.ts` (L1 + D-SSIM) and a host Adam optimiser; its
+ * densification is the shared host-side policy of `densify.ts`.
  *
  * @module
  */
@@ -18,7 +18,8 @@ import type {
   SceneOptimizer,
   SplatBackend,
 } from "./types.ts";
-import { quatToRotmat, shCoeffCount, viewParams } from "./_math.ts";
+import { shCoeffCount, viewParams } from "./_math.ts";
+import { applySplit, gatherRows, maxScales, planDensify } from "./densify.ts";
 import {
   type ForwardResult,
   preprocess,
@@ -30,7 +31,7 @@ import {
 } from "./_cpu_raster.ts";
 import { photometricLoss } from "./_loss.ts";
 import { Workspace } from "./_workspace.ts";
-import { assertScene, cloneScene, normalSampler, seededRandom } from "./scene.ts";
+import { assertScene, cloneScene } from "./scene.ts";
 
 /** Runs `f` and turns a synchronous throw into a rejected promise. */
 function attempt<T>(f: () => T): Promise<T> {
@@ -42,6 +43,11 @@ function attempt<T>(f: () => T): Promise<T> {
 }
 
 function background(opts?: RenderOptions): [number, number, number] {
+  if (opts?.deviceColors) {
+    throw new RangeError(
+      "deviceColors needs the WebGPU backend; on the CPU backend pass the colours in scene.colors",
+    );
+  }
   const bg = opts?.background ?? [0, 0, 0];
   if (bg.length !== 3 || !bg.every(Number.isFinite)) {
     throw new RangeError(
@@ -301,87 +307,14 @@ export class CpuOptimizer implements SceneOptimizer {
 
   #densify(opts: DensifyOptions): { cloned: number; split: number; pruned: number } {
     const s = this.#scene;
-    const n = s.count;
     const kc = s.colorMode === "sh" ? shCoeffCount(s.shDegree) * 3 : 3;
-    const rand = normalSampler(seededRandom(opts.seed ?? 0));
-    // Per-Gaussian decision: 0 keep, 1 clone (keep + copy), 2 split (replace by 2 samples).
-    const action = new Uint8Array(n);
-    let cloned = 0, split = 0;
-    for (let i = 0; i < n; i++) {
-      const d = this.#denom[i]!;
-      const grad = d > 0 ? this.#gradAccum[i]! / d : 0;
-      if (!(grad >= opts.gradThreshold)) continue;
-      const maxScale = Math.exp(
-        Math.max(
-          s.logScales[i * 3]!,
-          s.logScales[i * 3 + 1]!,
-          s.logScales[i * 3 + 2]!,
-        ),
-      );
-      if (maxScale <= opts.scaleThreshold) {
-        action[i] = 1;
-        cloned++;
-      } else {
-        action[i] = 2;
-        split++;
-      }
-    }
-    // Order as the reference: survivors, clones, split children; then prune by opacity.
-    const src: number[] = [];
-    for (let i = 0; i < n; i++) if (action[i] !== 2) src.push(i);
-    for (let i = 0; i < n; i++) if (action[i] === 1) src.push(i);
-    const firstNew = n - split; // index in `src` where fresh Adam state starts
-    for (let i = 0; i < n; i++) if (action[i] === 2) src.push(i, i);
-    const total = src.length;
-    const rot = new Float64Array(9);
-    const means = new Float32Array(total * 3),
-      logScales = new Float32Array(total * 3);
-    const quats = new Float32Array(total * 4),
-      opac = new Float32Array(total),
-      colors = new Float32Array(total * kc);
-    for (let j = 0; j < total; j++) {
-      const i = src[j]!;
-      for (let c = 0; c < 3; c++) {
-        means[j * 3 + c] = s.means[i * 3 + c]!, logScales[j * 3 + c] = s.logScales[i * 3 + c]!;
-      }
-      for (let c = 0; c < 4; c++) quats[j * 4 + c] = s.quats[i * 4 + c]!;
-      opac[j] = s.opacityLogits[i]!;
-      colors.set(s.colors.subarray(i * kc, (i + 1) * kc), j * kc);
-      if (action[i] === 2) {
-        // Sample a position from the Gaussian; shrink the scale by 1/(0.8·2).
-        const qw = s.quats[i * 4]!,
-          qx = s.quats[i * 4 + 1]!,
-          qy = s.quats[i * 4 + 2]!,
-          qz = s.quats[i * 4 + 3]!;
-        const qn = Math.hypot(qw, qx, qy, qz) || 1;
-        quatToRotmat(qw / qn, qx / qn, qy / qn, qz / qn, rot);
-        const e0 = rand() * Math.exp(s.logScales[i * 3]!);
-        const e1 = rand() * Math.exp(s.logScales[i * 3 + 1]!);
-        const e2 = rand() * Math.exp(s.logScales[i * 3 + 2]!);
-        for (let c = 0; c < 3; c++) {
-          means[j * 3 + c] = s.means[i * 3 + c]! + rot[c * 3]! * e0 +
-            rot[c * 3 + 1]! * e1 + rot[c * 3 + 2]! * e2;
-          logScales[j * 3 + c] = s.logScales[i * 3 + c]! - Math.log(1.6);
-        }
-      }
-    }
-    // Prune transparent ones.
-    const minLogit = Math.log(opts.minOpacity / (1 - opts.minOpacity));
-    const keep: number[] = [];
-    for (let j = 0; j < total; j++) if (!(opac[j]! < minLogit)) keep.push(j);
-    const pruned = total - keep.length;
-    const m = this.#m, v = this.#v;
-    const oldM = m, oldV = v;
-    const ns: GaussianScene = {
-      count: keep.length,
-      means: new Float32Array(keep.length * 3),
-      logScales: new Float32Array(keep.length * 3),
-      quats: new Float32Array(keep.length * 4),
-      opacityLogits: new Float32Array(keep.length),
-      shDegree: s.shDegree,
-      colorMode: s.colorMode,
-      colors: new Float32Array(keep.length * kc),
-    };
+    const plan = planDensify({
+      count: s.count,
+      gradSum: this.#gradAccum,
+      views: this.#denom,
+      maxScale: maxScales(s.logScales),
+      opacityLogits: s.opacityLogits,
+    }, opts);
     const width: Record<Group, number> = {
       means: 3,
       logScales: 3,
@@ -389,33 +322,20 @@ export class CpuOptimizer implements SceneOptimizer {
       opacityLogits: 1,
       colors: kc,
     };
-    const newParams: Record<Group, Float32Array> = {
-      means,
-      logScales,
-      quats,
-      opacityLogits: opac,
-      colors,
-    };
-    this.#scene = ns;
-    const nm = this.#zeros(), nv = this.#zeros();
+    const ns = { ...s, count: plan.count } as GaussianScene;
+    const nm = {} as Record<Group, Float32Array>, nv = {} as Record<Group, Float32Array>;
     for (const name of GROUPS) {
-      const w = width[name];
-      const dst = ns[name], srcArr = newParams[name];
-      for (let k = 0; k < keep.length; k++) {
-        const j = keep[k]!;
-        dst.set(srcArr.subarray(j * w, (j + 1) * w), k * w);
-        if (j < firstNew) {
-          const i = src[j]!;
-          nm[name].set(oldM[name].subarray(i * w, (i + 1) * w), k * w);
-          nv[name].set(oldV[name].subarray(i * w, (i + 1) * w), k * w);
-        }
-      }
+      ns[name] = gatherRows(plan, s[name], width[name]);
+      nm[name] = gatherRows(plan, this.#m[name], width[name], true);
+      nv[name] = gatherRows(plan, this.#v[name], width[name], true);
     }
+    applySplit(plan, ns.means, ns.logScales, ns.quats);
+    this.#scene = ns;
     this.#m = nm;
     this.#v = nv;
     this.#gradAccum = new Float64Array(ns.count);
     this.#denom = new Float64Array(ns.count);
-    return { cloned, split, pruned };
+    return plan.counts;
   }
 
   [Symbol.dispose](): void {}

@@ -22,8 +22,8 @@ import type {
   SceneOptimizer,
   SplatBackend,
 } from "./types.ts";
-import { quatToRotmat } from "./_math.ts";
-import { assertScene, normalSampler, seededRandom } from "./scene.ts";
+import { assertScene } from "./scene.ts";
+import { applySplit, gatherRows, maxScales, planDensify } from "./densify.ts";
 import { GpuContext, type StageTimer, STORAGE } from "./_webgpu_context.ts";
 import {
   type Frame,
@@ -42,6 +42,21 @@ function background(opts?: RenderOptions): [number, number, number] {
     throw new RangeError(`Background must be 3 finite numbers, got ${JSON.stringify(bg)}`);
   }
   return [bg[0], bg[1], bg[2]];
+}
+
+/** Lets `opts.deviceColors` write the colour group of `params` (rgb mode only). */
+function deviceColorsIn(
+  opts: RenderOptions | undefined,
+  layout: SceneLayout,
+  params: GPUBuffer,
+): void {
+  if (!opts?.deviceColors) return;
+  if (layout.colorMode !== "rgb") {
+    throw new RangeError(
+      `deviceColors needs a scene in "rgb" colour mode, got "${layout.colorMode}"`,
+    );
+  }
+  opts.deviceColors.writeColors(params, layout.offColors);
 }
 
 /** The WebGPU splatting backend. Dispose it to release the device. */
@@ -95,6 +110,7 @@ export class WebGpuBackend implements SplatBackend {
   async #render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
     const bg = background(opts);
     const { layout, params } = this.#upload(scene);
+    deviceColorsIn(opts, layout, params);
     const f = await this.renderer.forward(params, layout, camera, bg);
     return (await this.#output(f, opts)).out;
   }
@@ -127,6 +143,7 @@ export class WebGpuBackend implements SplatBackend {
         `Upstream alpha gradient must have ${np} values, got ${upstream.alpha.length}`,
       );
     }
+    deviceColorsIn(opts, layout, params);
     const f = await this.renderer.forward(params, layout, camera, bg);
     const r = this.renderer;
     const dRgb = r.buf("up_rgb", 12 * np);
@@ -138,6 +155,7 @@ export class WebGpuBackend implements SplatBackend {
     }
     const grads = r.buf("scene_grads", 4 * layout.total);
     await r.backward(f, params, grads, dRgb, dAlpha, undefined);
+    opts?.deviceColors?.readColorGrads(grads, layout.offColors);
     const nn = layout.n;
     const { out: output, extra: [g, abs] } = await this.#output(f, opts, [
       { buffer: grads, bytes: 4 * layout.total },
@@ -269,6 +287,7 @@ export class WebGpuOptimizer implements SceneOptimizer {
     this.#check();
     const r = this.#backend.renderer;
     const bg = background(opts);
+    deviceColorsIn(opts, this.#layout, this.#params);
     const f = await r.forward(this.#params, this.#layout, camera, bg, true);
     const { dRgb, read } = await r.loss(
       f.width,
@@ -279,6 +298,7 @@ export class WebGpuOptimizer implements SceneOptimizer {
       loss?.mask,
     );
     await r.backward(f, this.#params, this.#grads, dRgb, undefined, this.#stats);
+    opts?.deviceColors?.readColorGrads(this.#grads, this.#layout.offColors);
     this.#t++;
     const a = this.#adam;
     await r.adam(
@@ -356,11 +376,10 @@ export class WebGpuOptimizer implements SceneOptimizer {
 }
 
 /**
- * Clone/split/prune on flat parameter-layout arrays (the CPU optimiser's rules):
- * a Gaussian whose mean |dL/dmean2d| over its visible views is ≥ gradThreshold is
- * cloned when its largest scale is ≤ scaleThreshold, else split into two samples
- * with scales / 1.6; then Gaussians with opacity < minOpacity are pruned. Order:
- * survivors, clones, split children; new Gaussians start with zero moments.
+ * Densify/prune on flat parameter-layout arrays with the shared host policy
+ * (`densify.ts`): parameters and both Adam moments are split into groups,
+ * gathered by the plan (moments of new rows zeroed), split children moved, and
+ * packed into the new layout.
  */
 export function densifyFlat(
   L: SceneLayout,
@@ -377,87 +396,35 @@ export function densifyFlat(
   counts: { cloned: number; split: number; pruned: number };
 } {
   const n = L.n;
-  const rand = normalSampler(seededRandom(opts.seed ?? 0));
-  const action = new Uint8Array(n);
-  let cloned = 0, split = 0;
-  for (let i = 0; i < n; i++) {
-    const d = stats[2 * i + 1]!;
-    const grad = d > 0 ? stats[2 * i]! / d : 0;
-    if (!(grad >= opts.gradThreshold)) continue;
-    const ls = L.offScales + 3 * i;
-    const maxScale = Math.exp(Math.max(params[ls]!, params[ls + 1]!, params[ls + 2]!));
-    if (maxScale <= opts.scaleThreshold) {
-      action[i] = 1;
-      cloned++;
-    } else {
-      action[i] = 2;
-      split++;
-    }
-  }
-  const src: number[] = [];
-  for (let i = 0; i < n; i++) if (action[i] !== 2) src.push(i);
-  for (let i = 0; i < n; i++) if (action[i] === 1) src.push(i);
-  const firstNew = n - split;
-  for (let i = 0; i < n; i++) if (action[i] === 2) src.push(i, i);
-  // Candidate Gaussians (before pruning), group by group.
-  const total = src.length;
-  const widths = [3, 3, 4, 1, L.colorStride];
-  const offs = [L.offMeans, L.offScales, L.offQuats, L.offOpacity, L.offColors];
-  const cand = widths.map((w) => new Float32Array(total * w));
-  const rot = new Float64Array(9);
-  for (let j = 0; j < total; j++) {
-    const i = src[j]!;
-    for (let g = 0; g < 5; g++) {
-      const w = widths[g]!;
-      cand[g]!.set(params.subarray(offs[g]! + i * w, offs[g]! + (i + 1) * w), j * w);
-    }
-    if (action[i] === 2) {
-      const q = L.offQuats + 4 * i, s = L.offScales + 3 * i, m = L.offMeans + 3 * i;
-      const qw = params[q]!, qx = params[q + 1]!, qy = params[q + 2]!, qz = params[q + 3]!;
-      const qn = Math.hypot(qw, qx, qy, qz) || 1;
-      quatToRotmat(qw / qn, qx / qn, qy / qn, qz / qn, rot);
-      const e0 = rand() * Math.exp(params[s]!);
-      const e1 = rand() * Math.exp(params[s + 1]!);
-      const e2 = rand() * Math.exp(params[s + 2]!);
-      for (let c = 0; c < 3; c++) {
-        cand[0]![j * 3 + c] = params[m + c]! + rot[c * 3]! * e0 + rot[c * 3 + 1]! * e1 +
-          rot[c * 3 + 2]! * e2;
-        cand[1]![j * 3 + c] = params[s + c]! - Math.log(1.6);
-      }
-    }
-  }
-  const minLogit = Math.log(opts.minOpacity / (1 - opts.minOpacity));
-  const keep: number[] = [];
-  for (let j = 0; j < total; j++) if (!(cand[3]![j]! < minLogit)) keep.push(j);
-  const layout = sceneLayout({ count: keep.length, shDegree: L.shDegree, colorMode: L.colorMode });
-  const nOffs = [
-    layout.offMeans,
-    layout.offScales,
-    layout.offQuats,
-    layout.offOpacity,
-    layout.offColors,
-  ];
-  const out = new Float32Array(layout.total),
-    o1 = new Float32Array(layout.total),
-    o2 = new Float32Array(layout.total);
-  for (let k = 0; k < keep.length; k++) {
-    const j = keep[k]!;
-    for (let g = 0; g < 5; g++) {
-      const w = widths[g]!;
-      out.set(cand[g]!.subarray(j * w, (j + 1) * w), nOffs[g]! + k * w);
-      if (j < firstNew) {
-        const i = src[j]!;
-        o1.set(m1.subarray(offs[g]! + i * w, offs[g]! + (i + 1) * w), nOffs[g]! + k * w);
-        o2.set(m2.subarray(offs[g]! + i * w, offs[g]! + (i + 1) * w), nOffs[g]! + k * w);
-      }
-    }
-  }
+  const p = unpackParams(params, L), a = unpackParams(m1, L), b = unpackParams(m2, L);
+  const gradSum = new Float32Array(n), views = new Float32Array(n);
+  for (let i = 0; i < n; i++) gradSum[i] = stats[2 * i]!, views[i] = stats[2 * i + 1]!;
+  const plan = planDensify(
+    { count: n, gradSum, views, maxScale: maxScales(p.logScales), opacityLogits: p.opacityLogits },
+    opts,
+  );
+  const layout = sceneLayout({ count: plan.count, shDegree: L.shDegree, colorMode: L.colorMode });
+  const width = { means: 3, logScales: 3, quats: 4, opacityLogits: 1, colors: L.colorStride };
+  const pack = (g: typeof p, state: boolean) => {
+    const scene = {
+      count: plan.count,
+      shDegree: L.shDegree,
+      colorMode: L.colorMode,
+      means: gatherRows(plan, g.means, width.means, state),
+      logScales: gatherRows(plan, g.logScales, width.logScales, state),
+      quats: gatherRows(plan, g.quats, width.quats, state),
+      opacityLogits: gatherRows(plan, g.opacityLogits, width.opacityLogits, state),
+      colors: gatherRows(plan, g.colors, width.colors, state),
+    };
+    if (!state) applySplit(plan, scene.means, scene.logScales, scene.quats);
+    return packParams(scene, layout);
+  };
   return {
     layout,
-    params: out,
-    m1: o1,
-    m2: o2,
-    counts: { cloned, split, pruned: total - keep.length },
+    params: pack(p, false),
+    m1: pack(a, true),
+    m2: pack(b, true),
+    counts: plan.counts,
   };
 }
 

@@ -32,6 +32,15 @@ import { randomScene, simplePinhole } from "./scene.ts";
 export type * from "./types.ts";
 export { CpuBackend } from "./_cpu.ts";
 export { SplatBackendError, SplatInputError } from "./errors.ts";
+export {
+  applySplit,
+  type DensifyInput,
+  type DensifyPlan,
+  gatherGroups,
+  gatherRows,
+  maxScales,
+  planDensify,
+} from "./densify.ts";
 export { decodePly, encodePly, readPly, writeFileAtomic, writePly } from "./ply.ts";
 export {
   cameraFromJson,
@@ -41,7 +50,14 @@ export {
   parseCameraFile,
   readCamera,
 } from "./camera.ts";
-export { decodePng, encodePng, type FloatImage, readPng, writePng } from "./png.ts";
+// The PNG codec lives in src/image/; the float helpers keep their splat names here.
+export {
+  decodePngFloat as decodePng,
+  encodePngFloat as encodePng,
+  type FloatImage,
+  readPngFloat as readPng,
+  writePngFloat as writePng,
+} from "../image/png.ts";
 export {
   assertScene,
   cloneScene,
@@ -52,6 +68,24 @@ export {
   summarizeScene,
 } from "./scene.ts";
 export { ALPHA_MAX, ALPHA_MIN, SH_C0, shCoeffCount, T_MIN, TILE_SIZE } from "./_math.ts";
+/** The host photometric loss (L1 + D-SSIM, masked); its `ssim` is the eval metric of the head. */
+export { type LossResult, photometricLoss } from "./_loss.ts";
+
+export type { GpuContext } from "./_webgpu_context.ts";
+
+/**
+ * The WebGPU device context of a WebGPU backend (for code that runs its own passes
+ * on the splatter's device and command stream, e.g. the colour MLP); undefined for
+ * the CPU backend.
+ */
+export function gpuContextOf(
+  backend: SplatBackend,
+): import("./_webgpu_context.ts").GpuContext | undefined {
+  const ctx = (backend as { ctx?: unknown }).ctx;
+  return backend.name === "webgpu" && ctx
+    ? ctx as import("./_webgpu_context.ts").GpuContext
+    : undefined;
+}
 
 export type BackendName = "auto" | "webgpu" | "cpu";
 

@@ -4,7 +4,7 @@ import { defineStage } from "../workflow/stage.ts";
 
 export default defineStage({
   type: "media.probe",
-  version: 1,
+  version: 2,
   description:
     "Probe a media file: video size, fps, frame count, duration, rotation, audio streams",
   params: z.strictObject({
@@ -24,6 +24,19 @@ export default defineStage({
     const info = await ctx.media.probe(p.input);
     const { path: _path, ...rest } = info;
     await Deno.writeTextFile(ctx.output("info"), JSON.stringify(rest, null, 2));
+    ctx.report.metric("duration_s", info.durationS, {
+      unit: "s",
+      description: "container duration",
+    });
+    if (info.video) {
+      ctx.report.metric("fps", info.video.fps, {
+        unit: "frames/s",
+        description: "average frame rate",
+      });
+      ctx.report.metric("frame_count", info.video.frameCount, {
+        description: info.video.frameCountExact ? "frames (container count)" : "frames (estimated)",
+      });
+    }
     return {
       values: {
         width: info.video?.width ?? 0,

@@ -10,7 +10,7 @@ import { defineStage } from "../workflow/stage.ts";
 
 export default defineStage({
   type: "video.encode",
-  version: 1,
+  version: 2,
   description: "Encode frames to H.264 (original size and fps) and mux an audio track",
   params: z.strictObject({
     video: z.string().describe("video whose frames are encoded"),
@@ -62,6 +62,16 @@ export default defineStage({
     } catch (e) {
       await writer.abort();
       throw e;
+    }
+    const sizeBytes = (await Deno.stat(out)).size;
+    const durS = v.fps > 0 ? n / v.fps : 0;
+    ctx.report.video("video", { output: "video", caption: `${n} frames, ${v.width}×${v.height}` });
+    ctx.report.metric("frames", n, { description: "frames written" });
+    if (durS > 0) {
+      ctx.report.metric("bitrate_kbps", (sizeBytes * 8) / durS / 1000, {
+        unit: "kbit/s",
+        description: "average bit rate of the encoded file",
+      });
     }
     return { values: { frames: n } };
   },

@@ -213,6 +213,32 @@ export async function checkRegularFiles(reads: readonly ReadFile[]): Promise<voi
 }
 
 /**
+ * Reads that lie inside a folder dub fills (e.g. the HTML report's pictures):
+ * directly inside it, or (with `sub`) inside one of its sub-folders.
+ */
+export async function readsInside(
+  reads: readonly ReadFile[],
+  dirs: readonly { path: string; role: string; sub?: boolean }[],
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const d of dirs) {
+    const di = await identify(d.path);
+    for (const r of reads) {
+      const ri = await identify(r.path);
+      const rel = ri.real.startsWith(di.real + sep) ? ri.real.slice(di.real.length + 1) : null;
+      if (rel === null) continue;
+      const depth = rel.split(sep).length;
+      if (d.sub ? depth >= 2 : depth >= 1) {
+        problems.push(
+          `Refusing to write ${d.role} "${d.path}": ${r.role} ("${r.path}") is inside it`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/**
  * Check that `path` can be created: its nearest existing ancestor must be a
  * folder we can write to. Throws a DubError naming the path and what to do.
  */

@@ -21,13 +21,17 @@ import {
   describeWriteError,
   fileKind,
   readFilesOf,
+  readsInside,
   writeConflicts,
+  type WriteFile,
   writeHint,
 } from "./guard.ts";
 import { concurrencyCap } from "./limits.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import { findRefs, interpolate, mapStrings, type Ref, refText, walkStrings } from "./refs.ts";
 import type { JsonValue, StageContext } from "./stage.ts";
+import { createStepReport, isReportFile, REPORT_DATA_KEY } from "../report/collect.ts";
+import { writeHtmlReports } from "../report/mod.ts";
 
 /** Events for progress display and `--json` (NDJSON). */
 export type RunEvent =
@@ -64,6 +68,9 @@ export type RunEvent =
     error?: string;
   }
   | { type: "output_written"; clip: string; name: string; path: string }
+  /** The HTML report: `path` is the page to open (report.html, or a batch's index.html). */
+  | { type: "report_written"; path: string; clips: string[] }
+  | { type: "report_failed"; error: string }
   | { type: "clip_end"; clip: string; status: "ok" | "failed"; durationS: number; error?: string }
   | {
     type: "summary";
@@ -90,6 +97,8 @@ export interface RunOptions {
   reportPath?: string;
   /** Called with the error object of each failed clip (for `--verbose` cause chains). */
   onClipError?: (clip: string, error: unknown) => void;
+  /** The HTML report's page path, or false for none (default: a folder next to the outputs). */
+  reportHtml?: string | false;
 }
 
 export interface StepRecord {
@@ -102,6 +111,8 @@ export interface StepRecord {
   values: Record<string, JsonValue>;
   warnings: string[];
   error?: string;
+  /** The step's report data (`_report/data.json` in its cache entry), when it declared any. */
+  report?: string;
 }
 
 export interface ClipRecord {
@@ -227,6 +238,7 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   await preflight(wf, jobs, {
     cacheDir: store.root,
     ...(opts.reportPath !== undefined ? { reportPath: opts.reportPath } : {}),
+    ...(typeof opts.reportHtml === "string" ? { reportHtmlPath: opts.reportHtml } : {}),
     batch: opts.batch !== undefined || wf.file.batch !== undefined,
   });
   await store.sweepStaging();
@@ -288,6 +300,23 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
       );
     });
   }
+  if (opts.reportHtml !== false && wf.file.report !== false && jobs.length > 0) {
+    // A report that cannot be written does not fail the run (its outputs are written).
+    try {
+      const firstOut = Object.values(wf.file.outputs)[0];
+      const html = await writeHtmlReports(report, {
+        ...(opts.reportHtml ? { path: opts.reportHtml } : {}),
+        outputDir: firstOut
+          ? dirname(outputPath(wf, firstOut.path, jobs[0]!))
+          : join(store.root, "reports"),
+        name: wf.file.name ?? basename(wf.path, extname(wf.path)),
+        batch: jobs.length > 1 || wf.file.batch !== undefined || opts.batch !== undefined,
+      });
+      emit({ type: "report_written", path: html.path, clips: html.clips.map((c) => c.path) });
+    } catch (e) {
+      emit({ type: "report_failed", error: (e as Error).message });
+    }
+  }
   const failed = records.filter((r) => r.status === "failed");
   emit({
     type: "summary",
@@ -314,7 +343,13 @@ function writeJsonAtomic(path: string, v: unknown): Promise<void> {
 export async function preflight(
   wf: LoadedWorkflow,
   jobs: ClipJob[],
-  opts: { cacheDir: string; reportPath?: string; batch: boolean; checkWritable?: boolean },
+  opts: {
+    cacheDir: string;
+    reportPath?: string;
+    reportHtmlPath?: string;
+    batch: boolean;
+    checkWritable?: boolean;
+  },
 ): Promise<void> {
   const writable = opts.checkWritable !== false;
   if (writable) {
@@ -329,10 +364,27 @@ export async function preflight(
         throw e;
       });
     if (opts.reportPath) await checkWritable(opts.reportPath, "report (--report)");
+    if (opts.reportHtmlPath) {
+      await checkWritable(opts.reportHtmlPath, "HTML report (--report-html)");
+    }
   }
-  const runWrites = opts.reportPath
-    ? [{ path: resolve(opts.reportPath), role: "the report (--report)", from: "cli" as const }]
-    : [];
+  const runWrites: WriteFile[] = [];
+  const writeDirs: { path: string; role: string }[] = [];
+  if (opts.reportPath) {
+    runWrites.push({ path: resolve(opts.reportPath), role: "the report (--report)", from: "cli" });
+  }
+  if (opts.reportHtmlPath) {
+    const page = resolve(opts.reportHtmlPath);
+    runWrites.push({ path: page, role: "the HTML report (--report-html)", from: "cli" });
+    // A single clip's pictures go to a folder beside the page (a batch's to per-clip
+    // folders named after the clips; only the pages are checked there).
+    if (!opts.batch) {
+      writeDirs.push({
+        path: join(dirname(page), `${basename(page, extname(page))}_files`),
+        role: "the HTML report's pictures folder",
+      });
+    }
+  }
   const dirs = new Set<string>();
   for (const job of jobs) {
     if (job.error) continue;
@@ -350,15 +402,12 @@ export async function preflight(
       job.error = (e as Error).message;
       continue;
     }
-    const problems = await writeConflicts(
-      reads,
-      [...runWrites, ...outs],
-      opts.cacheDir,
-    );
+    const problems = await writeConflicts(reads, [...runWrites, ...outs], opts.cacheDir);
+    problems.push(...await readsInside(reads, writeDirs));
     if (problems.length === 0) continue;
     const hint = "choose output and report paths that differ from the workflow, its inputs, " +
       "models and the cache folder";
-    const runWide = problems.some((p) => p.includes("the report (--report)"));
+    const runWide = problems.some((p) => /the (HTML )?report/.test(p));
     if (!opts.batch || runWide) throw new DubError("workflow", problems.join("\n"), { hint });
     job.error = problems.join("; ");
     job.errorKind = "workflow";
@@ -639,7 +688,10 @@ async function runClip(
         srec.status = "ran";
       }
       srec.durationS = (performance.now() - ts) / 1000;
-      srec.outputs = entry.paths;
+      srec.outputs = Object.fromEntries(
+        Object.entries(entry.paths).filter(([k]) => !isReportFile(k)),
+      );
+      if (entry.paths[REPORT_DATA_KEY]) srec.report = entry.paths[REPORT_DATA_KEY];
       srec.values = entry.manifest.values;
       if (srec.status === "cached") {
         // Warnings belong to the result: show them again whenever it is used.
@@ -719,7 +771,9 @@ async function executeStep(
   const ts = performance.now();
   let lastEmit = 0;
   const files: Record<string, string> = {};
+  const report = createStepReport(staging.dir, stage.outputs);
   const ctx: StageContext = {
+    report: report.api,
     stepId: rs.id,
     outDir: staging.dir,
     tmpDir,
@@ -765,6 +819,7 @@ async function executeStep(
         delete files[name];
       }
     }
+    Object.assign(files, await report.finish(files));
     return await opts.store.commit(
       staging,
       {

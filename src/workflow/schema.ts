@@ -68,5 +68,7 @@ export const WorkflowSchema = z.strictObject({
   batch: BatchDecl.optional(),
   steps: z.array(StepDecl).min(1, "a workflow needs at least one step"),
   outputs: z.record(z.string(), OutputDecl).default({}),
+  /** Write the HTML run report (default true; `--report-html PATH` picks its page). */
+  report: z.boolean().optional(),
 });
 export type WorkflowFile = z.infer<typeof WorkflowSchema>;

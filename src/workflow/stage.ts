@@ -42,6 +42,84 @@ export interface StageContext {
   log(message: string): void;
   /** A warning the user should see (also recorded in the run report). */
   warn(message: string): void;
+  /**
+   * Declare artefacts for the HTML run report (images, videos, series, metrics).
+   * They are stored with the step's cache entry, so a cached re-run reports them too.
+   */
+  readonly report: StageReport;
+}
+
+/**
+ * What a stage declares for the HTML run report (`src/report/`). Every call is
+ * optional; the report shows a section per step with what it declared, overlays
+ * series that share a `plot` id across steps, and lists metrics with their goals.
+ * Names are unique per step and kind (`[A-Za-z0-9_.-]+`); declaring a name twice replaces it.
+ */
+export interface StageReport {
+  /**
+   * Absolute path for a report-only file (e.g. `"mouth_strip.png"`) inside this step's
+   * cache entry. Write it there (PNG/JPEG, small: thumbnails), then declare it with
+   * `image(name, { file })`.
+   */
+  file(fileName: string): string;
+  /** Show an image: a file made with `file()`, or one of this step's declared file outputs. */
+  image(name: string, opts: ReportMediaOptions): void;
+  /** Embed a video (a declared `.mp4`/`.webm` file output, or a `file()`). */
+  video(name: string, opts: ReportMediaOptions): void;
+  /** A plot: one or more channels over a shared x axis. */
+  series(name: string, series: ReportSeries): void;
+  /** A measured number, with an optional goal (shown as met / not met). `null` = not measurable. */
+  metric(name: string, value: number | null, opts?: ReportMetricOptions): void;
+}
+
+export interface ReportMediaOptions {
+  /** A file returned by `ctx.report.file()`. */
+  file?: string;
+  /** Or the name of one of this step's declared file outputs. */
+  output?: string;
+  /** One line under the picture. */
+  caption?: string;
+}
+
+export interface ReportSeries {
+  /** Plot title. */
+  title: string;
+  /**
+   * The x axis: evenly spaced (`start`, `step`) or explicit `values` ([N]). Unit "s" (time in
+   * seconds) lets series of different steps share one time axis.
+   */
+  x:
+    | { unit: "s" | "frame" | "iteration"; start: number; step: number }
+    | { unit: "s" | "frame" | "iteration"; values: ArrayLike<number> };
+  /** Channel name → values [N], all the same length N. NaN = no value (drawn as a gap). */
+  channels: Record<string, ArrayLike<number>>;
+  /** Label of the y axis (with its unit). */
+  yLabel?: string;
+  /** Fixed y range, e.g. [0, 1]. */
+  yDomain?: [number, number];
+  /** "line" (default), "area" (filled, e.g. energy, voice activity), "bar". */
+  mark?: "line" | "area" | "bar";
+  /** Log y scale (e.g. loss curves). */
+  yScale?: "linear" | "log";
+  /**
+   * Series with the same plot id (from any step of the clip) are drawn as stacked panels
+   * sharing the x axis, e.g. `"driving"`: dialogue energy + voice activity + articulation.
+   * Without one, the series is drawn alone in its step's section.
+   */
+  plot?: string;
+  /** Order of the panel within a shared plot (smaller first; default 0). */
+  order?: number;
+}
+
+export interface ReportMetricOptions {
+  /** Unit shown after the value ("dB", "ms", "%"). */
+  unit?: string;
+  /** The goal: met when min ≤ value ≤ max (either bound optional). */
+  goal?: { min?: number; max?: number };
+  /** What it measures, in a few words. */
+  description?: string;
+  /** Show it in the batch index (key metrics). */
+  key?: boolean;
 }
 
 /** What a run function returns; file outputs are the files it wrote via `ctx.output()`. */

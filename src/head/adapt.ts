@@ -1,0 +1,376 @@
+/**
+ * Customized adaptation: fit a speaker's mesh-bound Gaussian head to their
+ * footage. Per iteration one training view is rendered by the splatter (`rgb`
+ * colour mode), the loss is (1 − λ)·L1 + λ·D-SSIM inside the face mask, the
+ * splatter's world-space gradients are back-propagated through the binding into
+ * the local parameters, and a host Adam with per-group learning rates updates
+ * them. Densify/prune (`src/splat/densify.ts`) runs on the local parameter groups
+ * so the triangle ids and Adam moments carry along.
+ *
+ * @module
+ */
+import type { CanonicalMesh } from "../track/canonical_mesh.ts";
+import type { GaussianScene, SplatBackend } from "../splat/types.ts";
+import { seededRandom } from "../splat/scene.ts";
+import { applySplit, gatherRows, maxScales, planDensify } from "../splat/densify.ts";
+import { bindBackward, bindToWorld, type BoundGaussians, type LocalGrads } from "./binding.ts";
+import { HostAdam } from "./adam.ts";
+import { FootageInitializer, type HeadInitializer } from "./init.ts";
+import { buildInnerMouth } from "./inner_mouth.ts";
+import type { SpeakerModel, SpeakerModelInfo } from "./model.ts";
+import { deformedVertices } from "./render.ts";
+import type { AdaptView } from "./views.ts";
+
+/** Learning rates per local parameter group (local units: offsets in triangle sizes). */
+export interface AdaptLearningRates {
+  offset: number;
+  logScale: number;
+  quat: number;
+  opacityLogit: number;
+  color: number;
+}
+
+export const DEFAULT_LR: AdaptLearningRates = {
+  offset: 2e-3,
+  logScale: 5e-3,
+  quat: 1e-3,
+  opacityLogit: 0.025,
+  color: 5e-3,
+};
+
+export interface AdaptOptions {
+  /** Optimisation steps (one view per step). */
+  iterations: number;
+  /** Stop after this many seconds of wall time (checked between steps). */
+  maxSeconds?: number;
+  seed: number;
+  /** Skin Gaussians at start; default from the face's size in pixels (see {@link skinCountFor}). */
+  gaussians?: number;
+  lr?: Partial<AdaptLearningRates>;
+  /** Weight of the D-SSIM term, default 0.2. */
+  ssimWeight?: number;
+  initializer?: HeadInitializer;
+  /** Densify/prune schedule; `false` disables it. */
+  densify?: false | Partial<HeadDensifyOptions>;
+  /** Called after each densification. */
+  onDensify?: (
+    iteration: number,
+    counts: { cloned: number; split: number; pruned: number },
+    total: number,
+  ) => void;
+  /** Called after every step with the step's loss. */
+  onStep?: (iteration: number, total: number, loss: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Densification of the head (host-side policy of `src/splat/densify.ts`). */
+export interface HeadDensifyOptions {
+  /** Run every this many iterations… */
+  every: number;
+  /** …from this iteration… */
+  from: number;
+  /** …until this fraction of the iterations. */
+  untilFraction: number;
+  /** Mean |dL/dmean2D| (px) threshold; default the reference's 0.0002 NDC at the crop width. */
+  gradThreshold?: number;
+  /** Clone below / split above this size in pixels (σ). */
+  scaleThresholdPx: number;
+  minOpacity: number;
+  /** Never grow beyond this multiple of the initial count. */
+  maxGrowth: number;
+}
+
+export const DEFAULT_DENSIFY: HeadDensifyOptions = {
+  every: 100,
+  from: 100,
+  untilFraction: 0.7,
+  scaleThresholdPx: 1.5,
+  minOpacity: 0.005,
+  maxGrowth: 2.5,
+};
+
+export interface AdaptResult {
+  model: SpeakerModel;
+  /** Loss per iteration. */
+  losses: number[];
+  iterations: number;
+  seconds: number;
+}
+
+/**
+ * Skin Gaussians for a face: about 0.7 per face-mask pixel of the mean view (a
+ * 400×300 webcam face of ≈ 18k mask pixels gets ≈ 12k), at least one per triangle.
+ */
+export function skinCountFor(views: readonly AdaptView[]): number {
+  let px = 0;
+  for (const v of views) px += v.mask.reduce((a, b) => a + b, 0) / views.length;
+  return Math.max(898, Math.round(px * 0.7));
+}
+
+/** The mutable state of an adaptation (what a checkpoint holds). */
+export interface AdaptState {
+  gaussians: BoundGaussians;
+  part: Uint8Array;
+  adam: HostAdam;
+  iteration: number;
+  losses: number[];
+  /** Densification statistics since the last densify: Σ |dL/dmean2D| px and visible views. */
+  gradSum: Float64Array; // [N]
+  gradViews: Float64Array; // [N]
+  /** Gaussian count after initialisation (caps growth). */
+  initialCount: number;
+}
+
+/** Starts an adaptation: initialiser for the skin, built inner mouth. */
+export async function initAdaptation(
+  views: readonly AdaptView[],
+  mesh: CanonicalMesh,
+  neutral: Float32Array,
+  opts: AdaptOptions,
+): Promise<AdaptState> {
+  const init = opts.initializer ?? new FootageInitializer();
+  const skin = await init.init({
+    views,
+    count: opts.gaussians ?? skinCountFor(views),
+    seed: opts.seed,
+    triangles: mesh.triangles,
+  });
+  const mouth = buildInnerMouth(deformedVertices(mesh, neutral));
+  const gaussians = concatBound(skin, mouth.gaussians);
+  const part = new Uint8Array(gaussians.count);
+  part.set(mouth.part, skin.count);
+  return {
+    gaussians,
+    part,
+    adam: new HostAdam({ ...DEFAULT_LR, ...opts.lr } as unknown as Record<string, number>),
+    iteration: 0,
+    losses: [],
+    gradSum: new Float64Array(gaussians.count),
+    gradViews: new Float64Array(gaussians.count),
+    initialCount: gaussians.count,
+  };
+}
+
+export function concatBound(a: BoundGaussians, b: BoundGaussians): BoundGaussians {
+  const cat = <T extends Float32Array | Int32Array>(x: T, y: T): T => {
+    const o = new (x.constructor as { new (n: number): T })(x.length + y.length);
+    o.set(x);
+    o.set(y, x.length);
+    return o;
+  };
+  return {
+    count: a.count + b.count,
+    frame: cat(a.frame, b.frame),
+    offset: cat(a.offset, b.offset),
+    logScale: cat(a.logScale, b.logScale),
+    quat: cat(a.quat, b.quat),
+    opacityLogit: cat(a.opacityLogit, b.opacityLogit),
+    color: cat(a.color, b.color),
+  };
+}
+
+/** World-space scene buffers for a model, reused across steps while N is unchanged. */
+function sceneFor(g: BoundGaussians, prev?: GaussianScene): GaussianScene {
+  if (prev && prev.count === g.count) {
+    prev.opacityLogits.set(g.opacityLogit);
+    prev.colors.set(g.color);
+    return prev;
+  }
+  return {
+    count: g.count,
+    means: new Float32Array(g.count * 3),
+    logScales: new Float32Array(g.count * 3),
+    quats: new Float32Array(g.count * 4),
+    opacityLogits: Float32Array.from(g.opacityLogit),
+    shDegree: 0,
+    colorMode: "rgb",
+    colors: Float32Array.from(g.color),
+  };
+}
+
+/** The masked photometric loss of the current state on one view (no update). */
+export async function viewLoss(
+  backend: SplatBackend,
+  g: BoundGaussians,
+  view: AdaptView,
+  ssimWeight = 0.2,
+): Promise<number> {
+  const scene = sceneFor(g);
+  bindToWorld(g, view.frames, scene);
+  const out = await backend.render(scene, view.camera);
+  return (await backend.loss(out, view.rgb, { mask: view.mask, ssimWeight })).loss;
+}
+
+/**
+ * Runs (or continues) the adaptation from `state` until `opts.iterations` steps in
+ * total or `maxSeconds`. Deterministic on the CPU backend for a given seed (the view
+ * order depends only on the seed and the iteration number).
+ */
+export async function runAdaptation(
+  backend: SplatBackend,
+  views: readonly AdaptView[],
+  state: AdaptState,
+  opts: AdaptOptions & {
+    onCheckpoint?: (s: AdaptState) => Promise<void>;
+    checkpointEvery?: number;
+  },
+): Promise<{ seconds: number }> {
+  const t0 = performance.now();
+  const ssimWeight = opts.ssimWeight ?? 0.2;
+  let scene: GaussianScene | undefined;
+  let grads: LocalGrads | undefined;
+  while (state.iteration < opts.iterations) {
+    opts.signal?.throwIfAborted();
+    if (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= opts.maxSeconds) break;
+    const it = state.iteration;
+    const view = views[viewIndex(opts.seed, it, views.length)]!;
+    const g = state.gaussians;
+    scene = sceneFor(g, scene);
+    bindToWorld(g, view.frames, scene);
+    const out = await backend.render(scene, view.camera);
+    const l = await backend.loss(out, view.rgb, { mask: view.mask, ssimWeight });
+    const { grads: sg } = await backend.renderBackward(scene, view.camera, l.grads);
+    if (!grads || grads.offset.length !== g.count * 3) {
+      grads = {
+        offset: new Float64Array(g.count * 3),
+        logScale: new Float64Array(g.count * 3),
+        quat: new Float64Array(g.count * 4),
+      };
+    }
+    bindBackward(g, view.frames, sg, grads);
+    for (let i = 0; i < g.count; i++) {
+      const a = sg.means2dAbs[i]!;
+      if (a > 0) state.gradSum[i]! += a, state.gradViews[i]! += 1;
+    }
+    state.adam.step(
+      {
+        offset: g.offset,
+        logScale: g.logScale,
+        quat: g.quat,
+        opacityLogit: g.opacityLogit,
+        color: g.color,
+      },
+      {
+        offset: grads.offset,
+        logScale: grads.logScale,
+        quat: grads.quat,
+        opacityLogit: sg.opacityLogits,
+        color: sg.colors,
+      },
+    );
+    clampColors(g.color);
+    state.losses.push(l.loss);
+    state.iteration++;
+    if (opts.densify !== false) {
+      const d = { ...DEFAULT_DENSIFY, ...opts.densify };
+      const it1 = state.iteration;
+      if (it1 >= d.from && it1 % d.every === 0 && it1 <= d.untilFraction * opts.iterations) {
+        const counts = densifyState(state, views, d, opts.seed + it1);
+        opts.onDensify?.(it1, counts, state.gaussians.count);
+      }
+    }
+    opts.onStep?.(state.iteration, opts.iterations, l.loss);
+    if (opts.onCheckpoint && opts.checkpointEvery && state.iteration % opts.checkpointEvery === 0) {
+      await opts.onCheckpoint(state);
+    }
+  }
+  return { seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Clone/split/prune on the local parameter groups: the decision uses world sizes
+ * in pixels (mean over the views), and every per-Gaussian array (frame ids, part
+ * labels, parameters, Adam moments) is gathered by the same plan.
+ */
+export function densifyState(
+  state: AdaptState,
+  views: readonly AdaptView[],
+  d: HeadDensifyOptions,
+  seed: number,
+): { cloned: number; split: number; pruned: number } {
+  const g = state.gaussians;
+  const n = g.count;
+  // σ in pixels: local σ · k (per view) · camera scale, averaged over views.
+  const logPx = new Float64Array(n);
+  for (const v of views) {
+    for (let i = 0; i < n; i++) {
+      logPx[i]! += Math.log(v.frames.size[g.frame[i]!]! * v.camera.scale) / views.length;
+    }
+  }
+  const width = views.reduce((a, v) => a + v.crop.w, 0) / views.length;
+  const grow = state.initialCount * d.maxGrowth > n;
+  const plan = planDensify({
+    count: n,
+    gradSum: state.gradSum,
+    views: state.gradViews,
+    maxScale: maxScales(g.logScale, logPx),
+    opacityLogits: g.opacityLogit,
+  }, {
+    gradThreshold: grow ? d.gradThreshold ?? (0.0002 * 2) / width : Infinity,
+    scaleThreshold: d.scaleThresholdPx,
+    minOpacity: d.minOpacity,
+    seed,
+  });
+  const next: BoundGaussians = {
+    count: plan.count,
+    frame: gatherRows(plan, g.frame, 1),
+    offset: gatherRows(plan, g.offset, 3),
+    logScale: gatherRows(plan, g.logScale, 3),
+    quat: gatherRows(plan, g.quat, 4),
+    opacityLogit: gatherRows(plan, g.opacityLogit, 1),
+    color: gatherRows(plan, g.color, 3),
+  };
+  applySplit(plan, next.offset, next.logScale, next.quat);
+  const widths: Record<string, number> = {
+    offset: 3,
+    logScale: 3,
+    quat: 4,
+    opacityLogit: 1,
+    color: 3,
+  };
+  for (const mom of [state.adam.m, state.adam.v]) {
+    for (const [name, arr] of mom) {
+      mom.set(name, gatherRows(plan, arr, widths[name] ?? arr.length / n, true));
+    }
+  }
+  state.part = gatherRows(plan, state.part, 1);
+  state.gaussians = next;
+  state.gradSum = new Float64Array(plan.count);
+  state.gradViews = new Float64Array(plan.count);
+  return plan.counts;
+}
+
+function clampColors(c: Float32Array): void {
+  for (let i = 0; i < c.length; i++) c[i] = Math.min(1, Math.max(0, c[i]!));
+}
+
+/** View for iteration `it`: a seeded permutation per epoch. */
+export function viewIndex(seed: number, it: number, n: number): number {
+  const epoch = Math.floor(it / n);
+  const r = seededRandom((seed * 7919 + epoch * 104729) >>> 0);
+  const perm = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+  return perm[it % n]!;
+}
+
+/** Builds the speaker model from an adaptation state. */
+export function stateToModel(
+  state: AdaptState,
+  neutral: Float32Array,
+  info: SpeakerModelInfo,
+): SpeakerModel {
+  return {
+    gaussians: state.gaussians,
+    part: state.part,
+    neutral,
+    extra: new Map(),
+    info: {
+      ...info,
+      iterations: state.iteration,
+      ...(state.losses.length ? { finalLoss: state.losses.at(-1)! } : {}),
+    },
+  };
+}

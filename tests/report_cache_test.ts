@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { shortClipPath } from "../fixtures/mod.ts";
+import { openMedia } from "../src/media/mod.ts";
+import { readStepReport } from "../src/report/data.ts";
+import { parseWorkflow } from "../src/workflow/load.ts";
+import { runWorkflow } from "../src/workflow/run.ts";
+
+Deno.test({
+  name:
+    "runWorkflow() keeps what steps declared for the report with their cache entries; a cached re-run reports the same",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const media = await openMedia();
+    const clip = await shortClipPath(media, 1);
+    const dir = await Deno.makeTempDir();
+    const wf = parseWorkflow(
+      join(dir, "wf.yaml"),
+      `version: 1
+inputs:
+  footage: { type: file, default: ${JSON.stringify(clip)} }
+steps:
+  - id: probe
+    uses: media.probe
+    with: { input: "\${{ inputs.footage }}" }
+  - id: enc
+    uses: video.encode
+    with: { video: "\${{ inputs.footage }}", preset: ultrafast }
+`,
+      { sets: [] },
+    );
+    const load = async () => {
+      const rep = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
+      const clipRec = rep.clips[0]!;
+      assert.equal(clipRec.status, "ok", clipRec.error);
+      const out = [];
+      for (const s of clipRec.steps) {
+        assert.ok(s.report, `step ${s.id} has report data`);
+        // Report files are not step outputs.
+        assert.deepEqual(Object.keys(s.outputs).filter((k) => k.startsWith("report:")), []);
+        out.push({ status: s.status, data: await readStepReport(s.report, s.outputs) });
+      }
+      return out;
+    };
+    const first = await load();
+    assert.deepEqual(first.map((s) => s.status), ["ran", "ran"]);
+    const probe = first[0]!.data!;
+    // The 1 s cap12 cut: 25 frames at 25 fps.
+    assert.equal(probe.metrics.find((m) => m.name === "frame_count")?.value, 25);
+    assert.equal(probe.metrics.find((m) => m.name === "fps")?.value, 25);
+    const enc = first[1]!.data!;
+    assert.equal(enc.metrics.find((m) => m.name === "frames")?.value, 25);
+    assert.equal(enc.videos.length, 1);
+    assert.ok((await Deno.stat(enc.videos[0]!.path)).size > 0);
+    const second = await load();
+    assert.deepEqual(second.map((s) => s.status), ["cached", "cached"]);
+    assert.deepEqual(second.map((s) => s.data), first.map((s) => s.data));
+    await media[Symbol.asyncDispose]?.();
+  },
+});
