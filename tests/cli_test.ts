@@ -252,7 +252,8 @@ Deno.test("dub run --json: Ctrl-C after the reader of stdout went away (dub | jq
   await withTempDir(async (dir) => {
     const wf = join(dir, "wf.yaml");
     await Deno.writeTextFile(wf, wfText(longClip, join(dir, "out", "dubbed.mp4"), "medium"));
-    const child = spawnDub([wf, "--json", "--cache-dir", join(dir, "cache")]).spawn();
+    const child = spawnDub([wf, "--json", "--cache-dir", join(dir, "cache"), "--no-report-html"])
+      .spawn();
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let buf = "";
     while (!/"type":"step_progress"[^\n]*"step":"enc"/.test(buf)) {

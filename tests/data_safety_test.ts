@@ -102,7 +102,8 @@ mediaTest(
         {
           name: "--report-html = the dialogue",
           args: ["--report-html", s.dialogue],
-          want: /Refusing to write the HTML report \(--report-html\) ".*line\.wav": it is input "dialogue"/,
+          want:
+            /Refusing to write the HTML report \(--report-html\) ".*line\.wav": it is input "dialogue"/,
         },
         {
           name: "--report = an output",
@@ -203,6 +204,7 @@ Deno.test({
         wf,
         "--cache-dir",
         join(dir, "cache"),
+        "--no-report-html",
       ], { sizeKiB: 32 });
       assert.equal(r.code, 3, r.stderr);
       assert.match(r.stderr, /Cannot write output ".*": no space left on the disk holding/);
@@ -304,7 +306,7 @@ mediaTest(
       const live = `.scene_dubbed.mp4.dub-${z.pid}-89abcdef.partial`;
       await Deno.writeTextFile(join(dir, "out", dead), "half");
       await Deno.writeTextFile(join(dir, "out", live), "writing");
-      const r = await dub([wf, "--cache-dir", join(dir, "cache")]);
+      const r = await dub([wf, "--cache-dir", join(dir, "cache"), "--no-report-html"]);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(listDir(join(dir, "out")), [live, "scene_dubbed.mp4"].sort());
       try {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { demoSpeechPath, shortClipPath } from "../fixtures/mod.ts";
 import { openMedia } from "../src/media/mod.ts";
-import { dub, dubWorkflow, listDir, mediaTest, withTempDir } from "./_helpers.ts";
+import { committed, dub, dubWorkflow, listDir, mediaTest, withTempDir } from "./_helpers.ts";
 
 const media = await openMedia();
 const clip = await shortClipPath(media, 2);
@@ -120,5 +120,72 @@ Deno.test("dub validate/run: hostile workflow files (alias bombs, huge, multi-do
         assert.doesNotMatch(r.stderr, /parseAllDocuments|ReferenceError/, what);
       }
     }
+  });
+});
+
+Deno.test("dub splat: empty scenes, oversized cameras, devices and unwritable outputs give clear errors (exit 2/3), never a trace", async () => {
+  await withTempDir(async (dir) => {
+    const ply = committed("tiny.ply");
+    const cams = committed("cameras.json");
+    // An empty scene: tiny.ply's header with 0 vertices and no data.
+    const bytes = await Deno.readFile(ply);
+    const text = new TextDecoder("latin1").decode(bytes);
+    const headerEnd = text.indexOf("end_header\n") + "end_header\n".length;
+    const empty = join(dir, "empty.ply");
+    await Deno.writeTextFile(
+      empty,
+      text.slice(0, headerEnd).replace(/element vertex \d+/, "element vertex 0"),
+    );
+    // A camera far beyond any real capture.
+    const huge = join(dir, "huge.json");
+    const cam = JSON.parse(await Deno.readTextFile(cams))[0];
+    await Deno.writeTextFile(huge, JSON.stringify([{ ...cam, width: 200000, height: 200000 }]));
+    const file = join(dir, "a-file");
+    await Deno.writeTextFile(file, "x");
+    const render = (scene: string, camera: string, out: string) =>
+      dub(["splat", "render", scene, "--camera", camera, "--out", out, "--backend", "cpu"]);
+    const cases: [string, Promise<{ code: number; stderr: string }>, number, RegExp][] = [
+      [
+        "info on 0 vertices",
+        dub(["splat", "info", empty]),
+        3,
+        /Cannot use ".*empty\.ply": the scene has 0 Gaussians.*\nhint: /,
+      ],
+      [
+        "render of 0 vertices",
+        render(empty, cams, join(dir, "o.png")),
+        3,
+        /the scene has 0 Gaussians/,
+      ],
+      [
+        "a 200000×200000 camera",
+        render(ply, huge, join(dir, "o.png")),
+        3,
+        /Cannot read camera ".*huge\.json\[0\]": the image would be 200000×200000; the limit is 16384 px a side/,
+      ],
+      ["/dev/zero as the scene", dub(["splat", "info", "/dev/zero"]), 3, /not a regular file/],
+      [
+        "/dev/zero as the cameras",
+        render(ply, "/dev/zero", join(dir, "o.png")),
+        3,
+        /not a regular file/,
+      ],
+      [
+        "an output below a file",
+        render(ply, cams, join(file, "o.png")),
+        2,
+        /Cannot write output image \(--out\) ".*o\.png": ".*a-file" is a file, not a folder/,
+      ],
+    ];
+    for (const [what, run, code, want] of cases) {
+      const r = await run;
+      assert.equal(r.code, code, `${what}: ${r.stderr}`);
+      assert.match(r.stderr, want, what);
+      noTrace(r, what);
+    }
+    // A missing output folder is created.
+    const ok = await render(ply, cams, join(dir, "new", "deep", "o.png"));
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(Deno.statSync(join(dir, "new", "deep", "o.png")).isFile);
   });
 });

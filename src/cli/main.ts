@@ -120,12 +120,15 @@ function printError(e: unknown, verbose: boolean): void {
   err(`error: ${(e as Error).message}`);
   if (e instanceof DubError && e.hint) err(`hint: ${e.hint}`);
   if (verbose) {
+    if (!(e instanceof DubError)) err((e as Error).stack ?? "");
     let c = (e as Error).cause;
     while (c) {
       err(`caused by: ${c instanceof Error ? c.stack ?? c.message : String(c)}`);
       c = c instanceof Error ? c.cause : undefined;
     }
-  } else if (!(e instanceof DubError)) err((e as Error).stack ?? "");
+  } else if (!(e instanceof DubError)) {
+    err("hint: this looks like a bug in dub; run again with --verbose for details and report it");
+  }
 }
 
 async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
