@@ -7,11 +7,15 @@
 import type { StageDef } from "../workflow/stage.ts";
 import audioReplace from "./audio_replace.ts";
 import bodyInpaint from "./body_inpaint.ts";
+import videoSideBySide from "./video_side_by_side.ts";
+import videoTrim from "./video_trim.ts";
 import faceTrack from "./face_track.ts";
+import headRender from "./head_render.ts";
 import mediaProbe from "./media_probe.ts";
 import videoEncode from "./video_encode.ts";
 import audioFeatures from "./audio_features.ts";
 import lipsyncExpression from "./lipsync_expression.ts";
+import speakerAdapt from "./speaker_adapt.ts";
 
 // deno-lint-ignore no-explicit-any
 export const STAGES: readonly StageDef<any>[] = [
@@ -21,7 +25,11 @@ export const STAGES: readonly StageDef<any>[] = [
   audioReplace,
   videoEncode,
   faceTrack,
+  speakerAdapt,
+  headRender,
   bodyInpaint,
+  videoTrim,
+  videoSideBySide,
 ];
 
 /** Look up a step type by its `uses:` name. */
