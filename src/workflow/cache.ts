@@ -24,6 +24,7 @@ import { createReadStream } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, extname, join } from "node:path";
 import { z } from "zod";
+import { pidAlive } from "../atomic.ts";
 import type { JsonValue } from "./stage.ts";
 
 export const MANIFEST_VERSION = 1;
@@ -161,18 +162,6 @@ export function outputRefs(m: Manifest): Record<string, OutputRef> {
 }
 
 const HOST = hostname();
-
-/** Whether a process of this machine is alive (Linux /proc; a zombie counts as dead). */
-function localPidAlive(pid: number): boolean {
-  if (Deno.build.os !== "linux") return true;
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
 
 /** Age after which a leftover of another machine (whose processes we cannot see) is swept. */
 const FOREIGN_STALE_MS = 24 * 3600e3;
@@ -414,7 +403,7 @@ export class FolderCacheStore implements CacheStore {
           const st = await Deno.stat(p);
           const age = Date.now() - (st.mtime?.getTime() ?? Date.now());
           if (host !== undefined && host !== HOST) stale = age > FOREIGN_STALE_MS;
-          else stale = !pid || (pid !== Deno.pid && !localPidAlive(pid));
+          else stale = !pid || (pid !== Deno.pid && !pidAlive(pid));
         } catch {
           const st = await Deno.stat(p).catch(() => null);
           stale = !!st?.mtime && Date.now() - st.mtime.getTime() > FOREIGN_STALE_MS;
