@@ -358,9 +358,17 @@ export function runClipJob(
   opts: RunOptions,
 ): Promise<ClipRecord> {
   const store = opts.store ?? new LocalCacheStore(opts.cacheDir);
-  return runClip(wf, job, { ...opts, store, onEvent: opts.onEvent ?? (() => {}), inflight });
+  return runClip(wf, job, {
+    ...opts,
+    store,
+    onEvent: opts.onEvent ?? (() => {}),
+    inflight,
+    splats: processSplats,
+  });
 }
 const inflight = new Map<string, Promise<CacheEntry>>();
+/** A long-running worker keeps one splat backend per choice for all its clips. */
+const processSplats = new SplatPool();
 
 function writeJsonAtomic(path: string, v: unknown): Promise<void> {
   return writeFileAtomic(path, JSON.stringify(v, null, 2) + "\n", { mkdir: true });
