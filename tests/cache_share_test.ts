@@ -9,6 +9,7 @@ import { DEFAULT_PRIOR_PATH } from "../src/audio/mod.ts";
 import { encodeWav, openMedia } from "../src/media/mod.ts";
 import { parseWorkflow } from "../src/workflow/load.ts";
 import { type RunEvent, runWorkflow } from "../src/workflow/run.ts";
+import { REGISTRY } from "../src/stages/mod.ts";
 
 const media = await openMedia();
 
@@ -43,7 +44,7 @@ async function checkout(base: string, name: string, model: "relative" | "default
   await Deno.copyFile(DEFAULT_PRIOR_PATH, join(dir, "models", "audio_prior.onnx"));
   const path = join(dir, "wf.yaml");
   await Deno.writeTextFile(path, workflow(model));
-  return parseWorkflow(path, workflow(model));
+  return parseWorkflow(path, workflow(model), { registry: REGISTRY });
 }
 
 Deno.test({

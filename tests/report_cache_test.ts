@@ -5,6 +5,7 @@ import { openMedia } from "../src/media/mod.ts";
 import { readStepReport } from "../src/report/data.ts";
 import { parseWorkflow } from "../src/workflow/load.ts";
 import { runWorkflow } from "../src/workflow/run.ts";
+import { REGISTRY } from "../src/stages/mod.ts";
 
 Deno.test({
   name:
@@ -28,7 +29,7 @@ steps:
     uses: video.encode
     with: { video: "\${{ inputs.footage }}", preset: ultrafast }
 `,
-      { sets: [] },
+      { registry: REGISTRY, sets: [] },
     );
     const load = async () => {
       const rep = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });

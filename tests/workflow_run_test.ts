@@ -6,6 +6,7 @@ import { parseWorkflow } from "../src/workflow/load.ts";
 import { planWorkflow } from "../src/workflow/plan.ts";
 import { type RunEvent, runWorkflow } from "../src/workflow/run.ts";
 import { dubWorkflow, mediaTest } from "./_helpers.ts";
+import { REGISTRY } from "../src/stages/mod.ts";
 
 const media = await openMedia();
 const clip = await shortClipPath(media, 2);
@@ -27,7 +28,10 @@ async function run(
   text: string,
   opts: { force?: string | boolean; sets?: string[] } = {},
 ) {
-  const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: opts.sets ?? [] });
+  const wf = parseWorkflow(join(dir, "wf.yaml"), text, {
+    registry: REGISTRY,
+    sets: opts.sets ?? [],
+  });
   const events: RunEvent[] = [];
   const report = await runWorkflow(wf, {
     cacheDir: join(dir, "cache"),
@@ -72,7 +76,7 @@ mediaTest(
     const plan = await planWorkflow(r3.wf, { cacheDir: join(dir, "cache") });
     assert.deepEqual(plan[0]!.steps.map((s) => s.status), ["cached", "cached", "cached"]);
     const plan2 = await planWorkflow(
-      parseWorkflow(join(dir, "wf.yaml"), text, { sets: ["crf=31"] }),
+      parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: ["crf=31"] }),
       { cacheDir: join(dir, "cache") },
     );
     assert.equal(plan2[0]!.steps[2]!.status, "run");

@@ -9,13 +9,15 @@ import { z } from "zod";
 import { DubError } from "../errors.ts";
 import { type MediaChoice, openMedia } from "../media/mod.ts";
 import { STAGES } from "../stages/mod.ts";
-import { loadWorkflow } from "../workflow/load.ts";
+import type { Executor } from "../workflow/executor.ts";
+import { type LoadedWorkflow, loadWorkflow } from "../workflow/load.ts";
 import { planWorkflow } from "../workflow/plan.ts";
 import { clipJobs, preflight, runWorkflow } from "../workflow/run.ts";
 import { registerSplatCommands } from "./splat_cmd.ts";
 import { EXIT, exitCodeFor } from "./exit_codes.ts";
 import { cmdRunQueue, queueUrl, registerQueueCommands } from "./queue_cmd.ts";
 import { humanRenderer, jsonRenderer } from "./progress.ts";
+import { REGISTRY } from "../stages/mod.ts";
 
 const VERSION = "0.1.0";
 const enc = new TextEncoder();
@@ -161,6 +163,7 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
       ...opts,
       queue: opts.queue,
       ...(force !== undefined ? { force } : {}),
+      run: (wf, executor) => runLoaded(wf, opts, executor),
     });
   }
   if (opts.detach) {
@@ -168,7 +171,15 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
       hint: "pass --queue redis://HOST:PORT",
     });
   }
-  const wf = await loadWorkflow(file, { sets: opts.set });
+  return await runLoaded(await loadWorkflow(file, { registry: REGISTRY, sets: opts.set }), opts);
+}
+
+/** Run a loaded workflow here, or with `executor` (a queue): progress, reports, exit code. */
+async function runLoaded(
+  wf: LoadedWorkflow,
+  opts: GlobalOpts,
+  executor?: Executor,
+): Promise<number> {
   const force = forceOption(opts, wf);
   const renderer = opts.json
     ? jsonRenderer(out)
@@ -203,6 +214,7 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
       ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
       ...(opts.report !== undefined ? { reportPath: opts.report } : {}),
       ...(opts.reportHtml !== undefined ? { reportHtml: opts.reportHtml } : {}),
+      ...(executor ? { executor } : {}),
       signal: ac.signal,
       onEvent: (e) => {
         if (e.type === "report_written") html = e.path;
@@ -282,7 +294,7 @@ export function buildProgram(): Command {
     .option("--set <key=value>", "override an input or step parameter", collect, [])
     .option("--json", "print the result as JSON")
     .action(async (file: string, opts: { set: string[]; json?: boolean }) => {
-      const wf = await loadWorkflow(file, { sets: opts.set });
+      const wf = await loadWorkflow(file, { registry: REGISTRY, sets: opts.set });
       // Outputs that would overwrite the workflow, an input or a model are invalid.
       // (A batch whose clips folder does not exist yet is checked at run time.)
       const jobs = await clipJobs(wf).catch(() => []);
@@ -304,7 +316,7 @@ export function buildProgram(): Command {
     ),
   )
     .action(async (file: string, opts: GlobalOpts) => {
-      const wf = await loadWorkflow(file, { sets: opts.set });
+      const wf = await loadWorkflow(file, { registry: REGISTRY, sets: opts.set });
       const plans = await planWorkflow(wf, {
         cacheDir: cacheDirFor(opts, wf.dir),
         ...(forceOption(opts, wf) !== undefined ? { force: forceOption(opts, wf)! } : {}),

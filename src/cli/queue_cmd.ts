@@ -7,16 +7,16 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { resolve } from "node:path";
-import { writeFileAtomic } from "../atomic.ts";
 import { DubError } from "../errors.ts";
 import { type MediaChoice, openMedia } from "../media/mod.ts";
-import { loadWorkflow } from "../workflow/load.ts";
-import { clipJobs, type ClipRecord, type RunEvent, type RunReport } from "../workflow/run.ts";
-import { DubWorker, type WorkerLog } from "../worker/worker.ts";
-import { ClipQueue, clipStatus, followBatch, readBatch, submitBatch } from "../worker/submit.ts";
+import { REGISTRY } from "../stages/mod.ts";
+import type { Executor } from "../workflow/executor.ts";
+import { clipJobs } from "../workflow/jobs.ts";
+import { type LoadedWorkflow, loadWorkflow } from "../workflow/load.ts";
+import { ClipQueue, clipStatus, QueueExecutor, readBatch, submitBatch } from "../worker/submit.ts";
 import { parseRedisUrl, redactUrl } from "../worker/redis_url.ts";
+import { DubWorker, type WorkerLog } from "../worker/worker.ts";
 import { EXIT } from "./exit_codes.ts";
-import { humanRenderer, jsonRenderer } from "./progress.ts";
 
 const enc = new TextEncoder();
 const out = (s: string) => Deno.stdout.writeSync(enc.encode(s + "\n"));
@@ -48,52 +48,30 @@ export interface QueueRunOptions {
   queue: string;
   set: string[];
   batch?: string;
-  report?: string;
   json?: boolean;
   verbose?: boolean;
   detach?: boolean;
   attempts?: number;
   force?: boolean | string;
+  /** Runs the workflow with this executor the way `dub run` does (progress, report, exit code). */
+  run: (wf: LoadedWorkflow, executor: Executor) => Promise<number>;
 }
 
-/** Exit code of a finished run from its clip records (same rules as a local run). */
-export function exitCodeOfRecords(records: ClipRecord[], isBatch: boolean): number {
-  const failed = records.filter((c) => c.status === "failed");
-  if (failed.length === 0) return EXIT.ok;
-  if (isBatch) return EXIT.batchPartial;
-  const k = failed[0]!.errorKind;
-  return k === "workflow" || k === "usage"
-    ? EXIT.usage
-    : k === "interrupted"
-    ? EXIT.interrupted
-    : EXIT.stepFailed;
-}
-
-/** `dub run WORKFLOW --queue URL …`: enqueue one job per clip and follow them. */
+/** `dub run WORKFLOW --queue URL …`: enqueue one job per clip and follow them like a local run. */
 export async function cmdRunQueue(file: string, opts: QueueRunOptions): Promise<number> {
-  const t0 = performance.now();
-  const wf = await loadWorkflow(file, { sets: opts.set });
-  const text = await Deno.readTextFile(wf.path);
-  const jobs = await clipJobs(wf, opts.batch);
-  const isBatch = jobs.length > 1 || wf.file.batch !== undefined || opts.batch !== undefined;
-  const renderer = opts.json
-    ? jsonRenderer(out)
-    : humanRenderer({ tty: Deno.stderr.isTerminal(), verbose: !!opts.verbose, err });
+  const wf = await loadWorkflow(file, { registry: REGISTRY, sets: opts.set });
   const queueName = redactUrl(opts.queue);
   const q = new ClipQueue(opts.queue, (m) => {
     if (opts.verbose && !opts.json) err(`  ${m}`);
   });
-  const ac = new AbortController();
-  const onSig = () => ac.abort();
-  Deno.addSignalListener("SIGINT", onSig);
-  Deno.addSignalListener("SIGTERM", onSig);
   try {
-    const batch = await submitBatch(q, wf, { text, sets: opts.set }, jobs, {
-      url: opts.queue,
-      attempts: opts.attempts ?? 2,
-      ...(opts.force !== undefined ? { force: opts.force } : {}),
-    });
     if (opts.detach) {
+      const jobs = await clipJobs(wf, opts.batch);
+      const batch = await submitBatch(q, wf, wf.source, jobs, {
+        url: opts.queue,
+        attempts: opts.attempts ?? 2,
+        ...(opts.force !== undefined ? { force: opts.force } : {}),
+      });
       if (opts.json) {
         out(JSON.stringify({ type: "submitted", batchId: batch.batchId, clips: jobs.length }));
       } else {
@@ -105,56 +83,19 @@ export async function cmdRunQueue(file: string, opts: QueueRunOptions): Promise<
       }
       return EXIT.ok;
     }
-    const emit = (e: RunEvent) => renderer.onEvent(e);
-    emit({
-      type: "run_start",
-      workflow: wf.path,
-      clips: jobs.length,
-      media: "queue",
-      cacheDir: queueName,
+    const executor = new QueueExecutor(q, {
+      url: opts.queue,
+      attempts: opts.attempts ?? 2,
+      ...(opts.force !== undefined ? { force: opts.force } : {}),
     });
-    const got = await followBatch(q, batch, { onEvent: emit, signal: ac.signal });
-    renderer.stop();
-    if (ac.signal.aborted) {
+    const code = await opts.run(wf, executor);
+    if (code === EXIT.interrupted && executor.batchId) {
       err(
-        `stopped following; the batch goes on in the queue: dub status ${batch.batchId} --queue ${queueName}`,
+        `stopped following; the batch goes on in the queue: dub status ${executor.batchId} --queue ${queueName}`,
       );
-      return EXIT.interrupted;
     }
-    const records = got.map((r) => r!);
-    const report: RunReport = {
-      reportVersion: 1,
-      workflow: wf.path,
-      startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
-      durationS: (performance.now() - t0) / 1000,
-      media: "queue",
-      cacheDir: queueName,
-      clips: records,
-    };
-    if (opts.report) {
-      await writeFileAtomic(resolve(opts.report), JSON.stringify(report, null, 2) + "\n", {
-        mkdir: true,
-      });
-    }
-    const failed = records.filter((r) => r.status === "failed");
-    emit({
-      type: "summary",
-      ok: records.length - failed.length,
-      failed: failed.length,
-      durationS: report.durationS,
-      report: opts.report ? resolve(opts.report) : `batch ${batch.batchId}`,
-      failedClips: failed.map((r) => ({ clip: r.clip, error: r.error ?? "failed" })),
-    });
-    renderer.stop();
-    if (!isBatch && failed.length && !opts.json) {
-      err(`error: ${failed[0]!.error}`);
-      if (failed[0]!.hint) err(`hint: ${failed[0]!.hint}`);
-    }
-    return exitCodeOfRecords(records, isBatch);
+    return code;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSig);
-    Deno.removeSignalListener("SIGTERM", onSig);
-    renderer.stop();
     await q.close();
   }
 }
@@ -227,6 +168,7 @@ async function cmdWorker(opts: WorkerCliOpts): Promise<number> {
   await Deno.mkdir(cacheDir, { recursive: true });
   await using media = await openMedia({ backend: opts.media });
   const w = new DubWorker({
+    registry: REGISTRY,
     url: opts.queue,
     concurrency: opts.concurrency,
     cacheDir,

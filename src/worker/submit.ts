@@ -9,8 +9,11 @@
  */
 import { Queue, QueueEvents } from "./_deps.ts";
 import type { Job } from "./_deps.ts";
+import type { ClipRecord, RunEvent } from "../workflow/events.ts";
+import type { Executor } from "../workflow/executor.ts";
+import type { ClipJob } from "../workflow/jobs.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
-import type { ClipJob, ClipRecord, RunEvent } from "../workflow/run.ts";
+import { redactUrl } from "./redis_url.ts";
 import {
   BATCH_PREFIX,
   batchIdOf,
@@ -282,4 +285,55 @@ export async function followBatch(
     await events.close().catch(() => {});
   }
   return records;
+}
+
+/**
+ * Runs a workflow's clips on `dub worker`s: enqueue (content-derived job ids),
+ * then follow with the workers' relayed events. Plugged into `runWorkflow` in
+ * place of the local executor, so reports, the summary and exit codes are those
+ * of a local run. A stopped follow (Ctrl-C) leaves the batch running in the queue.
+ */
+export class QueueExecutor implements Executor {
+  readonly name = "queue";
+  readonly cacheDescription: string;
+  /** Set once the batch is submitted (for `dub status`). */
+  batchId: string | undefined;
+  readonly #q: ClipQueue;
+  readonly #opts: SubmitOptions;
+
+  constructor(q: ClipQueue, opts: SubmitOptions) {
+    this.#q = q;
+    this.#opts = opts;
+    this.cacheDescription = `the workers' (queue ${redactUrl(opts.url)})`;
+  }
+
+  async run(
+    wf: LoadedWorkflow,
+    jobs: ClipJob[],
+    ctx: Parameters<Executor["run"]>[2],
+  ): Promise<ClipRecord[]> {
+    const force = ctx.force ?? this.#opts.force;
+    const batch = await submitBatch(this.#q, wf, wf.source, jobs, {
+      ...this.#opts,
+      ...(force !== undefined ? { force } : {}),
+    });
+    this.batchId = batch.batchId;
+    const got = await followBatch(this.#q, batch, {
+      onEvent: ctx.emit,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    return got.map((r, i) =>
+      r ?? {
+        clip: jobs[i]!.name,
+        inputs: jobs[i]!.inputs,
+        status: "failed" as const,
+        durationS: 0,
+        steps: [],
+        outputs: {},
+        error:
+          `Not followed to the end; the clip goes on in the queue (dub status ${batch.batchId})`,
+        errorKind: "interrupted",
+      }
+    );
+  }
 }

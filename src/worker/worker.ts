@@ -13,7 +13,9 @@ import type { Job } from "./_deps.ts";
 import { DEFAULT_PRIOR_PATH } from "../audio/mod.ts";
 import { DubError } from "../errors.ts";
 import type { MediaBackend } from "../media/types.ts";
-import { findStage } from "../stages/mod.ts";
+import { type CacheStore, LocalCacheStore } from "../workflow/cache.ts";
+import { FolderRunRecords, type RunRecords } from "../workflow/records.ts";
+import type { StageRegistry } from "../workflow/registry.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import { findRefs, interpolate, type Ref, walkStrings } from "../workflow/refs.ts";
@@ -47,6 +49,8 @@ export type WorkerLog =
   | { type: "worker_stopped" };
 
 export interface WorkerOptions {
+  /** The step types jobs may use (the CLI passes the built-in registry). */
+  registry: StageRegistry;
   /** `redis://…` or `rediss://…` (credentials are never logged). */
   url: string;
   concurrency: number;
@@ -104,7 +108,7 @@ export async function checkJobPaths(
     await io.check(outputPath(wf, o.path, job), `output "${name}"`);
   }
   for (const step of wf.file.steps) {
-    const stage = findStage(step.uses);
+    const stage = wf.registry.find(step.uses);
     if (!stage) continue;
     for (const k of stage.fileParams) {
       const v = (step.with as Record<string, unknown>)[k];
@@ -142,12 +146,16 @@ export class DubWorker {
   #resolveDone!: () => void;
   readonly #io: PathRoots;
   readonly #read: PathRoots;
+  readonly #store: CacheStore;
+  readonly #records: RunRecords;
 
   constructor(opts: WorkerOptions) {
     this.#opts = opts;
     this.#io = new PathRoots(opts.roots);
     this.#read = new PathRoots([...opts.roots, opts.cacheDir, dirname(DEFAULT_PRIOR_PATH)]);
     this.#done = new Promise((r) => (this.#resolveDone = r));
+    this.#store = new LocalCacheStore(opts.cacheDir);
+    this.#records = new FolderRunRecords(opts.cacheDir);
   }
 
   get done(): Promise<void> {
@@ -240,7 +248,10 @@ export class DubWorker {
     try {
       let wf: LoadedWorkflow;
       try {
-        wf = parseWorkflow(data.workflow.path, data.workflow.text, { sets: data.workflow.sets });
+        wf = parseWorkflow(data.workflow.path, data.workflow.text, {
+          registry: o.registry,
+          sets: data.workflow.sets,
+        });
         await checkJobPaths(wf, clip, this.#io, this.#read);
       } catch (e) {
         record = failedRecord(clip, e);
@@ -250,7 +261,8 @@ export class DubWorker {
         throw new UnrecoverableError(record.error);
       }
       record = await runClipJob(wf, clip, {
-        cacheDir: o.cacheDir,
+        store: this.#store,
+        records: this.#records,
         media: o.media,
         signal: ac.signal,
         ...(data.force !== undefined ? { force: data.force } : {}),

@@ -4,6 +4,7 @@ import { DubError } from "../errors.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { PathRoots } from "./roots.ts";
 import { checkJobPaths } from "./worker.ts";
+import { REGISTRY } from "../stages/mod.ts";
 
 const text = (extra: string) =>
   `version: 1
@@ -24,7 +25,9 @@ Deno.test("checkJobPaths() refuses a job naming inputs, step files or outputs ou
   await Deno.mkdir(root);
   const roots = new PathRoots([root]);
   const job = (inputs: Record<string, unknown>) => ({ name: "a.mp4", stem: "a", inputs });
-  const ok = parseWorkflow(join(root, "wf.yaml"), text('"${{ inputs.dialogue }}"'));
+  const ok = parseWorkflow(join(root, "wf.yaml"), text('"${{ inputs.dialogue }}"'), {
+    registry: REGISTRY,
+  });
   const inside = { footage: join(root, "a.mp4"), dialogue: join(root, "a.wav") };
   await checkJobPaths(ok, job(inside), roots, roots);
 
@@ -39,10 +42,14 @@ Deno.test("checkJobPaths() refuses a job naming inputs, step files or outputs ou
     /Refusing input "dialogue" "\/etc\/passwd"/,
   );
   // A file named literally in the workflow.
-  const literal = parseWorkflow(join(root, "wf.yaml"), text('"/etc/hostname"'));
+  const literal = parseWorkflow(join(root, "wf.yaml"), text('"/etc/hostname"'), {
+    registry: REGISTRY,
+  });
   await refused(checkJobPaths(literal, job(inside), roots, roots), /file "audio" of step "rep"/);
   // The workflow itself (and so its relative outputs) outside the roots.
-  const outside = parseWorkflow(join(base, "wf.yaml"), text('"${{ inputs.dialogue }}"'));
+  const outside = parseWorkflow(join(base, "wf.yaml"), text('"${{ inputs.dialogue }}"'), {
+    registry: REGISTRY,
+  });
   await refused(checkJobPaths(outside, job(inside), roots, roots), /Refusing the workflow/);
   await Deno.remove(base, { recursive: true });
 });
