@@ -11,6 +11,7 @@ import mediaProbe from "./media_probe.ts";
 import videoEncode from "./video_encode.ts";
 import audioFeatures from "./audio_features.ts";
 import lipsyncExpression from "./lipsync_expression.ts";
+import videoCompare from "./video_compare.ts";
 
 // deno-lint-ignore no-explicit-any
 export const STAGES: readonly StageDef<any>[] = [
@@ -20,6 +21,7 @@ export const STAGES: readonly StageDef<any>[] = [
   audioReplace,
   videoEncode,
   faceTrack,
+  videoCompare,
 ];
 
 /** Look up a step type by its `uses:` name. */
