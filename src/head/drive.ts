@@ -198,7 +198,7 @@ export async function driveClip(
     const { rgb, alpha } = await renderHead(backend, model, hf, { width: W, height: H, crop });
     stats.renderMs += performance.now() - t0;
     stats.meanCropPixels += crop.w * crop.h;
-    const rgba = opts.toRgba(rgb, alpha, W, H, crop);
+    const rgba = opts.toRgba(unpremultiply(rgb, alpha), alpha, W, H, crop);
     const mask = opts.mask(tracked, drivenXY, W, H);
     await sink.write({
       rgba,
@@ -212,6 +212,20 @@ export async function driveClip(
   }
   if (stats.rendered > 0) stats.meanCropPixels /= stats.rendered;
   return stats;
+}
+
+/**
+ * The splatter's colour over a black background is premultiplied (Σ cᵢαᵢTᵢ); the
+ * head.render intermediate stores straight colour: rgb / alpha, 0 where the
+ * coverage is below 1/255 (nothing drawn). In place; returns `rgb` [h*w*3].
+ */
+export function unpremultiply(rgb: Float32Array, alpha: Float32Array): Float32Array {
+  for (let i = 0; i < alpha.length; i++) {
+    const a = alpha[i]!;
+    const k = a >= 1 / 255 ? 1 / a : 0;
+    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.min(1, rgb[i * 3 + c]! * k);
+  }
+  return rgb;
 }
 
 /**

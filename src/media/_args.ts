@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { PixelFormat, VideoCodec } from "./types.ts";
 
 /** ffprobe arguments that print streams and format as JSON. */
 export function probeArgs(input: string): string[] {
@@ -31,9 +32,11 @@ export interface DecodeVideoArgs {
   streamIndex?: number;
   /** Re-time to this constant rate (rational), dropping/duplicating frames of variable-rate input. */
   fps?: string;
+  /** Raw output layout (default rgb24). */
+  pixelFormat?: PixelFormat;
 }
 
-/** Decode one video stream to raw RGB24 frames. */
+/** Decode one video stream to raw frames (RGB24 unless `pixelFormat` says otherwise). */
 export function decodeVideoArgs(a: DecodeVideoArgs): string[] {
   const args = ["-hide_banner", "-nostdin", "-v", "error"];
   if (a.startS !== undefined && a.startS > 0) args.push("-ss", fmtSeconds(a.startS));
@@ -45,7 +48,7 @@ export function decodeVideoArgs(a: DecodeVideoArgs): string[] {
   if (a.maxFrames !== undefined) args.push("-frames:v", String(a.maxFrames));
   if (a.fps) args.push("-fps_mode", "cfr", "-r", a.fps);
   else args.push("-fps_mode", "passthrough");
-  args.push("-f", "rawvideo", "-pix_fmt", "rgb24", a.output);
+  args.push("-f", "rawvideo", "-pix_fmt", a.pixelFormat ?? "rgb24", a.output);
   return args;
 }
 
@@ -76,8 +79,14 @@ export function decodeAudioArgs(
 }
 
 export interface EncodeVideoArgs {
-  /** Raw RGB24 input (a path or "pipe:0"). */
+  /** Raw input frames (a path or "pipe:0"), laid out as `pixelFormat`. */
   input: string;
+  /** Codec (default h264). */
+  codec?: VideoCodec;
+  /** Layout of the raw input (default rgb24). */
+  pixelFormat?: PixelFormat;
+  /** ffmpeg -pix_fmt of the stored stream (default yuv420p for h264, else the input's). */
+  stored?: string;
   output: string;
   width: number;
   height: number;
@@ -93,8 +102,14 @@ export interface EncodeVideoArgs {
   progress?: string;
 }
 
-/** Encode raw RGB24 frames as H.264 yuv420p (odd sizes padded to even), optionally muxing audio. */
+/**
+ * Encode raw frames: H.264 yuv420p from RGB24 (odd sizes padded to even, optionally
+ * muxing audio), or — with `codec` ffv1/rawvideo — a lossless intermediate in
+ * Matroska (FFV1 level 3, every frame a keyframe, slice CRCs; no padding, no audio).
+ */
 export function encodeVideoArgs(a: EncodeVideoArgs): string[] {
+  const codec = a.codec ?? "h264";
+  if (codec !== "h264") return encodeIntermediateArgs(a, codec);
   const args = ["-hide_banner", "-nostdin", "-v", "error", "-y"];
   if (a.progress) args.push("-progress", a.progress, "-nostats");
   args.push(
@@ -135,6 +150,18 @@ export function encodeVideoArgs(a: EncodeVideoArgs): string[] {
   return args;
 }
 
+function encodeIntermediateArgs(a: EncodeVideoArgs, codec: "ffv1" | "rawvideo"): string[] {
+  const pf = a.pixelFormat ?? "rgb24";
+  const args = ["-hide_banner", "-nostdin", "-v", "error", "-y"];
+  if (a.progress) args.push("-progress", a.progress, "-nostats");
+  args.push("-f", "rawvideo", "-pix_fmt", pf, "-s", `${a.width}x${a.height}`);
+  args.push("-framerate", a.fps, "-i", a.input, "-map", "0:v:0");
+  if (codec === "ffv1") args.push("-c:v", "ffv1", "-level", "3", "-g", "1", "-slicecrc", "1");
+  else args.push("-c:v", "rawvideo");
+  args.push("-pix_fmt", a.stored ?? pf, "-f", a.format ?? "matroska", a.output);
+  return args;
+}
+
 /** Concatenate same-codec video segments listed in `listFile` (concat demuxer), optionally muxing audio. */
 export function concatArgs(
   listFile: string,
@@ -143,6 +170,8 @@ export function concatArgs(
   duration: "video" | "shortest" = "video",
   /** Exact video length in seconds (frames / fps), to cut padded audio precisely. */
   videoS?: number,
+  /** Output muxer: mp4 (default) or matroska for intermediates. */
+  format: "mp4" | "matroska" = "mp4",
 ): string[] {
   const args = ["-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0"];
   args.push("-i", listFile);
@@ -155,7 +184,8 @@ export function concatArgs(
     args.push("-c:a", "aac", "-b:a", "192k", "-shortest");
     if (duration !== "shortest" && videoS !== undefined) args.push("-t", fmtSeconds(videoS));
   }
-  args.push("-movflags", "+faststart", "-f", "mp4", output);
+  if (format === "mp4") args.push("-movflags", "+faststart");
+  args.push("-f", format, output);
   return args;
 }
 

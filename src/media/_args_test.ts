@@ -8,7 +8,8 @@ import {
   muxAudioArgs,
   probeArgs,
 } from "./_args.ts";
-import { fpsString } from "./_common.ts";
+import { fpsString, resolveVideoFormat } from "./_common.ts";
+import type { DubError } from "../errors.ts";
 import { parseProbe, parseRational } from "./_probe.ts";
 
 Deno.test("probeArgs() asks ffprobe for JSON streams and format", () => {
@@ -144,4 +145,75 @@ Deno.test("parseProbe() applies display rotation and finds audio", () => {
   assert.equal(p.video?.frameCount, 60);
   assert.equal(p.audio[0]?.sampleRateHz, 48000);
   assert.throws(() => parseProbe("y.mp4", "{}"), /not a media file/);
+});
+
+Deno.test("encodeVideoArgs() writes FFV1/raw intermediates in Matroska with the stored pixel format", () => {
+  assert.equal(
+    encodeVideoArgs({
+      input: "pipe:0",
+      output: "r.mkv",
+      codec: "ffv1",
+      pixelFormat: "rgba",
+      stored: "bgra",
+      width: 33,
+      height: 21,
+      fps: "25/1",
+      crf: 18,
+      preset: "medium",
+    }).join(" "),
+    "-hide_banner -nostdin -v error -y -f rawvideo -pix_fmt rgba -s 33x21 -framerate 25/1 -i pipe:0 " +
+      "-map 0:v:0 -c:v ffv1 -level 3 -g 1 -slicecrc 1 -pix_fmt bgra -f matroska r.mkv",
+  );
+  assert.equal(
+    encodeVideoArgs({
+      input: "in.raw",
+      output: "m.mkv",
+      codec: "rawvideo",
+      pixelFormat: "gray",
+      width: 4,
+      height: 2,
+      fps: "30000/1001",
+      crf: 18,
+      preset: "medium",
+    }).join(" "),
+    "-hide_banner -nostdin -v error -y -f rawvideo -pix_fmt gray -s 4x2 -framerate 30000/1001 -i in.raw " +
+      "-map 0:v:0 -c:v rawvideo -pix_fmt gray -f matroska m.mkv",
+  );
+  assert.equal(
+    decodeVideoArgs({ input: "r.mkv", output: "pipe:1", pixelFormat: "rgba" }).join(" "),
+    "-hide_banner -nostdin -v error -i r.mkv -map 0:v:0 -an -sn -dn -fps_mode passthrough -f rawvideo -pix_fmt rgba pipe:1",
+  );
+  assert.equal(
+    concatArgs("l.txt", "o.mkv", undefined, "video", undefined, "matroska").join(" "),
+    "-hide_banner -nostdin -v error -y -f concat -safe 0 -i l.txt -map 0:v:0 -c:v copy -f matroska o.mkv",
+  );
+});
+
+Deno.test("resolveVideoFormat() accepts valid codec × pixel-format pairs and names them when not", () => {
+  assert.deepEqual(resolveVideoFormat(), {
+    codec: "h264",
+    pixelFormat: "rgb24",
+    stored: "yuv420p",
+    container: "mp4",
+    ext: ".mp4",
+  });
+  assert.equal(resolveVideoFormat("ffv1", "rgba", "x.mkv").stored, "bgra");
+  assert.equal(resolveVideoFormat("ffv1", "gray").stored, "gray");
+  assert.equal(resolveVideoFormat("ffv1", "rgb24").stored, "bgr0");
+  assert.equal(resolveVideoFormat("rawvideo", "rgba").stored, "rgba");
+  assert.throws(
+    () => resolveVideoFormat("h264", "rgba"),
+    /Video codec "h264" cannot store pixel format "rgba"/,
+  );
+  try {
+    resolveVideoFormat("h264", "gray");
+  } catch (e) {
+    assert.match((e as DubError).hint ?? "", /h264\+rgb24, ffv1\+rgb24, ffv1\+rgba, ffv1\+gray/);
+  }
+  assert.throws(
+    () => resolveVideoFormat("ffv1", "rgba", "x.mp4"),
+    /ffv1 video goes in a \.mkv file/,
+  );
+  assert.throws(() => resolveVideoFormat("ffv1", "rgba", "x.mkv", true), /Cannot mux audio/);
+  assert.throws(() => resolveVideoFormat("vp9" as "h264"), /Unknown video codec "vp9"/);
 });

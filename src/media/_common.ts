@@ -1,6 +1,7 @@
 /** Checks and helpers shared by both media backends. */
 import { MediaError } from "../errors.ts";
-import type { ProbeResult } from "./types.ts";
+import { DubError } from "../errors.ts";
+import type { PixelFormat, ProbeResult, VideoCodec } from "./types.ts";
 
 /** Throw a clear MediaError if `path` is not a readable, non-empty file. */
 export async function assertInputFile(path: string): Promise<void> {
@@ -47,14 +48,110 @@ export function requireAudio(p: ProbeResult): void {
   }
 }
 
-/** Throw a RangeError if a frame handed to an encoder is not `width`×`height` RGB. */
-export function assertFrameSize(frame: Uint8Array, width: number, height: number): void {
-  const expected = rgbFrameBytes(width, height);
+/** Throw a RangeError if a frame handed to an encoder is not `width`×`height`×channels. */
+export function assertFrameSize(
+  frame: Uint8Array,
+  width: number,
+  height: number,
+  pixelFormat: PixelFormat = "rgb24",
+): void {
+  const expected = frameBytes(width, height, pixelFormat);
   if (frame.length !== expected) {
     throw new RangeError(
-      `Frame has ${frame.length} bytes, expected ${expected} (${width}×${height} RGB)`,
+      `Frame has ${frame.length} bytes, expected ${expected} (${width}×${height} ${pixelFormat})`,
     );
   }
+}
+
+/** Channels per pixel of a raw frame layout. */
+export function pixelChannels(f: PixelFormat): 1 | 3 | 4 {
+  return f === "rgba" ? 4 : f === "gray" ? 1 : 3;
+}
+
+/** Bytes per raw frame of a layout. */
+export const frameBytes = (w: number, h: number, f: PixelFormat = "rgb24"): number =>
+  w * h * pixelChannels(f);
+
+/**
+ * The codec × input pixel-format pairs the encoders accept, with what is stored
+ * (ffmpeg `-pix_fmt` of the output) and the container. FFV1 stores RGB as bgr0 and
+ * RGBA as bgra (a lossless byte shuffle), gray as gray.
+ */
+export const VIDEO_FORMATS: Readonly<
+  Record<VideoCodec, Partial<Record<PixelFormat, { stored: string }>> & { container: string }>
+> = {
+  h264: { container: "mp4", rgb24: { stored: "yuv420p" } },
+  ffv1: {
+    container: "matroska",
+    rgb24: { stored: "bgr0" },
+    rgba: { stored: "bgra" },
+    gray: { stored: "gray" },
+  },
+  rawvideo: {
+    container: "matroska",
+    rgb24: { stored: "rgb24" },
+    rgba: { stored: "rgba" },
+    gray: { stored: "gray" },
+  },
+};
+
+/** The resolved output format of an encode. */
+export interface VideoFormat {
+  codec: VideoCodec;
+  pixelFormat: PixelFormat;
+  /** ffmpeg `-pix_fmt` of the stored stream. */
+  stored: string;
+  /** ffmpeg muxer name. */
+  container: string;
+  /** File extension (with the dot) the output path must have. */
+  ext: string;
+}
+
+/**
+ * Validate a codec × pixel-format pair (and the output path's extension and audio
+ * option against it); throws a usage DubError naming the valid pairs.
+ */
+export function resolveVideoFormat(
+  codec: VideoCodec = "h264",
+  pixelFormat: PixelFormat = "rgb24",
+  outPath?: string,
+  hasAudio = false,
+): VideoFormat {
+  const entry = VIDEO_FORMATS[codec];
+  if (!entry) {
+    throw new DubError("usage", `Unknown video codec "${codec}"`, {
+      hint: `use one of ${Object.keys(VIDEO_FORMATS).join(", ")}`,
+    });
+  }
+  const pf = entry[pixelFormat];
+  if (!pf) {
+    const pairs = Object.entries(VIDEO_FORMATS).flatMap(([c, e]) =>
+      (["rgb24", "rgba", "gray"] as const).filter((p) => e[p]).map((p) => `${c}+${p}`)
+    );
+    throw new DubError(
+      "usage",
+      `Video codec "${codec}" cannot store pixel format "${pixelFormat}"`,
+      {
+        hint: `valid pairs: ${pairs.join(", ")}`,
+      },
+    );
+  }
+  const ext = entry.container === "mp4" ? ".mp4" : ".mkv";
+  if (outPath !== undefined && !outPath.toLowerCase().endsWith(ext)) {
+    throw new DubError("usage", `Cannot write "${outPath}": ${codec} video goes in a ${ext} file`, {
+      hint: `name the output *${ext}`,
+    });
+  }
+  if (hasAudio && codec !== "h264") {
+    throw new DubError(
+      "usage",
+      `Cannot mux audio into the ${codec} intermediate "${outPath ?? ""}"`,
+      {
+        hint: "mux audio when encoding the final h264 video",
+      },
+    );
+  }
+  return { codec, pixelFormat, stored: pf.stored, container: entry.container, ext };
 }
 
 /** Normalise a frame rate to ffmpeg's rational string form. */

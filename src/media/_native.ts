@@ -17,9 +17,11 @@ import {
   assertInputFile,
   checkFrameCount,
   fpsString,
+  frameBytes as rawFrameBytes,
+  pixelChannels,
   requireAudio,
   requireVideo,
-  rgbFrameBytes,
+  resolveVideoFormat,
 } from "./_common.ts";
 import { parseProbe } from "./_probe.ts";
 import { type LogFn, spawn } from "./_process.ts";
@@ -65,10 +67,13 @@ export class NativeMedia implements MediaBackend {
     const info = requireVideo(await this.probe(path));
     const width = opts.width ?? info.width;
     const height = opts.height ?? info.height;
-    const frameBytes = rgbFrameBytes(width, height);
+    const pixelFormat = opts.pixelFormat ?? "rgb24";
+    const channels = pixelChannels(pixelFormat);
+    const frameBytes = rawFrameBytes(width, height, pixelFormat);
     const args = decodeVideoArgs({
       input: path,
       output: "pipe:1",
+      ...(pixelFormat !== "rgb24" ? { pixelFormat } : {}),
       streamIndex: info.index,
       ...(opts.fps ?? (info.variableFrameRate ? info.fpsRational : undefined)
         ? { fps: opts.fps ?? info.fpsRational }
@@ -101,6 +106,7 @@ export class NativeMedia implements MediaBackend {
               timeS: i / (info.fps || 1),
               width,
               height,
+              channels,
               data: buf,
             };
             buf = new Uint8Array(frameBytes);
@@ -152,9 +158,18 @@ export class NativeMedia implements MediaBackend {
   }
 
   encodeVideo(outPath: string, opts: EncodeVideoOptions): Promise<FrameWriter> {
+    let fmt: ReturnType<typeof resolveVideoFormat>;
+    try {
+      fmt = resolveVideoFormat(opts.codec, opts.pixelFormat, outPath, !!opts.audioPath);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const args = encodeVideoArgs({
       input: "pipe:0",
       output: outPath,
+      ...(fmt.codec !== "h264"
+        ? { codec: fmt.codec, pixelFormat: fmt.pixelFormat, stored: fmt.stored }
+        : {}),
       width: opts.width,
       height: opts.height,
       fps: fpsString(opts.fps),
@@ -173,7 +188,7 @@ export class NativeMedia implements MediaBackend {
     let closed = false;
     return Promise.resolve({
       async write(frame: Uint8Array) {
-        assertFrameSize(frame, opts.width, opts.height);
+        assertFrameSize(frame, opts.width, opts.height, fmt.pixelFormat);
         try {
           await writer.write(frame);
         } catch (e) {

@@ -27,9 +27,11 @@ import {
   assertInputFile,
   checkFrameCount,
   fpsString,
+  frameBytes as rawFrameBytes,
+  pixelChannels,
   requireAudio,
   requireVideo,
-  rgbFrameBytes,
+  resolveVideoFormat,
 } from "./_common.ts";
 import { parseProbe, parseRational } from "./_probe.ts";
 import { lastLines, type LogFn, showCommand, TailBuffer } from "./_process.ts";
@@ -223,7 +225,9 @@ export class WasmMedia implements MediaBackend {
       const fps = info.fps || parseRational(info.fpsRational) || 25;
       const width = opts.width ?? info.width;
       const height = opts.height ?? info.height;
-      const frameBytes = rgbFrameBytes(width, height);
+      const pixelFormat = opts.pixelFormat ?? "rgb24";
+      const channels = pixelChannels(pixelFormat);
+      const frameBytes = rawFrameBytes(width, height, pixelFormat);
       const perChunk = chunkFrames(frameBytes, this.chunkBytes);
       const first = Math.round((opts.startS ?? 0) * fps);
       const limit = opts.maxFrames ?? Infinity;
@@ -242,6 +246,7 @@ export class WasmMedia implements MediaBackend {
               input: name,
               output: out,
               streamIndex: info.index,
+              ...(pixelFormat !== "rgb24" ? { pixelFormat } : {}),
               ...(opts.fps ?? (info.variableFrameRate ? info.fpsRational : undefined)
                 ? { fps: opts.fps ?? info.fpsRational }
                 : {}),
@@ -271,6 +276,7 @@ export class WasmMedia implements MediaBackend {
             timeS: i / fps,
             width,
             height,
+            channels,
             data: raw.subarray(k * frameBytes, (k + 1) * frameBytes),
           };
         }
@@ -326,8 +332,10 @@ export class WasmMedia implements MediaBackend {
     outPath: string,
     opts: EncodeVideoOptions,
   ): Promise<FrameWriter> {
+    const fmt = resolveVideoFormat(opts.codec, opts.pixelFormat, outPath, !!opts.audioPath);
+    const segExt = fmt.ext;
     const ff = await this.#load();
-    const frameBytes = rgbFrameBytes(opts.width, opts.height);
+    const frameBytes = rawFrameBytes(opts.width, opts.height, fmt.pixelFormat);
     const perChunk = chunkFrames(frameBytes, this.chunkBytes);
     const fps = fpsString(opts.fps);
     const fpsValue = parseRational(fps) || 25;
@@ -340,7 +348,7 @@ export class WasmMedia implements MediaBackend {
     const flush = async () => {
       if (inChunk === 0) return;
       const raw = `${stem}_${segments.length}.raw`;
-      const seg = `${stem}_${segments.length}.mp4`;
+      const seg = `${stem}_${segments.length}${segExt}`;
       const data = chunk.subarray(0, inChunk * frameBytes);
       await this.#exclusive(async (f) => {
         await f.writeFile(raw, data.slice());
@@ -350,6 +358,9 @@ export class WasmMedia implements MediaBackend {
             encodeVideoArgs({
               input: raw,
               output: seg,
+              ...(fmt.codec !== "h264"
+                ? { codec: fmt.codec, pixelFormat: fmt.pixelFormat, stored: fmt.stored }
+                : {}),
               width: opts.width,
               height: opts.height,
               fps,
@@ -376,7 +387,7 @@ export class WasmMedia implements MediaBackend {
     return {
       async write(frame: Uint8Array) {
         if (done) throw new Error("FrameWriter is closed");
-        assertFrameSize(frame, opts.width, opts.height);
+        assertFrameSize(frame, opts.width, opts.height, fmt.pixelFormat);
         if (opts.signal?.aborted) {
           throw opts.signal.reason ?? new Error("Aborted");
         }
@@ -397,7 +408,7 @@ export class WasmMedia implements MediaBackend {
             );
           }
           const list = `${stem}.txt`;
-          const out = `${stem}_out.mp4`;
+          const out = `${stem}_out${segExt}`;
           const audio = opts.audioPath;
           const bytes = await this.#exclusive(async (f) => {
             await f.writeFile(
@@ -414,7 +425,14 @@ export class WasmMedia implements MediaBackend {
             try {
               await this.#exec(
                 f,
-                concatArgs(list, out, audioName, opts.duration ?? "video", written / fpsValue),
+                concatArgs(
+                  list,
+                  out,
+                  audioName,
+                  opts.duration ?? "video",
+                  written / fpsValue,
+                  fmt.container === "mp4" ? "mp4" : "matroska",
+                ),
                 `Cannot encode "${outPath}"`,
                 false,
                 opts.signal,

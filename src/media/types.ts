@@ -42,8 +42,22 @@ export interface AudioStreamInfo {
 }
 
 /**
- * One decoded RGB frame. `data` is `[height, width, 3]` uint8, row-major; it may be
- * a view into a larger buffer (respect `byteOffset`), and is not reused by the decoder.
+ * Pixel layout of raw frames exchanged with the media layer (the names are
+ * ffmpeg's): `rgb24` = `[H, W, 3]`, `rgba` = `[H, W, 4]` (straight alpha),
+ * `gray` = `[H, W]`, all uint8.
+ */
+export type PixelFormat = "rgb24" | "rgba" | "gray";
+
+/**
+ * Video codec of an encoded file. `h264` (lossy, yuv420p, `.mp4`) for delivery;
+ * `ffv1` (lossless, `.mkv`) and `rawvideo` (uncompressed frames, `.mkv`) for
+ * intermediates. Valid codec × pixel-format pairs: see `VIDEO_FORMATS` in `_common.ts`.
+ */
+export type VideoCodec = "h264" | "ffv1" | "rawvideo";
+
+/**
+ * One decoded frame. `data` is `[height, width, channels]` uint8, row-major; it may
+ * be a view into a larger buffer (respect `byteOffset`), and is not reused by the decoder.
  */
 export interface Frame {
   index: number;
@@ -51,6 +65,8 @@ export interface Frame {
   timeS: number;
   width: number;
   height: number;
+  /** Channels per pixel: 3 (rgb24) when absent, 4 (rgba) or 1 (gray). */
+  channels?: 1 | 3 | 4;
   data: Uint8Array;
 }
 
@@ -64,6 +80,8 @@ export interface DecodeVideoOptions {
   startS?: number;
   /** Maximum number of frames to decode. */
   maxFrames?: number;
+  /** Layout of the frames produced (default `rgb24`). */
+  pixelFormat?: PixelFormat;
   signal?: AbortSignal;
 }
 
@@ -72,11 +90,15 @@ export interface EncodeVideoOptions {
   height: number;
   /** Frame rate as a rational string ("25/1", "30000/1001") or a number. */
   fps: string | number;
+  /** Codec (default `h264`); validated together with `pixelFormat`. */
+  codec?: VideoCodec;
+  /** Layout of the frames handed to `write()` (default `rgb24`). */
+  pixelFormat?: PixelFormat;
   /** x264 constant rate factor, 0–51 (default 18). */
   crf?: number;
   /** x264 preset (default "medium"). */
   preset?: string;
-  /** Optional audio to mux in: a file path (any format ffmpeg reads). */
+  /** Optional audio to mux in (h264 only): a file path (any format ffmpeg reads). */
   audioPath?: string;
   /**
    * Length policy with audio: "video" (default) keeps the video's length (short audio
@@ -96,7 +118,7 @@ export interface FrameWriter {
 export interface MediaBackend {
   readonly name: "native" | "wasm";
   probe(path: string): Promise<ProbeResult>;
-  /** Stream RGB frames; memory stays bounded regardless of clip length. */
+  /** Stream frames (RGB by default); memory stays bounded regardless of clip length. */
   decodeVideo(path: string, opts?: DecodeVideoOptions): AsyncIterable<Frame>;
   /** Decode the first audio stream to mono float32 at `sampleRateHz`. */
   decodeAudio(
@@ -104,7 +126,10 @@ export interface MediaBackend {
     sampleRateHz: number,
     signal?: AbortSignal,
   ): Promise<Float32Array>;
-  /** Encode frames to an H.264/yuv420p mp4 at `outPath` (written directly; callers use temp names). */
+  /**
+   * Encode frames at `outPath` (written directly; callers use temp names): H.264/yuv420p
+   * mp4 by default, or a lossless/raw `.mkv` per `opts.codec` and `opts.pixelFormat`.
+   */
   encodeVideo(outPath: string, opts: EncodeVideoOptions): Promise<FrameWriter>;
   /** Copy the video stream of `videoPath` and put `audioPath` in as the only audio track. */
   muxAudio(

@@ -50,7 +50,14 @@ export {
   parseCameraFile,
   readCamera,
 } from "./camera.ts";
-export { decodePng, encodePng, type FloatImage, readPng, writePng } from "./png.ts";
+// The PNG codec lives in src/image/; the float helpers keep their splat names here.
+export {
+  decodePngFloat as decodePng,
+  encodePngFloat as encodePng,
+  type FloatImage,
+  readPngFloat as readPng,
+  writePngFloat as writePng,
+} from "../image/png.ts";
 export {
   assertScene,
   cloneScene,
@@ -61,6 +68,8 @@ export {
   summarizeScene,
 } from "./scene.ts";
 export { ALPHA_MAX, ALPHA_MIN, SH_C0, shCoeffCount, T_MIN, TILE_SIZE } from "./_math.ts";
+/** The host photometric loss (L1 + D-SSIM, masked); its `ssim` is the eval metric of the head. */
+export { type LossResult, photometricLoss } from "./_loss.ts";
 
 export type BackendName = "auto" | "webgpu" | "cpu";
 

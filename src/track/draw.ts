@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { PNG } from "pngjs";
+import { downscaleBox } from "../image/resize.ts";
+import { encodePng } from "../image/png.ts";
 import type { HeadPose } from "./pose.ts";
 
 export type RGB = [number, number, number];
@@ -158,50 +159,21 @@ export class ContactSheet {
     this.rgb = new Uint8Array(this.width * this.height * 3);
   }
 
-  /** Put the next thumbnail (box-filtered downscale of an RGB frame). */
+  /** Put the next thumbnail (box-filtered downscale of an RGB frame `[height, width, 3]`). */
   add(frame: Uint8Array, width: number, height: number): void {
     const i = this.#next++;
     const cx = (i % this.columns) * this.thumbWidth;
     const cy = Math.floor(i / this.columns) * this.thumbHeight;
     if (cy >= this.height) return;
-    for (let y = 0; y < this.thumbHeight; y++) {
-      const sy0 = Math.floor((y * height) / this.thumbHeight);
-      const sy1 = Math.max(sy0 + 1, Math.floor(((y + 1) * height) / this.thumbHeight));
-      for (let x = 0; x < this.thumbWidth; x++) {
-        const sx0 = Math.floor((x * width) / this.thumbWidth);
-        const sx1 = Math.max(sx0 + 1, Math.floor(((x + 1) * width) / this.thumbWidth));
-        let r = 0, g = 0, b = 0, n = 0;
-        for (let sy = sy0; sy < sy1; sy++) {
-          for (let sx = sx0; sx < sx1; sx++) {
-            const o = (sy * width + sx) * 3;
-            r += frame[o]!;
-            g += frame[o + 1]!;
-            b += frame[o + 2]!;
-            n++;
-          }
-        }
-        const d = ((cy + y) * this.width + cx + x) * 3;
-        this.rgb[d] = r / n;
-        this.rgb[d + 1] = g / n;
-        this.rgb[d + 2] = b / n;
-      }
-    }
+    downscaleBox(frame, width, height, 3, this.rgb, this.thumbWidth, this.thumbHeight, {
+      x: cx,
+      y: cy,
+      stride: this.width,
+    });
   }
 
   /** PNG bytes of the sheet. */
   toPng(): Uint8Array {
-    return encodePng(this.rgb, this.width, this.height);
+    return encodePng({ width: this.width, height: this.height, channels: 3, data: this.rgb });
   }
-}
-
-/** Encode an RGB image (`[H, W, 3]`) as PNG. */
-export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8Array {
-  const png = new PNG({ width, height });
-  for (let i = 0, j = 0; i < width * height; i++, j += 3) {
-    png.data[i * 4] = rgb[j]!;
-    png.data[i * 4 + 1] = rgb[j + 1]!;
-    png.data[i * 4 + 2] = rgb[j + 2]!;
-    png.data[i * 4 + 3] = 255;
-  }
-  return new Uint8Array(PNG.sync.write(png));
 }

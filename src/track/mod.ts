@@ -41,4 +41,4 @@ export {
   TrackWriter,
 } from "./track_file.ts";
 export { trackClip, type TrackClipOptions } from "./track_clip.ts";
-export { ContactSheet, drawMesh, drawPoseAxes, encodePng, meshEdges } from "./draw.ts";
+export { ContactSheet, drawMesh, drawPoseAxes, meshEdges } from "./draw.ts";

