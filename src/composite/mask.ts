@@ -81,20 +81,29 @@ export class LowerFaceMasker {
   readonly lowerTriangles: Uint32Array;
   /** Triangles `[G, 3]` of the protected upper face (eyes, brows, forehead). */
   readonly upperTriangles: Uint32Array;
+  /** Every triangle `[898, 3]` (the whole face). */
+  readonly allTriangles: Uint32Array;
+  /** Triangles `[K, 3]` of the lips and mouth opening (canonical −5.8 ≤ y ≤ −3.0 cm, |x| ≤ 2.9 cm). */
+  readonly mouthTriangles: Uint32Array;
 
   constructor(
     canonicalVertices: Float32Array, /* [468, 3] cm */
     triangles: Uint32Array, /* [F, 3] */
   ) {
-    const lower: number[] = [], upper: number[] = [];
+    const lower: number[] = [], upper: number[] = [], mouth: number[] = [];
     const y = (i: number) => canonicalVertices[i * 3 + 1]!;
+    const inMouth = (i: number) =>
+      y(i) >= -5.8 && y(i) <= -3.0 && Math.abs(canonicalVertices[i * 3]!) <= 2.9;
     for (let f = 0; f < triangles.length; f += 3) {
       const a = triangles[f]!, b = triangles[f + 1]!, c = triangles[f + 2]!;
       if (Math.max(y(a), y(b), y(c)) <= LOWER_FACE_MAX_Y_CM) lower.push(a, b, c);
       if (Math.max(y(a), y(b), y(c)) >= UPPER_FACE_MIN_Y_CM) upper.push(a, b, c);
+      if (inMouth(a) && inMouth(b) && inMouth(c)) mouth.push(a, b, c);
     }
     this.lowerTriangles = Uint32Array.from(lower);
     this.upperTriangles = Uint32Array.from(upper);
+    this.mouthTriangles = Uint32Array.from(mouth);
+    this.allTriangles = triangles.slice();
   }
 
   /**
@@ -154,6 +163,20 @@ export class LowerFaceMasker {
       box: mx1 < 0 ? null : { x: mx0, y: my0, w: mx1 - mx0 + 1, h: my1 - my0 + 1 },
     };
   }
+}
+
+/**
+ * Rasterise triangles `tris` of landmarks `lm` (`[468, 2]` px) into a binary
+ * `[box.h, box.w]` image of the pixels of `box` whose centres they cover.
+ */
+export function rasterTriangles(
+  lm: Float32Array,
+  tris: Uint32Array,
+  box: { x: number; y: number; w: number; h: number },
+  out = new Uint8Array(box.w * box.h),
+): Uint8Array {
+  fillTriangles(out, box.w, box.h, box.x, box.y, lm, tris);
+  return out;
 }
 
 /** A masker on the MediaPipe canonical mesh (loaded from the npm package). */

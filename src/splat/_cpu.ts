@@ -43,6 +43,11 @@ function attempt<T>(f: () => T): Promise<T> {
 }
 
 function background(opts?: RenderOptions): [number, number, number] {
+  if (opts?.deviceColors) {
+    throw new RangeError(
+      "deviceColors needs the WebGPU backend; on the CPU backend pass the colours in scene.colors",
+    );
+  }
   const bg = opts?.background ?? [0, 0, 0];
   if (bg.length !== 3 || !bg.every(Number.isFinite)) {
     throw new RangeError(

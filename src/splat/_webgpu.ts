@@ -44,6 +44,21 @@ function background(opts?: RenderOptions): [number, number, number] {
   return [bg[0], bg[1], bg[2]];
 }
 
+/** Lets `opts.deviceColors` write the colour group of `params` (rgb mode only). */
+function deviceColorsIn(
+  opts: RenderOptions | undefined,
+  layout: SceneLayout,
+  params: GPUBuffer,
+): void {
+  if (!opts?.deviceColors) return;
+  if (layout.colorMode !== "rgb") {
+    throw new RangeError(
+      `deviceColors needs a scene in "rgb" colour mode, got "${layout.colorMode}"`,
+    );
+  }
+  opts.deviceColors.writeColors(params, layout.offColors);
+}
+
 /** The WebGPU splatting backend. Dispose it to release the device. */
 export class WebGpuBackend implements SplatBackend {
   readonly name = "webgpu" as const;
@@ -95,6 +110,7 @@ export class WebGpuBackend implements SplatBackend {
   async #render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
     const bg = background(opts);
     const { layout, params } = this.#upload(scene);
+    deviceColorsIn(opts, layout, params);
     const f = await this.renderer.forward(params, layout, camera, bg);
     return (await this.#output(f, opts)).out;
   }
@@ -127,6 +143,7 @@ export class WebGpuBackend implements SplatBackend {
         `Upstream alpha gradient must have ${np} values, got ${upstream.alpha.length}`,
       );
     }
+    deviceColorsIn(opts, layout, params);
     const f = await this.renderer.forward(params, layout, camera, bg);
     const r = this.renderer;
     const dRgb = r.buf("up_rgb", 12 * np);
@@ -138,6 +155,7 @@ export class WebGpuBackend implements SplatBackend {
     }
     const grads = r.buf("scene_grads", 4 * layout.total);
     await r.backward(f, params, grads, dRgb, dAlpha, undefined);
+    opts?.deviceColors?.readColorGrads(grads, layout.offColors);
     const nn = layout.n;
     const { out: output, extra: [g, abs] } = await this.#output(f, opts, [
       { buffer: grads, bytes: 4 * layout.total },
@@ -269,6 +287,7 @@ export class WebGpuOptimizer implements SceneOptimizer {
     this.#check();
     const r = this.#backend.renderer;
     const bg = background(opts);
+    deviceColorsIn(opts, this.#layout, this.#params);
     const f = await r.forward(this.#params, this.#layout, camera, bg, true);
     const { dRgb, read } = await r.loss(
       f.width,
@@ -279,6 +298,7 @@ export class WebGpuOptimizer implements SceneOptimizer {
       loss?.mask,
     );
     await r.backward(f, this.#params, this.#grads, dRgb, undefined, this.#stats);
+    opts?.deviceColors?.readColorGrads(this.#grads, this.#layout.offColors);
     this.#t++;
     const a = this.#adam;
     await r.adam(

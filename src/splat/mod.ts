@@ -71,6 +71,22 @@ export { ALPHA_MAX, ALPHA_MIN, SH_C0, shCoeffCount, T_MIN, TILE_SIZE } from "./_
 /** The host photometric loss (L1 + D-SSIM, masked); its `ssim` is the eval metric of the head. */
 export { type LossResult, photometricLoss } from "./_loss.ts";
 
+export type { GpuContext } from "./_webgpu_context.ts";
+
+/**
+ * The WebGPU device context of a WebGPU backend (for code that runs its own passes
+ * on the splatter's device and command stream, e.g. the colour MLP); undefined for
+ * the CPU backend.
+ */
+export function gpuContextOf(
+  backend: SplatBackend,
+): import("./_webgpu_context.ts").GpuContext | undefined {
+  const ctx = (backend as { ctx?: unknown }).ctx;
+  return backend.name === "webgpu" && ctx
+    ? ctx as import("./_webgpu_context.ts").GpuContext
+    : undefined;
+}
+
 export type BackendName = "auto" | "webgpu" | "cpu";
 
 /** A backend plus why it was chosen. */

@@ -77,6 +77,25 @@ export interface RenderOptions {
   background?: [number, number, number];
   /** Also return the per-pixel count of Gaussians that contributed. */
   withCount?: boolean;
+  /**
+   * WebGPU backend, `rgb` colour mode only: the colours come from the device (the
+   * colour MLP, `src/head/color_mlp.ts`) instead of `scene.colors`, and their
+   * gradient stays there. The CPU backend rejects it.
+   */
+  deviceColors?: DeviceColors;
+}
+
+/**
+ * A device-side colour source for the `rgb` mode. The WebGPU backend calls
+ * `writeColors` after uploading the parameters and before projecting (the hook
+ * records GPU work writing rgb [N, 3] into `buffer` from float `offset`), and
+ * after a backward pass `readColorGrads` with the gradient buffer and the offset of
+ * dL/drgb [N, 3] (recorded before anything is read back). On the backend's command
+ * stream, so no host round trip and no extra submit is needed.
+ */
+export interface DeviceColors {
+  writeColors(buffer: GPUBuffer, offset: number): void;
+  readColorGrads(buffer: GPUBuffer, offset: number): void;
 }
 
 export interface RenderOutput {

@@ -6,6 +6,7 @@
  */
 import type { StageDef } from "../workflow/stage.ts";
 import audioReplace from "./audio_replace.ts";
+import bodyInpaint from "./body_inpaint.ts";
 import faceTrack from "./face_track.ts";
 import mediaProbe from "./media_probe.ts";
 import videoEncode from "./video_encode.ts";
@@ -21,6 +22,7 @@ export const STAGES: readonly StageDef<any>[] = [
   audioReplace,
   videoEncode,
   faceTrack,
+  bodyInpaint,
   videoCompare,
 ];
 

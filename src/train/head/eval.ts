@@ -49,7 +49,7 @@ import type { Frame, MediaBackend } from "../../media/types.ts";
 import { createSplatBackend, photometricLoss } from "../../splat/mod.ts";
 import { FaceTracker, trackClip } from "../../track/mod.ts";
 import { readTrack } from "../../track/track_file.ts";
-import { encodePng } from "../../track/draw.ts";
+import { encodePng } from "../../image/mod.ts";
 import { initAdaptation, runAdaptation, stateToModel } from "../../head/adapt.ts";
 import { faceCrop } from "../../head/camera.ts";
 import { projectMesh, unpremultiply } from "../../head/drive.ts";
@@ -361,11 +361,12 @@ async function renderAndTrack(
       if (saved < 4 && t % 40 === 20) {
         await Deno.writeFile(
           join(out, `drive_${name}_${row}.png`),
-          encodePng(
-            sideBySideRgb(frame.data, img, frame.width, frame.height),
-            frame.width * 2,
-            frame.height,
-          ),
+          encodePng({
+            width: frame.width * 2,
+            height: frame.height,
+            channels: 3,
+            data: sideBySideRgb(frame.data, img, frame.width, frame.height),
+          }),
         );
         saved++;
       }
@@ -443,5 +444,8 @@ async function savePair(
 ) {
   const q = (v: number) => Math.max(0, Math.min(255, Math.round(v * 255)));
   const a = Uint8Array.from(target, q), b = Uint8Array.from(rgb, q);
-  await Deno.writeFile(path, encodePng(sideBySideRgb(a, b, w, h), w * 2, h));
+  await Deno.writeFile(
+    path,
+    encodePng({ width: w * 2, height: h, channels: 3, data: sideBySideRgb(a, b, w, h) }),
+  );
 }

@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import {
+  canonical,
+  paintFace,
+  syntheticBackground,
+  syntheticLandmarks,
+  trackedFrames,
+} from "./_testutil.ts";
+import { Analysis, compositeFrame } from "./compositor.ts";
+import { PushPullInpainter } from "./fill.ts";
+import { createLowerFaceMasker } from "./mask.ts";
+import { seamRidge, untouchedDifferences } from "./metrics.ts";
+import { jawDisplacedLandmarks, warpFaceRgba } from "./standin.ts";
+
+const SKIN: [number, number, number] = [200, 150, 120];
+
+/** A static synthetic head whose jaw is lowered by `dropCm` in the footage; the render has it closed. */
+async function jawScene(dropCm: number, seed: number) {
+  const masker = await createLowerFaceMasker();
+  const W = 240, H = 260;
+  const truth = syntheticBackground(W, H, 200, 3, 11); // what is behind the face
+  const old = await syntheticLandmarks(120, 95, 12, dropCm);
+  const driven = await syntheticLandmarks(120, 95, 12, 0);
+  const src = truth.slice();
+  const oldCov = paintFace(src, W, H, old, masker.allTriangles, SKIN, 3, seed);
+  const rgb = new Uint8Array(W * H * 3);
+  const newCov = paintFace(rgb, W, H, driven, masker.allTriangles, [210, 156, 118], 1, seed + 1);
+  const rgba = new Uint8Array(W * H * 4);
+  for (let i = 0; i < W * H; i++) {
+    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = rgb[i * 3 + c]!;
+    rgba[i * 4 + 3] = newCov[i] ? 255 : 0;
+  }
+  const { mask } = masker.mask(old, driven, W, H);
+  const frame = { passThrough: false, rgba, mask, trackedLandmarks: old, drivenLandmarks: driven };
+  return { masker, W, H, truth, src, oldCov, newCov, frame };
+}
+
+Deno.test("compositeFrame(): a jaw that moves up leaves no hole; the fill matches its surroundings", async () => {
+  const s = await jawScene(1.5, 3);
+  const an = new Analysis(s.masker, s.W, s.H, { temporalFill: false });
+  an.add(s.src, s.frame);
+  an.finish();
+  const { rgb } = await compositeFrame(0, s.src, s.frame, an, new PushPullInpainter());
+  // The hole: old jaw not covered by the new one, well inside the mask.
+  const hole: number[] = [];
+  for (let i = 0; i < s.W * s.H; i++) {
+    if (s.oldCov[i] && !s.newCov[i] && s.frame.mask[i]! >= 250) hole.push(i);
+  }
+  assert.ok(hole.length > 300, `hole of ${hole.length} px`);
+  const stats = (img: Uint8Array, c: number) => {
+    const v = hole.map((i) => img[i * 3 + c]!);
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    return {
+      m,
+      sd: Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length),
+      min: Math.min(...v),
+    };
+  };
+  for (let c = 0; c < 3; c++) {
+    const got = stats(rgb, c), want = stats(s.truth, c), skin = SKIN[c]!;
+    if (Deno.env.get("DBG")) console.log(c, hole.length, got, want);
+    // No skin left and nothing black: the footage's jaw is gone, the hole is filled.
+    assert.ok(got.min > 40, `channel ${c}: darkest filled pixel ${got.min}`);
+    assert.ok(
+      Math.abs(got.m - skin) > 2 * Math.abs(got.m - want.m),
+      `channel ${c}: fill mean ${got.m} vs skin ${skin}`,
+    );
+    // Calibrated on this scene: mean within 12 levels of what is behind (wall/neck mix;
+    // push-pull measured ≈ 3–7), spread within ×0.4–×2.5 of it (grain restores texture).
+    assert.ok(
+      Math.abs(got.m - want.m) < 12,
+      `channel ${c}: fill mean ${got.m.toFixed(1)} vs truth ${want.m.toFixed(1)}`,
+    );
+    assert.ok(
+      got.sd > 0.4 * want.sd && got.sd < 2.5 * want.sd,
+      `channel ${c}: sd ${got.sd.toFixed(2)} vs ${want.sd.toFixed(2)}`,
+    );
+  }
+  // Local means (7×7 box) of the fill follow what is behind it (wall above, neck below).
+  const boxMean = (img: Uint8Array, i: number, c: number) => {
+    const x0 = i % s.W, y0 = Math.floor(i / s.W);
+    let sum = 0, n = 0;
+    for (let y = y0 - 3; y <= y0 + 3; y++) {
+      for (let x = x0 - 3; x <= x0 + 3; x++) sum += img[(y * s.W + x) * 3 + c]!, n++;
+    }
+    return sum / n;
+  };
+  let e = 0;
+  for (const i of hole) {
+    for (let c = 0; c < 3; c++) e += Math.abs(boxMean(rgb, i, c) - boxMean(s.truth, i, c));
+  }
+  e /= hole.length * 3;
+  if (Deno.env.get("DBG")) console.log("local-mean error", e);
+  assert.ok(e < 12, `local-mean error ${e.toFixed(2)} levels`);
+  assert.equal(untouchedDifferences(rgb, s.src, s.frame.mask), 0);
+});
+
+Deno.test("compositeFrame(): the temporal fill recovers what other frames showed better than the spatial fill", async () => {
+  const open = await jawScene(1.5, 3), closed = await jawScene(0, 5);
+  const err = async (temporalFill: boolean) => {
+    const an = new Analysis(open.masker, open.W, open.H, { temporalFill, grain: false });
+    an.add(open.src, open.frame);
+    an.add(closed.src, { ...closed.frame, trackedLandmarks: closed.frame.trackedLandmarks });
+    an.finish();
+    const { rgb, stats } = await compositeFrame(
+      0,
+      open.src,
+      open.frame,
+      an,
+      new PushPullInpainter(),
+    );
+    let e = 0, n = 0;
+    for (let i = 0; i < open.W * open.H; i++) {
+      if (!(open.oldCov[i] && !open.newCov[i] && open.frame.mask[i]! >= 250)) continue;
+      for (let c = 0; c < 3; c++) e += Math.abs(rgb[i * 3 + c]! - open.truth[i * 3 + c]!);
+      n += 3;
+    }
+    return { mae: e / n, stats };
+  };
+  const spatial = await err(false), temporal = await err(true);
+  if (Deno.env.get("DBG")) console.log({ spatial, temporal });
+  assert.ok(
+    temporal.stats.filledTemporal > 300,
+    `temporal fill used for ${temporal.stats.filledTemporal} px`,
+  );
+  // The clean plate holds the true background (one frame of noise σ≈3 → MAE ≈ 3.4).
+  assert.ok(temporal.mae < 5, `temporal MAE ${temporal.mae.toFixed(2)}`);
+  assert.ok(
+    temporal.mae < 0.8 * spatial.mae,
+    `temporal ${temporal.mae.toFixed(2)} vs spatial ${spatial.mae.toFixed(2)}`,
+  );
+});
+
+Deno.test("seamRidge() flags a hard-pasted box and passes the multi-band blend", async () => {
+  const masker = await createLowerFaceMasker();
+  const W = 220, H = 240;
+  const src = syntheticBackground(W, H, 1000, 3, 21);
+  const lm = await syntheticLandmarks(110, 80, 12);
+  // A render that is the same texture shifted and 14 levels brighter.
+  const other = syntheticBackground(W, H, 1000, 3, 987654321);
+  const rgba = new Uint8Array(W * H * 4);
+  for (let i = 0; i < W * H; i++) {
+    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = Math.min(255, other[i * 3 + c]! + 14);
+    rgba[i * 4 + 3] = 255;
+  }
+  const { mask } = masker.mask(lm, null, W, H);
+  const hard = src.slice();
+  for (let i = 0; i < W * H; i++) {
+    if (mask[i]! >= 128) { for (let c = 0; c < 3; c++) hard[i * 3 + c] = rgba[i * 4 + c]!; }
+  }
+  const frame = { passThrough: false, rgba, mask, trackedLandmarks: lm, drivenLandmarks: lm };
+  const an = new Analysis(masker, W, H, { temporalFill: false });
+  an.add(src, frame);
+  an.finish();
+  const { rgb } = await compositeFrame(0, src, frame, an, new PushPullInpainter());
+  const rHard = seamRidge(hard, mask, W, H)!.ratio, rBlend = seamRidge(rgb, mask, W, H)!.ratio;
+  const rSrc = seamRidge(src, mask, W, H)!.ratio;
+  // Calibrated here: source ≈ 1.0, hard paste ≈ 2+, blend ≈ 1.0.
+  if (Deno.env.get("DBG")) console.log({ rHard, rBlend, rSrc });
+  assert.ok(rHard > 1.3, `hard paste ratio ${rHard.toFixed(2)}`);
+  assert.ok(rBlend <= 1.1, `blended ratio ${rBlend.toFixed(2)} (source ${rSrc.toFixed(2)})`);
+});
+
+Deno.test({
+  name:
+    "compositeFrame() on real footage: pass-through frames and every pixel outside the mask are the source",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const tf = await trackedFrames(3);
+    const masker = await createLowerFaceMasker();
+    const cm = await canonical();
+    const { width: W, height: H } = tf;
+    const frames = tf.frames.map((src, t) => {
+      const driven = jawDisplacedLandmarks(
+        tf.landmarks[t]!,
+        cm.vertices,
+        tf.rotation[t]!,
+        tf.scale[t]!,
+        -0.8,
+      );
+      const rgba = warpFaceRgba(src, W, H, tf.landmarks[t]!, driven, masker.allTriangles);
+      const { mask } = masker.mask(tf.landmarks[t]!, driven, W, H);
+      return {
+        passThrough: t === 1,
+        rgba,
+        mask,
+        trackedLandmarks: tf.landmarks[t]!,
+        drivenLandmarks: driven,
+      };
+    });
+    const an = new Analysis(masker, W, H);
+    for (let t = 0; t < 3; t++) an.add(tf.frames[t]!, frames[t]!);
+    an.finish();
+    for (let t = 0; t < 3; t++) {
+      const src = tf.frames[t]!, before = src.slice();
+      const { rgb, stats } = await compositeFrame(t, src, frames[t]!, an, new PushPullInpainter());
+      assert.deepEqual(src, before, "the source buffer is not modified");
+      if (t === 1) {
+        assert.deepEqual(rgb, src);
+        assert.equal(stats.changed, 0);
+        continue;
+      }
+      assert.equal(untouchedDifferences(rgb, src, frames[t]!.mask), 0);
+      let differ = 0;
+      for (let i = 0; i < rgb.length; i++) if (rgb[i] !== src[i]) differ++;
+      assert.ok(differ > 1000, `frame ${t}: ${differ} values changed inside the mask`);
+    }
+  },
+});

@@ -1,0 +1,77 @@
+/**
+ * Grain matching: estimate the footage's noise and the render's, and add the
+ * difference as seeded Gaussian noise so the render is not smoother than the
+ * footage around it.
+ *
+ * Noise is measured on the high-pass residual r = I − blur5(I) (the 5-tap
+ * binomial of `src/image/pyramid.ts`) as 1.4826·MAD (robust to edges). White noise
+ * of std σ has residual std σ·√0.7935 (Σ of the squared high-pass taps), so the
+ * white-noise std is the residual std / 0.8908.
+ *
+ * @module
+ */
+import { blur5 } from "../image/pyramid.ts";
+import type { ImageF32 } from "../image/types.ts";
+
+/** Residual std of white noise through the high-pass I − blur5(I), per unit σ. */
+export const HIGHPASS_GAIN = Math.sqrt(1 - 2 * (6 / 16) ** 2 + ((1 + 16 + 36 + 16 + 1) / 256) ** 2);
+
+/**
+ * Robust white-noise std per channel of `img` over the pixels with `sel[i]` = 1
+ * (all when absent); null when fewer than 32 pixels are selected.
+ */
+export function estimateNoise(img: ImageF32, sel?: Uint8Array): [number, number, number] | null {
+  const hp = blur5(img), C = img.channels;
+  const res: number[][] = [[], [], []];
+  for (let i = 0; i < img.width * img.height; i++) {
+    if (sel && !sel[i]) continue;
+    for (let c = 0; c < 3; c++) res[c]!.push(img.data[i * C + c]! - hp.data[i * C + c]!);
+  }
+  if (res[0]!.length < 32) return null;
+  return res.map((r) => {
+    const med = median(r);
+    const mad = median(r.map((v) => Math.abs(v - med)));
+    return (1.4826 * mad) / HIGHPASS_GAIN;
+  }) as [number, number, number];
+}
+
+function median(a: number[]): number {
+  const s = Float64Array.from(a).sort();
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/** Std to add so that render noise (σr) reaches footage noise (σf): √max(0, σf² − σr²). */
+export function grainToAdd(footage: number[], render: number[]): [number, number, number] {
+  return [0, 1, 2].map((c) => Math.sqrt(Math.max(0, footage[c]! ** 2 - render[c]! ** 2))) as [
+    number,
+    number,
+    number,
+  ];
+}
+
+/** A small seeded PRNG (mulberry32) with Gaussian samples (Box–Muller). */
+export class Rng {
+  #s: number;
+  #spare: number | null = null;
+  constructor(seed: number) {
+    this.#s = seed >>> 0;
+  }
+  uniform(): number {
+    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  gauss(): number {
+    if (this.#spare !== null) {
+      const v = this.#spare;
+      this.#spare = null;
+      return v;
+    }
+    const u = Math.max(1e-12, this.uniform()), v = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.#spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+}
