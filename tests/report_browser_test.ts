@@ -1,19 +1,18 @@
 /**
- * The demo's HTML report in a real browser (Debian `chromium`, headless, driven by
- * puppeteer-core): no console errors, every image loaded, every plot has drawn marks,
+ * The demo's HTML report in a real browser (Debian `chromium`, headless): no console errors, every image loaded, every plot has drawn marks,
  * the expected sections are there. Runs `workflows/demo.yaml` on the 2 s cut of the
- * demo footage (tracking 50 frames) to stay fast. Keeps a full-page screenshot at
+ * demo footage (tracking 50 frames) to stay fast. Chromium is driven over the
+ * DevTools protocol (`tests/_cdp.ts`). Keeps a full-page screenshot at
  * `.cache/report_test/demo_report.png` (and the report folder beside it).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
-import puppeteer from "puppeteer-core";
 import { demoSpeechPath, REPO_ROOT, shortClipPath } from "../fixtures/mod.ts";
 import { openMedia } from "../src/media/mod.ts";
 import { dub, withTempDir } from "./_helpers.ts";
+import { CHROMIUM, HeadlessPage } from "./_cdp.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 const ARTEFACTS = join(REPO_ROOT, ".cache", "report_test");
 
@@ -46,82 +45,67 @@ Deno.test({
       const page = /\nreport: (.*)\n$/.exec(r.stderr)?.[1];
       assert.ok(page && page.endsWith("report.html"), r.stderr);
 
-      const profile = join(dir, "chromium-profile");
-      const browser = await puppeteer.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          `--user-data-dir=${profile}`,
-        ],
-      });
+      const tab = await HeadlessPage.launch(join(dir, "chromium-profile"));
       try {
-        const tab = await browser.newPage();
-        await tab.setViewport({ width: 1280, height: 900 });
         const problems: string[] = [];
-        tab.on("console", (m) => {
-          if (m.type() === "error") problems.push(`console: ${m.text()}`);
-        });
-        tab.on("pageerror", (e) => problems.push(`page error: ${String(e)}`));
-        tab.on("requestfailed", (q) => {
-          // The media player cancels its own range requests (ERR_ABORTED) once it has enough.
-          if (q.failure()?.errorText !== "net::ERR_ABORTED" || q.resourceType() !== "media") {
-            problems.push(`request failed: ${q.url()} ${q.failure()?.errorText}`);
+        tab.on(({ method, params }) => {
+          // deno-lint-ignore no-explicit-any
+          const p = params as Record<string, any>;
+          if (method === "Runtime.consoleAPICalled" && p.type === "error") {
+            problems.push(`console: ${JSON.stringify(p.args)}`);
+          } else if (method === "Runtime.exceptionThrown") {
+            problems.push(`page error: ${JSON.stringify(p.exceptionDetails)}`);
+          } else if (method === "Log.entryAdded" && p.entry.level === "error") {
+            problems.push(`log: ${p.entry.text} ${p.entry.url ?? ""}`);
+          } else if (method === "Network.requestWillBeSent") {
+            // Offline: anything but file: (and the player's own data: icons) is network use.
+            if (!/^(file|data):/.test(p.request.url)) problems.push(`network: ${p.request.url}`);
+          } else if (method === "Network.loadingFailed") {
+            // The media player cancels its own range requests once it has enough.
+            if (!(p.type === "Media" && p.errorText === "net::ERR_ABORTED")) {
+              problems.push(`request failed: ${p.type} ${p.errorText}`);
+            }
           }
         });
-        // Offline: anything but file: (and the player's own data: icons) would be network use.
-        tab.on("request", (q) => {
-          if (!/^(file|data):/.test(q.url())) problems.push(`network request: ${q.url()}`);
-        });
-        await tab.goto(`file://${page}`, { waitUntil: "load" });
+        await tab.send("Runtime.enable");
+        await tab.send("Log.enable");
+        await tab.send("Network.enable");
+        await tab.goto(`file://${page}`);
         // Videos: wait until each has decoded its first frame (or failed).
-        const videos = await tab.evaluate(() =>
-          Promise.all(
-            [...document.querySelectorAll("video")].map((v) =>
-              new Promise<{ src: string | null; w: number; error: string | null }>((res) => {
-                const done = () =>
-                  res({
-                    src: v.getAttribute("src"),
-                    w: v.videoWidth,
-                    error: v.error?.message ?? null,
-                  });
-                if (v.readyState >= 2 || v.error) return done();
-                v.addEventListener("loadeddata", done, { once: true });
-                v.addEventListener("error", done, { once: true });
-                setTimeout(done, 10_000);
-              })
-            ),
-          )
+        const videos = await tab.evaluate<
+          { src: string | null; w: number; error: string | null }[]
+        >(
+          `Promise.all([...document.querySelectorAll("video")].map((v) => new Promise((res) => {
+            const done = () => res({ src: v.getAttribute("src"), w: v.videoWidth, error: v.error ? v.error.message || String(v.error.code) : null });
+            if (v.readyState >= 2 || v.error) return done();
+            v.addEventListener("loadeddata", done, { once: true });
+            v.addEventListener("error", done, { once: true });
+            setTimeout(done, 10000);
+          })))`,
         );
-        const facts = await tab.evaluate(() => {
-          const imgs = [...document.images];
-          const plots = [...document.querySelectorAll(".plot")];
+        const facts = await tab.evaluate<{
+          sections: string[];
+          images: { src: string | null; w: number }[];
+          plots: { id: string; marks: number }[];
+          duplicateIds: string[];
+          metricRows: number;
+        }>(`(() => {
           const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
           return {
             sections: [...document.querySelectorAll("section[id]")].map((s) => s.id),
-            images: imgs.map((i) => ({ src: i.getAttribute("src"), w: i.naturalWidth })),
-            plots: plots.map((p) => ({
+            images: [...document.images].map((i) => ({ src: i.getAttribute("src"), w: i.naturalWidth })),
+            // Drawn marks: non-empty line/area/bar paths inside the SVG's mark groups.
+            plots: [...document.querySelectorAll(".plot")].map((p) => ({
               id: p.id,
-              // Drawn marks: non-empty line/area/bar paths and rects inside mark groups.
-              marks: [...p.querySelectorAll(
-                "svg g[class*='mark-line'] path, svg g[class*='mark-area'] path, svg g[class*='mark-rect'] path",
-              )].filter((e) => (e.getAttribute("d") ?? "").length > 10).length,
+              marks: [...p.querySelectorAll("svg g[class*='mark-line'] path, svg g[class*='mark-area'] path, svg g[class*='mark-rect'] path")]
+                .filter((e) => (e.getAttribute("d") || "").length > 10).length,
             })),
             duplicateIds: ids.filter((id, i) => ids.indexOf(id) !== i),
             metricRows: document.querySelectorAll("#metrics tr").length - 1,
           };
-        });
+        })()`);
         await Deno.mkdir(ARTEFACTS, { recursive: true });
-        await tab.screenshot({
-          path: join(ARTEFACTS, "demo_report.png") as `${string}.png`,
-          fullPage: true,
-        });
+        await Deno.writeFile(join(ARTEFACTS, "demo_report.png"), await tab.screenshot());
         assert.deepEqual(problems, []);
         for (
           const s of ["glance", "steps", "videos", "plots", "metrics", "step-track", "step-compare"]
@@ -139,7 +123,7 @@ Deno.test({
         assert.deepEqual(facts.duplicateIds, []);
         assert.ok(facts.metricRows >= 10, `${facts.metricRows} metric rows`);
       } finally {
-        await browser.close();
+        await tab.close();
       }
       // Keep the report itself beside the screenshot.
       await Deno.remove(join(ARTEFACTS, "demo_report"), { recursive: true }).catch(() => {});

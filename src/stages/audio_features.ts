@@ -52,7 +52,7 @@ export default defineStage({
       title: "Dialogue level (25 ms RMS)",
       x: { unit: "s", start: 0, step: hopS },
       channels: { level_db: levelAboveFloorDb(samples, MEL_CONFIG.sampleRateHz, f.frames) },
-      yLabel: "dB above −60 dBFS",
+      yLabel: "dB re −60 dBFS",
       yDomain: [0, 60],
       mark: "area",
       plot: "driving",
