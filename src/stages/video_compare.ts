@@ -63,8 +63,11 @@ export function pickFrames(
       if (picked.every((p) => Math.abs(p - i) >= minGap)) picked.push(i);
     }
     for (const i of picked) {
-      const at = out.findIndex((o) => o.index === i);
-      if (at >= 0) out[at]!.why = "largest articulation change";
+      // A change frame close to a spread frame replaces it (no near-duplicate pictures).
+      const at = out.findIndex((o) =>
+        o.why !== "largest articulation change" && Math.abs(o.index - i) < minGap / 2
+      );
+      if (at >= 0) out[at] = { index: i, why: "largest articulation change" };
       else out.push({ index: i, why: "largest articulation change" });
     }
   }
@@ -253,9 +256,9 @@ export default defineStage({
         file: f,
         caption: `mouth crops at ${stripAt.length} times from ${
           (stripAt[0]! / fps).toFixed(1)
-        } s to ${(stripAt[stripAt.length - 1]! / fps).toFixed(1)} s: top ${
+        } s to ${(stripAt[stripAt.length - 1]! / fps).toFixed(1)} s: top the original (${
           basename(p.original)
-        }, bottom ${basename(p.dubbed)}`,
+        }), bottom the dub`,
       });
     }
     ctx.report.series("psnr_outside", {
