@@ -119,6 +119,8 @@ export interface AdaptState {
   gradViews: Float64Array; // [N]
   /** Gaussian count after initialisation (caps growth). */
   initialCount: number;
+  /** Further named state saved in checkpoints (e.g. the colour MLP's). */
+  extra: Map<string, Float32Array>;
 }
 
 /** Starts an adaptation: initialiser for the skin, built inner mouth. */
@@ -148,6 +150,7 @@ export async function initAdaptation(
     gradSum: new Float64Array(gaussians.count),
     gradViews: new Float64Array(gaussians.count),
     initialCount: gaussians.count,
+    extra: new Map(),
   };
 }
 

@@ -20,6 +20,7 @@
  */
 import type { Camera, RenderOptions, SceneGrads, SplatBackend } from "../splat/types.ts";
 import type { Tensor } from "../tensor/safetensors.ts";
+import type { DensifyPlan } from "../splat/densify.ts";
 import { type BindingFrames, type BoundGaussians, JAW_FRAME } from "./binding.ts";
 import {
   colorCondition,
@@ -84,7 +85,7 @@ export interface ColorSource extends Disposable {
   /** One optimiser step of the MLP (no-op when static). */
   step(): Promise<void>;
   /** Follows densify/prune of the Gaussians (see ColorMlp.remap). */
-  remap(src: Int32Array, fresh?: Uint8Array): Promise<void>;
+  remap(plan: DensifyPlan): Promise<void>;
   /** `color_mlp.*` tensors for `SpeakerModel.extra` (none when static). */
   toTensors(opts?: { optimizer?: boolean }): Promise<Record<string, Tensor>>;
 }
@@ -150,8 +151,8 @@ class MlpColors implements ColorSource {
     return this.mlp.step(this.lr);
   }
 
-  remap(src: Int32Array, fresh?: Uint8Array): Promise<void> {
-    return this.mlp.remap(src, fresh);
+  remap(plan: DensifyPlan): Promise<void> {
+    return this.mlp.remap(plan);
   }
 
   async toTensors(opts: { optimizer?: boolean } = {}): Promise<Record<string, Tensor>> {

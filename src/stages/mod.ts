@@ -7,11 +7,14 @@
 import type { StageDef } from "../workflow/stage.ts";
 import audioReplace from "./audio_replace.ts";
 import bodyInpaint from "./body_inpaint.ts";
+import videoSideBySide from "./video_side_by_side.ts";
+import videoTrim from "./video_trim.ts";
 import faceTrack from "./face_track.ts";
 import mediaProbe from "./media_probe.ts";
 import videoEncode from "./video_encode.ts";
 import audioFeatures from "./audio_features.ts";
 import lipsyncExpression from "./lipsync_expression.ts";
+import speakerAdapt from "./speaker_adapt.ts";
 import videoCompare from "./video_compare.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -22,7 +25,10 @@ export const STAGES: readonly StageDef<any>[] = [
   audioReplace,
   videoEncode,
   faceTrack,
+  speakerAdapt,
   bodyInpaint,
+  videoTrim,
+  videoSideBySide,
   videoCompare,
 ];
 

@@ -18,6 +18,7 @@ import { expandBatch } from "./batch.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import { findRefs, interpolate, mapStrings, type Ref, refText, walkStrings } from "./refs.ts";
 import type { JsonValue, StageContext } from "./stage.ts";
+import type { SelectedBackend } from "../splat/mod.ts";
 import { createStepReport, isReportFile, REPORT_DATA_KEY } from "../report/collect.ts";
 import { writeHtmlReports } from "../report/mod.ts";
 
@@ -192,6 +193,23 @@ function firstFileInput(wf: LoadedWorkflow): string | undefined {
 }
 
 /** Run a workflow (one clip or a batch). Never throws for a failing clip: see the report. */
+/** One splat backend per choice for a whole run (created lazily, disposed at the end). */
+class SplatPool implements Disposable {
+  #made = new Map<string, Promise<SelectedBackend>>();
+  get(choice: "auto" | "cpu" | "webgpu"): Promise<SelectedBackend> {
+    let p = this.#made.get(choice);
+    if (!p) {
+      p = import("../splat/mod.ts").then((m) => m.createSplatBackend({ backend: choice }));
+      this.#made.set(choice, p);
+      p.catch(() => this.#made.delete(choice));
+    }
+    return p;
+  }
+  [Symbol.dispose](): void {
+    for (const p of this.#made.values()) p.then((b) => b[Symbol.dispose]()).catch(() => {});
+  }
+}
+
 export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise<RunReport> {
   const t0 = performance.now();
   const store = opts.store ?? new LocalCacheStore(opts.cacheDir);
@@ -209,11 +227,12 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   const concurrency = Math.max(1, opts.concurrency ?? wf.file.batch?.concurrency ?? 1);
   const records: ClipRecord[] = new Array(jobs.length);
   const inflight = new Map<string, Promise<CacheEntry>>();
+  using splats = new SplatPool();
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
       const i = next++;
-      records[i] = await runClip(wf, jobs[i]!, { ...opts, store, onEvent: emit, inflight });
+      records[i] = await runClip(wf, jobs[i]!, { ...opts, store, onEvent: emit, inflight, splats });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
@@ -442,6 +461,7 @@ async function runClip(
     store: CacheStore;
     onEvent: (e: RunEvent) => void;
     inflight: Map<string, Promise<CacheEntry>>;
+    splats: SplatPool;
   },
 ): Promise<ClipRecord> {
   const t0 = performance.now();
@@ -582,7 +602,7 @@ async function executeStep(
   // deno-lint-ignore no-explicit-any
   stage: import("./stage.ts").StageDef<any>,
   clip: string,
-  opts: RunOptions & { store: CacheStore; onEvent: (e: RunEvent) => void },
+  opts: RunOptions & { store: CacheStore; onEvent: (e: RunEvent) => void; splats: SplatPool },
   srec: StepRecord,
   replace: boolean,
 ): Promise<CacheEntry> {
@@ -596,6 +616,8 @@ async function executeStep(
   const ctx: StageContext = {
     report: report.api,
     stepId: rs.id,
+    splat: (choice = "auto") => opts.splats.get(choice),
+    checkpointDir: join(opts.store.root, "checkpoints", rs.key),
     outDir: staging.dir,
     tmpDir,
     media: opts.media,
@@ -641,6 +663,9 @@ async function executeStep(
       }
     }
     Object.assign(files, await report.finish(files));
+    await Deno.remove(join(opts.store.root, "checkpoints", rs.key), { recursive: true }).catch(
+      () => {},
+    );
     return await opts.store.commit(
       staging,
       {

@@ -58,6 +58,19 @@ export async function buildCorpus(
   return out;
 }
 
+/** What a training clip is cut from: an utterance with timed phonemes (synthetic or real). */
+export interface ClipSource {
+  /** `[N]` at 16 kHz. */
+  samples: Float32Array;
+  phonemes: TimedPhoneme[];
+  rms: number;
+  /** The same utterance through a low-bitrate codec (delay removed), `[N]`; see `codec.ts`. */
+  codec?: Float32Array;
+}
+
+/** Probability of using an utterance's codec copy when it has one. */
+export const CODEC_SHARE = 0.35;
+
 /** One training clip: features `[frames, 80]`, targets `[frames, 8]`. */
 export interface Clip {
   mel: Float32Array;
@@ -66,8 +79,14 @@ export interface Clip {
 }
 
 /** Place `u` (optionally sped up by `speed`) into `canvas` at sample `offset` and return its shifted phonemes. */
-function place(canvas: Float32Array, u: Utt16, offset: number, speed: number): TimedPhoneme[] {
-  let x = u.samples;
+function place(
+  canvas: Float32Array,
+  u: ClipSource,
+  offset: number,
+  speed: number,
+  x0: Float32Array,
+): TimedPhoneme[] {
+  let x = x0;
   if (speed !== 1) {
     x = resample(x, Math.round(MEL_CONFIG.sampleRateHz * speed), MEL_CONFIG.sampleRateHz, {
       zeroCrossings: 8,
@@ -91,7 +110,12 @@ function place(canvas: Float32Array, u: Utt16, offset: number, speed: number): T
  * mid-speech), 50 % speed-perturbed (0.88–1.12), 4 % background only, then
  * {@link augmentClip}.
  */
-export function makeClip(rng: Rng, corpus: readonly Utt16[], frames: number): Clip {
+export function makeClip(
+  rng: Rng,
+  corpus: readonly ClipSource[],
+  frames: number,
+  second: readonly ClipSource[] = corpus,
+): Clip {
   const hop = MEL_CONFIG.hopLength;
   const n = (frames - 1) * hop;
   const canvas = new Float32Array(n);
@@ -112,12 +136,13 @@ export function makeClip(rng: Rng, corpus: readonly Utt16[], frames: number): Cl
   const speed = rng.next() < 0.5 ? Math.round(rng.uniform(88, 112)) / 100 : 1;
   const len = Math.round(u.samples.length / speed);
   const offset = Math.round(rng.uniform(-len + 0.3 * n, 0.7 * n));
-  phonemes.push(...place(canvas, u, offset, speed));
+  const pickAudio = (v: ClipSource) => v.codec && rng.next() < CODEC_SHARE ? v.codec : v.samples;
+  phonemes.push(...place(canvas, u, offset, speed, pickAudio(u)));
   speechRms = u.rms;
   if (rng.next() < 0.35) {
-    const v = rng.pick(corpus);
+    const v = rng.pick(second);
     const gap = Math.round(rng.uniform(0.05, 1.0) * MEL_CONFIG.sampleRateHz);
-    phonemes.push(...place(canvas, v, offset + len + gap, 1));
+    phonemes.push(...place(canvas, v, offset + len + gap, 1, pickAudio(v)));
   }
   return finish(rng, canvas, phonemes, frames, speechRms);
 }

@@ -43,7 +43,9 @@ import { alignTranscript } from "./align.ts";
 import { augmentClip } from "./augment.ts";
 import { articulationTargets, type TimedPhoneme, toSegments } from "./coarticulation.ts";
 import { Espeak, HELDOUT_LANGUAGES, HELDOUT_VARIANTS, Rng } from "./corpus.ts";
-import { buildCorpus } from "./dataset.ts";
+import { buildCorpus, type Utt16 } from "./dataset.ts";
+import { alignPhones, haveSphinx } from "./phone_align.ts";
+import { EVAL_SHARDS, prepareShard, type RealUtt } from "./real_corpus.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -51,6 +53,8 @@ const { values: args } = parseArgs({
     utterances: { type: "string", default: "96" },
     seed: { type: "string", default: "4242" },
     out: { type: "string", default: join(REPO_ROOT, "models", "audio_prior.eval.json") },
+    /** "no" skips the synthetic held-out sets (quick ablation runs). */
+    synthetic: { type: "string", default: "yes" },
   },
 });
 const C = ARTICULATION_DIM;
@@ -217,6 +221,11 @@ function table(title: string, m: Record<string, Metrics>): string {
     } |`,
   );
   lines.push(
+    `| bilabial closure recall ±80 ms | ${
+      METHODS.map((k) => m[k]!.bilabialRecallLoose.toFixed(3)).join(" | ")
+    } |`,
+  );
+  lines.push(
     `| silence → closed rate | ${
       METHODS.map((k) => m[k]!.silenceClosedRate.toFixed(3)).join(" | ")
     } |`,
@@ -231,15 +240,15 @@ using vad = await SileroVad.load();
 const report: Record<string, unknown> = { model: args.model };
 
 // 1. Held-out synthetic speech.
-const corpus = await buildCorpus(
-  Number(args.utterances),
+const corpus: Utt16[] = await buildCorpus(
+  args.synthetic === "no" ? 8 : Number(args.utterances),
   HELDOUT_LANGUAGES,
   HELDOUT_VARIANTS,
   Number(args.seed),
 );
 const rng = new Rng(Number(args.seed) + 1);
 const results: Record<string, Record<string, Metrics>> = {};
-for (const condition of ["clean", "augmented"]) {
+for (const condition of args.synthetic === "no" ? [] : ["clean", "augmented"]) {
   const items: Record<string, Item[]> = Object.fromEntries(METHODS.map((k) => [k, []]));
   for (const u of corpus) {
     const padS = 0.6;
@@ -271,8 +280,12 @@ console.log(
   `## Held-out synthetic speech: ${corpus.length} utterances, ${(heldS / 60).toFixed(1)} min, ` +
     `languages ${Object.keys(HELDOUT_LANGUAGES).join(", ")}; voices ${HELDOUT_VARIANTS.join(", ")}`,
 );
-console.log(table("clean", results["clean"]!));
-console.log(table("augmented (noise / music / reverb / band-limit / gain)", results["augmented"]!));
+if (results["clean"]) {
+  console.log(table("clean", results["clean"]!));
+  console.log(
+    table("augmented (noise / music / reverb / band-limit / gain)", results["augmented"]!),
+  );
+}
 
 // 2. Real speech.
 let realSamples: Float32Array[] = [];
@@ -311,12 +324,140 @@ try {
   );
 }
 
+// 2b. Held-out real speech: languages never trained on (it, nl, el; `EVAL_SHARDS`),
+// aligned with pocketsphinx like the training data, plus the LibriVox reader
+// (a speaker no source has) aligned the same way.
+if (await haveSphinx()) {
+  const sets: Record<string, RealUtt[]> = {};
+  for (const sh of EVAL_SHARDS) sets[sh.name] = (await prepareShard(sh, 1)).utts;
+  if (realSamples.length) {
+    const espeak = await Espeak.create();
+    const transcripts: Array<[string, string]> = [];
+    for (const line of (await Deno.readTextFile(join(LIBRIVOX, "transcription"))).split("\n")) {
+      const m = /^<s>\s*(.*?)\s*<\/s>\s*\((.+)\)\s*$/.exec(line.trim());
+      if (m) transcripts.push([m[2]!, m[1]!]);
+    }
+    const al = await alignPhones(transcripts.map(([id, text], i) => ({
+      id,
+      samples: realSamples[i]!,
+      phonemes: espeak.synthesize(text, "en-us").phonemes.map((p) => p.id),
+    })));
+    sets["librivox"] = al.map((a, i) => ({
+      source: "librivox",
+      id: a.id,
+      language: "en-us",
+      speaker: "librivox-0870",
+      samples: realSamples[i]!,
+      phonemes: a.phonemes,
+      rms: 0,
+      quality: a,
+      found: a.found,
+    })).filter((u) => u.found);
+    // Agreement of the two aligners (pocketsphinx vs espeak-ng synthesis + DTW)
+    // on phoneme starts, matched in order by id.
+    const deltas: number[] = [];
+    transcripts.forEach(([, text], i) => {
+      const ps = al[i]!;
+      if (!ps.found) return;
+      const dtw = alignTranscript(espeak, text, realSamples[i]!).phonemes.filter((p) => p.id);
+      let k = 0;
+      for (const p of ps.phonemes) {
+        while (k < dtw.length && dtw[k]!.id !== p.id) k++;
+        if (k >= dtw.length) break;
+        deltas.push(Math.abs(dtw[k]!.startS - p.startS) * 1000);
+        k++;
+      }
+    });
+    deltas.sort((a, b) => a - b);
+    const q = (f: number) => deltas[Math.floor(f * (deltas.length - 1))] ?? NaN;
+    report.alignerAgreementMs = { n: deltas.length, median: q(0.5), p90: q(0.9) };
+    console.log(
+      `\nAligner agreement on LibriVox (|Δ start|, pocketsphinx vs DTW): median ${
+        q(0.5).toFixed(0)
+      } ms, 90th percentile ${q(0.9).toFixed(0)} ms over ${deltas.length} phonemes`,
+    );
+  }
+  // Spot check against the signal: an aligned /p/ or /b/ should sit on an
+  // energy dip (min 10 ms RMS inside it < 0.5 × the max within ±150 ms).
+  const dips: Record<string, { n: number; dip: number }> = {};
+  for (const [name, utts] of Object.entries(sets)) {
+    let n = 0, dip = 0;
+    for (const u of utts) {
+      const rmsAt = (tS: number) => {
+        const c = Math.round(tS * 16000);
+        let e = 0, m = 0;
+        for (let i = Math.max(0, c - 160); i < Math.min(u.samples.length, c + 160); i++) {
+          e += u.samples[i]! ** 2;
+          m++;
+        }
+        return Math.sqrt(e / Math.max(1, m));
+      };
+      for (const p of u.phonemes) {
+        const base = p.id.replace(/[ˈˌː]/g, "");
+        if (base !== "p" && base !== "b") continue;
+        let lo = Infinity, hi = 0;
+        for (let t = p.startS; t <= p.endS; t += 0.005) lo = Math.min(lo, rmsAt(t));
+        for (let t = p.startS - 0.15; t <= p.endS + 0.15; t += 0.005) hi = Math.max(hi, rmsAt(t));
+        n++;
+        if (lo < 0.5 * hi) dip++;
+      }
+    }
+    dips[name] = { n, dip: n ? dip / n : NaN };
+  }
+  report.closureDips = dips;
+  console.log(
+    `Aligned /p/, /b/ on an energy dip: ${
+      Object.entries(dips).map(([k, v]) => `${k} ${v.dip.toFixed(2)} (n=${v.n})`).join(", ")
+    }`,
+  );
+  const perSet: Record<string, Record<string, Metrics>> = {};
+  const pooled: Record<string, Item[]> = Object.fromEntries(METHODS.map((k) => [k, []]));
+  let pooledS = 0;
+  for (const [name, utts] of Object.entries(sets)) {
+    const items: Record<string, Item[]> = Object.fromEntries(METHODS.map((k) => [k, []]));
+    for (const u of utts) {
+      const preds = await predictAll(prior, vad, u.samples);
+      const frames = preds["prior"]!.length / C;
+      const target = articulationTargets(u.phonemes, frames, RATE);
+      for (const k of METHODS) {
+        items[k]!.push({ pred: preds[k]!, target, phonemes: u.phonemes });
+        pooled[k]!.push({ pred: preds[k]!, target, phonemes: u.phonemes });
+      }
+      pooledS += u.samples.length / MEL_CONFIG.sampleRateHz;
+    }
+    perSet[name] = Object.fromEntries(METHODS.map((k) => [k, metrics(items[k]!)]));
+  }
+  const all = Object.fromEntries(METHODS.map((k) => [k, metrics(pooled[k]!)]));
+  report.realHeldout = {
+    sets: Object.fromEntries(
+      Object.entries(sets).map(([n, u]) => [n, {
+        clips: u.length,
+        minutes: u.reduce((a, x) => a + x.samples.length, 0) / 16000 / 60,
+        speakers: [...new Set(u.map((x) => x.speaker))].length,
+        ...perSet[n],
+      }]),
+    ),
+    minutes: pooledS / 60,
+    pooled: all,
+  };
+  console.log(
+    `\n## Held-out real speech (pocketsphinx phone alignment): ${
+      Object.entries(sets).map(([n, u]) => `${n} ${u.length} clips`).join(", ")
+    }; ${(pooledS / 60).toFixed(1)} min`,
+  );
+  console.log(table("held-out real, pooled", all));
+  for (const [n, m] of Object.entries(perSet)) console.log(table(n, m));
+} else {
+  console.log("\nSkipped held-out real speech: apt-get install pocketsphinx pocketsphinx-en-us");
+}
+
 // 3. Speed on a 60 s clip (held-out utterances concatenated).
 {
   const n = 60 * MEL_CONFIG.sampleRateHz;
   const x = new Float32Array(n);
   let o = 0;
   for (let i = 0; o < n; i = (i + 1) % corpus.length) {
+    if (!corpus.length) break;
     const u = corpus[i]!.samples;
     x.set(u.subarray(0, Math.min(u.length, n - o)), o);
     o += u.length;

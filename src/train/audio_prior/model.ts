@@ -154,6 +154,23 @@ export class PriorNet {
     });
   }
 
+  /** Overwrite the weights and biases with `w` (same shapes as {@link snapshot}). */
+  assign(
+    w: { weights: Array<{ shape: number[]; data: Float32Array }>; biases: Float32Array[] },
+  ): void {
+    if (w.weights.length !== this.weights.length) {
+      throw new Error(`Weights have ${w.weights.length} layers, the net ${this.weights.length}`);
+    }
+    this.weights.forEach((v, i) => {
+      const src = w.weights[i]!;
+      if (src.shape.join() !== v.shape.join()) {
+        throw new Error(`Layer ${i}: shape [${src.shape}] vs the net's [${v.shape}]`);
+      }
+      v.assign(tf.tensor(src.data, src.shape));
+      this.biases[i]!.assign(tf.tensor1d(w.biases[i]!));
+    });
+  }
+
   /** Current values: weights `[K, Cin, Cout]` and biases `[Cout]` as flat arrays. */
   snapshot(): { weights: Array<{ shape: number[]; data: Float32Array }>; biases: Float32Array[] } {
     return {

@@ -171,3 +171,65 @@ export function exportOnnx(
   };
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
 }
+
+/**
+ * Read the weights back from an ONNX file written by {@link exportOnnx} (to
+ * fine-tune a shipped model). Throws, naming `file`, when the graph is not one
+ * of ours.
+ */
+export function importOnnx(bytes: Uint8Array, file: string): PriorWeights {
+  let m: onnxProto.onnx.ModelProto;
+  try {
+    m = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new Error(`Cannot read "${file}": not an ONNX file (${(e as Error).message})`);
+  }
+  const inits = new Map<string, { dims: number[]; data: Float32Array }>();
+  for (const t of m.graph?.initializer ?? []) {
+    if (t.dataType !== onnx.TensorProto.DataType.FLOAT || !t.rawData) continue;
+    const raw = new Uint8Array(t.rawData); // a copy at offset 0 (protobufjs may hand out Buffer views)
+    inits.set(t.name ?? "", {
+      dims: (t.dims ?? []).map(Number),
+      data: new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4),
+    });
+  }
+  const get = (name: string) => {
+    const v = inits.get(name);
+    if (!v) {
+      throw new Error(`Cannot read "${file}": no initializer "${name}"; not a dub audio prior`);
+    }
+    return v;
+  };
+  const convs = (m.graph?.node ?? []).filter((n) => n.opType === "Conv");
+  if (convs.length < 2) {
+    throw new Error(`Cannot read "${file}": ${convs.length} Conv layers; not a dub audio prior`);
+  }
+  const layers = convs.slice(0, -1).map((n) => {
+    const at = (name: string) => Number(n.attribute?.find((a) => a.name === name)?.ints?.[0] ?? 1);
+    return { kernel: at("kernel_shape"), dilation: at("dilations") };
+  });
+  const weights: PriorWeights["weights"] = [];
+  const biases: Float32Array[] = [];
+  convs.forEach((_, i) => {
+    const w = get(`conv${i}_w`);
+    const [cout, cin, k] = w.dims as [number, number, number];
+    const data = new Float32Array(w.data.length);
+    for (let a = 0; a < k; a++) {
+      for (let j = 0; j < cin; j++) {
+        for (let o = 0; o < cout; o++) {
+          data[(a * cin + j) * cout + o] = w.data[(o * cin + j) * k + a]!;
+        }
+      }
+    }
+    weights.push({ shape: [k, cin, cout], data });
+    biases.push(get(`conv${i}_b`).data.slice());
+  });
+  const first = weights[0]!;
+  return {
+    config: { nMels: first.shape[1]!, hidden: first.shape[2]!, layers },
+    melMean: get("mel_mean").data.slice(),
+    melStd: get("mel_inv_std").data.map((v) => 1 / v),
+    weights,
+    biases,
+  };
+}

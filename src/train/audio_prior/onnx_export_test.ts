@@ -171,3 +171,66 @@ Deno.test("AudioPrior.load() rejects malformed and wrong-shaped models with a cl
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("importOnnx() reads back exactly the weights exportOnnx() wrote", async () => {
+  const { importOnnx } = await import("./onnx_export.ts");
+  await useWasmBackend();
+  const net = tinyNet(11);
+  const snap = net.snapshot();
+  const bytes = exportOnnx({
+    config: net.config,
+    melMean: net.melMean,
+    melStd: net.melStd,
+    ...snap,
+  });
+  const back = importOnnx(bytes, "tiny.onnx");
+  assert.deepEqual(back.config, net.config);
+  assert.deepEqual(back.melMean, net.melMean);
+  for (let i = 0; i < 80; i++) {
+    assert.ok(Math.abs(back.melStd[i]! - net.melStd[i]!) < 1e-6 * net.melStd[i]!);
+  }
+  snap.weights.forEach((w, i) => {
+    assert.deepEqual(back.weights[i]!.shape, w.shape);
+    assert.deepEqual(back.weights[i]!.data, w.data);
+    assert.deepEqual(back.biases[i], snap.biases[i]);
+  });
+  // Loading into a fresh net reproduces the outputs.
+  const other = tinyNet(99);
+  other.assign(back);
+  const x = tf.randomNormal([1, 40, 80], -5, 2, "float32", 3) as tf.Tensor3D;
+  const a = net.apply(x).dataSync();
+  const b = other.apply(x).dataSync();
+  for (let i = 0; i < a.length; i++) assert.equal(a[i], b[i]);
+  assert.throws(() => importOnnx(new Uint8Array([8, 1]), "junk.onnx"), /junk\.onnx/);
+});
+
+for (const file of ["audio_prior.onnx", "audio_prior_synth.onnx"]) {
+  Deno.test(`shipped models/${file} follows the contract: any T, channel ranges, no delay`, async () => {
+    const { ARTICULATION_CHANNELS } = await import("../../articulation/mod.ts");
+    const path = join(new URL("../../../models/", import.meta.url).pathname, file);
+    using prior = await AudioPrior.load(path);
+    // A log-mel-like input: quiet floor with a loud band from frame 60 on.
+    const t = 121;
+    const mel = new Float32Array(t * 80).fill(-11);
+    for (let j = 60; j < t; j++) for (let m = 5; m < 40; m++) mel[j * 80 + m] = -2;
+    const y = await prior.predict(mel);
+    assert.equal(y.length, t * 8);
+    for (let j = 0; j < t; j++) {
+      ARTICULATION_CHANNELS.forEach((c, k) => {
+        const v = y[j * 8 + k]!;
+        assert.ok(v >= c.range[0] - 1e-6 && v <= c.range[1] + 1e-6, `${c.name}[${j}] = ${v}`);
+      });
+    }
+    // The receptive field is ±30 frames around the output frame: a change at
+    // frame 60 leaves frames ≤ 29 untouched and reaches frame 30 onwards.
+    const quiet = await prior.predict(new Float32Array(t * 80).fill(-11));
+    const diff = (j: number) => {
+      let d = 0;
+      for (let k = 0; k < 8; k++) d = Math.max(d, Math.abs(y[j * 8 + k]! - quiet[j * 8 + k]!));
+      return d;
+    };
+    for (let j = 0; j < 30; j++) assert.ok(diff(j) < 1e-6, `frame ${j} sees the future beyond 30`);
+    assert.ok(diff(45) > 1e-4, "frame 45 does not see frame 60");
+    assert.ok(diff(60) > 1e-3, "frame 60 does not react");
+  });
+}

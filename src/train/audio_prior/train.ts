@@ -1,12 +1,28 @@
 /**
- * `deno task train:audio-prior`: synthesise the corpus, train the prior with
- * TF.js on the wasm backend, export it to ONNX, check onnxruntime-node against
- * TF.js (max |Δ| < 1e-4) and write `models/audio_prior.onnx` plus a training
- * record `models/audio_prior.train.json`. Reproducible from `--seed` (data,
- * augmentation and initialisation are all seeded; the step count is fixed).
+ * `deno task train:audio-prior`: fetch and align real recorded speech (Debian
+ * packages, `real_corpus.ts`), synthesise the espeak-ng corpus, add codec
+ * copies (`codec.ts`), then train the prior with TF.js on the wasm backend on
+ * a mix of real and synthetic clips, export it to ONNX, check onnxruntime-node
+ * against TF.js (max |Δ| < 1e-4) and write `models/audio_prior.onnx` plus a
+ * training record `models/audio_prior.train.json`.
  *
- * Options: --seed 1, --steps 1100, --batch 12, --frames 256, --utterances 900,
- * --lr 0.002, --out models/audio_prior.onnx.
+ * By default it fine-tunes the synthetic-only model `models/audio_prior_synth.onnx`
+ * (the first shipped prior, sha256 pinned below; `--init none` trains from
+ * scratch, which is how that model was made: `--init none --real-share 0
+ * --codec no --steps 1100 --lr 0.002`).
+ *
+ * Reproducible from `--seed`: the real-data selection, the corpus, codec
+ * choices and every training batch are seeded (batch k is drawn from a
+ * generator seeded by (seed, k)); the step count is fixed. A checkpoint
+ * (weights + Adam state) is written to `.cache/audio_prior/ckpt/<run>/` every
+ * `--ckpt-every` steps; running the same command again resumes from it.
+ * Fetched packages, alignments and codec copies are cached by content under
+ * `.cache/`.
+ *
+ * Options: --seed 1, --steps 600, --batch 12, --frames 256, --utterances 900,
+ * --lr 0.0005, --init models/audio_prior_synth.onnx, --real-share 0.6,
+ * --sources all (comma-separated shard name prefixes, e.g. "asterisk,fillets"),
+ * --codec yes, --ckpt-every 25, --out models/audio_prior.onnx.
  *
  * This is a script (it prints progress), not library code.
  *
@@ -20,22 +36,35 @@ import { ARTICULATION_DIM } from "../../articulation/mod.ts";
 import { AudioPrior } from "../../audio/prior.ts";
 import { MEL_CONFIG } from "../../audio/mel.ts";
 import { REPO_ROOT } from "../../../fixtures/mod.ts";
+import { writeFileAtomic } from "../../atomic.ts";
+import { readSafetensors, writeSafetensors } from "../../tensor/safetensors.ts";
+import { codecCopies } from "./codec.ts";
 import { Rng, TRAIN_LANGUAGES, TRAIN_VARIANTS } from "./corpus.ts";
-import { buildCorpus, makeClip } from "./dataset.ts";
+import { buildCorpus, type ClipSource, makeClip } from "./dataset.ts";
 import { DEFAULT_CONFIG, PriorNet, useWasmBackend } from "./model.ts";
-import { exportOnnx } from "./onnx_export.ts";
+import { exportOnnx, importOnnx } from "./onnx_export.ts";
+import { prepareShard, type RealUtt, type ShardStats, TRAIN_SHARDS } from "./real_corpus.ts";
 
 /** Loss weight per channel: contact events (closures) matter most visually. */
 const CHANNEL_WEIGHTS = [1, 1.5, 1, 1, 2, 1.5, 1, 1];
+/** Share of utterances (real and synthetic) with a codec copy. */
+const CODEC_FRACTION = 0.3;
+/** sha256 of `models/audio_prior_synth.onnx`, the synthetic-only prior fine-tuned by default. */
+const SYNTH_INIT_SHA256 = "0ae75fff607e2c72d448ff086ba9edfc8ddedd66b085b055133ff6e49b0aac50";
 
 const { values: args } = parseArgs({
   options: {
     seed: { type: "string", default: "1" },
-    steps: { type: "string", default: "1100" },
+    steps: { type: "string", default: "600" },
     batch: { type: "string", default: "12" },
     frames: { type: "string", default: "256" },
     utterances: { type: "string", default: "900" },
-    lr: { type: "string", default: "0.002" },
+    lr: { type: "string", default: "0.0005" },
+    init: { type: "string", default: join(REPO_ROOT, "models", "audio_prior_synth.onnx") },
+    "real-share": { type: "string", default: "0.6" },
+    sources: { type: "string", default: "all" },
+    codec: { type: "string", default: "yes" },
+    "ckpt-every": { type: "string", default: "25" },
     out: { type: "string", default: join(REPO_ROOT, "models", "audio_prior.onnx") },
   },
 });
@@ -44,56 +73,222 @@ const steps = Number(args.steps);
 const batch = Number(args.batch);
 const frames = Number(args.frames);
 const lr0 = Number(args.lr);
+const realShare = Number(args["real-share"]);
+const useCodec = args.codec !== "no";
+const ckptEvery = Number(args["ckpt-every"]);
 const t0 = performance.now();
 const elapsed = () => ((performance.now() - t0) / 1000).toFixed(0) + " s";
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 await useWasmBackend();
 console.log(
   `backend ${tf.getBackend()}; seed ${seed}, ${steps} steps × ${batch} clips × ${frames} frames`,
 );
 
-const corpus = await buildCorpus(Number(args.utterances), TRAIN_LANGUAGES, TRAIN_VARIANTS, seed);
+// 1. Real speech (fetched, aligned, cached by content).
+const shards = TRAIN_SHARDS.filter((s) =>
+  args.sources === "all" || args.sources.split(",").some((p) => s.name.startsWith(p.trim()))
+);
+const real: RealUtt[] = [];
+const shardStats: ShardStats[] = [];
+if (realShare > 0) {
+  for (const s of shards) {
+    const { utts, stats } = await prepareShard(s, seed, (m) => console.log(`  ${m}`));
+    real.push(...utts);
+    shardStats.push(stats);
+    console.log(
+      `real ${s.name}: ${stats.kept}/${stats.tried} clips kept, ${
+        stats.keptMinutes.toFixed(1)
+      } min (${elapsed()})`,
+    );
+  }
+  if (!real.length) throw new Error(`No real training speech for --sources ${args.sources}`);
+}
+const minutesBy = (key: (u: RealUtt) => string) => {
+  const m: Record<string, number> = {};
+  for (const u of real) m[key(u)] = (m[key(u)] ?? 0) + u.samples.length / 16000 / 60;
+  return m;
+};
+
+// 2. Synthetic speech.
+const corpus: ClipSource[] = await buildCorpus(
+  Number(args.utterances),
+  TRAIN_LANGUAGES,
+  TRAIN_VARIANTS,
+  seed,
+);
 const speechS = corpus.reduce((a, u) => a + u.samples.length, 0) / MEL_CONFIG.sampleRateHz;
 console.log(
-  `corpus: ${corpus.length} utterances, ${(speechS / 60).toFixed(1)} min, ` +
+  `synthetic: ${corpus.length} utterances, ${(speechS / 60).toFixed(1)} min, ` +
     `${
       Object.keys(TRAIN_LANGUAGES).length
     } languages, ${TRAIN_VARIANTS.length} voices (${elapsed()})`,
 );
 
-const rng = new Rng(seed * 7919 + 1);
-// Per-bin normalisation from augmented clips.
-const nMels = MEL_CONFIG.nMels;
-const sum = new Float64Array(nMels);
-const sq = new Float64Array(nMels);
-let count = 0;
-for (let i = 0; i < 48; i++) {
-  const c = makeClip(rng, corpus, frames);
-  for (let t = 0; t < c.frames; t++) {
-    for (let m = 0; m < nMels; m++) {
-      const v = c.mel[t * nMels + m]!;
-      sum[m] = sum[m]! + v;
-      sq[m] = sq[m]! + v * v;
-    }
+// 3. Codec copies (cached by the content of the clips and the seed).
+const realSources: ClipSource[] = real;
+let codecDelays: Record<string, number> = {};
+if (useCodec) {
+  // A seeded third of the utterances get a codec copy (encoding all of them
+  // costs minutes of CPU); makeClip uses a copy for CODEC_SHARE of the clips
+  // cut from those.
+  const pick = new Rng(seed * 131 + 3);
+  const all = [...realSources, ...corpus].filter(() => pick.next() < CODEC_FRACTION);
+  const h = createHash("sha256").update(`codec/1/${seed}`);
+  for (const u of all) {
+    h.update(new Uint8Array(u.samples.buffer, u.samples.byteOffset, u.samples.byteLength));
   }
-  count += c.frames;
+  const file = join(
+    REPO_ROOT,
+    ".cache",
+    "audio_prior",
+    "codec",
+    `${h.digest("hex").slice(0, 24)}.safetensors`,
+  );
+  let copies: Float32Array[] | undefined;
+  try {
+    const { tensors, metadata } = await readSafetensors(file);
+    const data = tensors.get("pcm")!.data as Float32Array;
+    const lens = JSON.parse(metadata["lengths"]!) as number[];
+    codecDelays = JSON.parse(metadata["delays"]!);
+    let o = 0;
+    copies = lens.map((n) => data.subarray(o, o += n));
+  } catch {
+    const r = await codecCopies(all.map((u) => u.samples), new Rng(seed * 31 + 7));
+    copies = r.copies;
+    codecDelays = r.delays;
+    const total = copies.reduce((a, c) => a + c.length, 0);
+    const pcm = new Float32Array(total);
+    let o = 0;
+    for (const c of copies) {
+      pcm.set(c, o);
+      o += c.length;
+    }
+    await Deno.mkdir(dirname(file), { recursive: true });
+    await writeSafetensors(`${file}.tmp`, [{
+      name: "pcm",
+      dtype: "F32",
+      shape: [total],
+      data: new Uint8Array(pcm.buffer),
+    }], {
+      lengths: JSON.stringify(copies.map((c) => c.length)),
+      delays: JSON.stringify(codecDelays),
+    });
+    await Deno.rename(`${file}.tmp`, file);
+  }
+  all.forEach((u, i) => (u.codec = copies![i]!));
+  console.log(
+    `codec copies: ${all.length} of ${realSources.length + corpus.length} clips, delays ${
+      JSON.stringify(codecDelays)
+    } (${elapsed()})`,
+  );
 }
-const melMean = Float32Array.from(sum, (s) => s / count);
-const melStd = Float32Array.from(
-  sq,
-  (s, m) => Math.sqrt(Math.max(1e-4, s / count - melMean[m]! ** 2)),
-);
 
-const net = new PriorNet(DEFAULT_CONFIG, melMean, melStd, seed);
+// 4. The net: fine-tune a shipped model or start from scratch.
+const nMels = MEL_CONFIG.nMels;
+let net: PriorNet;
+let initSha = "none";
+if (args.init !== "none") {
+  const bytes = await Deno.readFile(args.init);
+  initSha = sha256(bytes);
+  if (args.init.endsWith("audio_prior_synth.onnx") && initSha !== SYNTH_INIT_SHA256) {
+    throw new Error(`"${args.init}" has sha256 ${initSha}, expected ${SYNTH_INIT_SHA256}`);
+  }
+  const w = importOnnx(bytes, args.init);
+  net = new PriorNet(w.config, w.melMean, w.melStd, seed);
+  net.assign(w);
+  console.log(`init from ${args.init} (sha256 ${initSha.slice(0, 12)}…)`);
+} else {
+  // Per-bin normalisation from augmented clips.
+  const rng = new Rng(seed * 7919 + 1);
+  const sum = new Float64Array(nMels);
+  const sq = new Float64Array(nMels);
+  let count = 0;
+  for (let i = 0; i < 48; i++) {
+    const c = makeClip(rng, i % 2 && real.length ? realSources : corpus, frames);
+    for (let t = 0; t < c.frames; t++) {
+      for (let m = 0; m < nMels; m++) {
+        const v = c.mel[t * nMels + m]!;
+        sum[m] = sum[m]! + v;
+        sq[m] = sq[m]! + v * v;
+      }
+    }
+    count += c.frames;
+  }
+  const melMean = Float32Array.from(sum, (s) => s / count);
+  const melStd = Float32Array.from(
+    sq,
+    (s, m) => Math.sqrt(Math.max(1e-4, s / count - melMean[m]! ** 2)),
+  );
+  net = new PriorNet(DEFAULT_CONFIG, melMean, melStd, seed);
+}
 console.log(`model: ${net.paramCount()} parameters`);
 const opt = tf.train.adam(lr0);
 const weights = tf.tensor1d(CHANNEL_WEIGHTS);
 
-function makeBatch(): { x: tf.Tensor3D; y: tf.Tensor3D } {
+// 5. Checkpoints: one folder per run configuration.
+const runKey = sha256(
+  new TextEncoder().encode(JSON.stringify({ ...args, out: undefined, initSha, v: 1 })),
+)
+  .slice(0, 16);
+const ckptDir = join(REPO_ROOT, ".cache", "audio_prior", "ckpt", runKey);
+let startStep = 1;
+let ema = 0;
+let log: Array<{ step: number; loss: number; elapsedS: number }> = [];
+try {
+  const state = JSON.parse(await Deno.readTextFile(join(ckptDir, "state.json")));
+  const { tensors } = await readSafetensors(join(ckptDir, "weights.safetensors"));
+  const snap = net.snapshot();
+  net.assign({
+    weights: snap.weights.map((w, i) => ({
+      shape: w.shape,
+      data: tensors.get(`w${i}`)!.data as Float32Array,
+    })),
+    biases: snap.biases.map((_, i) => tensors.get(`b${i}`)!.data as Float32Array),
+  });
+  const optNames = state.optNames as string[];
+  await opt.setWeights(optNames.map((name, i) => {
+    const t = tensors.get(`opt${i}`)!;
+    return { name, tensor: tf.tensor(t.data as Float32Array, t.shape) };
+  }));
+  startStep = state.step + 1;
+  ema = state.ema;
+  log = state.log;
+  console.log(`resumed from ${ckptDir} at step ${state.step}`);
+} catch (e) {
+  if (!(e instanceof Deno.errors.NotFound)) throw e;
+}
+
+async function saveCheckpoint(step: number): Promise<void> {
+  await Deno.mkdir(ckptDir, { recursive: true });
+  const snap = net.snapshot();
+  const optW = await opt.getWeights();
+  const f32 = (name: string, shape: number[], data: Float32Array) => ({
+    name,
+    dtype: "F32" as const,
+    shape: shape.length ? shape : [1],
+    data: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
+  });
+  const tensors = [
+    ...snap.weights.map((w, i) => f32(`w${i}`, w.shape, w.data)),
+    ...snap.biases.map((b, i) => f32(`b${i}`, [b.length], b)),
+    ...optW.map((w, i) => f32(`opt${i}`, [...w.tensor.shape], w.tensor.dataSync() as Float32Array)),
+  ];
+  await writeSafetensors(join(ckptDir, "weights.safetensors.tmp"), tensors, {});
+  await Deno.rename(join(ckptDir, "weights.safetensors.tmp"), join(ckptDir, "weights.safetensors"));
+  await writeFileAtomic(
+    join(ckptDir, "state.json"),
+    JSON.stringify({ step, ema, log, optNames: optW.map((w) => w.name) }),
+  );
+}
+
+function makeBatch(step: number): { x: tf.Tensor3D; y: tf.Tensor3D } {
+  const rng = new Rng((seed * 1_000_003 + step * 7919) >>> 0);
   const xs = new Float32Array(batch * frames * nMels);
   const ys = new Float32Array(batch * frames * ARTICULATION_DIM);
   for (let b = 0; b < batch; b++) {
-    const c = makeClip(rng, corpus, frames);
+    const pool = real.length && rng.next() < realShare ? realSources : corpus;
+    const c = makeClip(rng, pool, frames);
     xs.set(c.mel, b * frames * nMels);
     ys.set(c.target, b * frames * ARTICULATION_DIM);
   }
@@ -103,17 +298,17 @@ function makeBatch(): { x: tf.Tensor3D; y: tf.Tensor3D } {
   };
 }
 
-let ema = 0;
+const warm = args.init === "none" ? 50 : 20;
 let dataMs = 0;
-const log: Array<{ step: number; loss: number; elapsedS: number }> = [];
-for (let step = 1; step <= steps; step++) {
-  // Cosine decay to 5 % of the initial rate, after a 50-step warm-up.
-  const lr = step < 50
-    ? (lr0 * step) / 50
+const trainT0 = performance.now();
+for (let step = startStep; step <= steps; step++) {
+  // Cosine decay to 5 % of the initial rate, after a warm-up.
+  const lr = step < warm
+    ? (lr0 * step) / warm
     : lr0 * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * step) / steps)));
   (opt as unknown as { learningRate: number }).learningRate = lr;
   const td = performance.now();
-  const { x, y } = makeBatch();
+  const { x, y } = makeBatch(step);
   dataMs += performance.now() - td;
   const loss = opt.minimize(() => {
     const p = net.apply(x);
@@ -121,27 +316,36 @@ for (let step = 1; step <= steps; step++) {
   }, true) as tf.Scalar;
   const l = loss.dataSync()[0]!;
   tf.dispose([x, y, loss]);
-  ema = step === 1 ? l : 0.95 * ema + 0.05 * l;
-  if (step % 50 === 0 || step === steps) {
+  ema = step === 1 ? l : ema === 0 ? l : 0.95 * ema + 0.05 * l;
+  if (step % 25 === 0 || step === steps) {
     log.push({ step, loss: ema, elapsedS: (performance.now() - t0) / 1000 });
+    const done = step - startStep + 1;
     console.log(
       `step ${step}/${steps}  loss ${ema.toFixed(5)}  lr ${lr.toExponential(2)}  data ${
-        (dataMs / step).toFixed(0)
-      } ms/step  (${elapsed()})`,
+        (dataMs / done).toFixed(0)
+      } ms/step  ${
+        ((performance.now() - trainT0) / done / 1000).toFixed(2)
+      } s/step  (${elapsed()})`,
     );
   }
+  if (step % ckptEvery === 0 && step < steps) await saveCheckpoint(step);
 }
 const trainS = (performance.now() - t0) / 1000;
 
-// Export, then check onnxruntime against TF.js on a fresh clip.
+// 6. Export, then check onnxruntime against TF.js on a fresh clip.
 const onnxBytes = exportOnnx(
-  { config: net.config, melMean, melStd, ...net.snapshot() },
-  { "dub.seed": String(seed), "dub.steps": String(steps) },
+  { config: net.config, melMean: net.melMean, melStd: net.melStd, ...net.snapshot() },
+  {
+    "dub.seed": String(seed),
+    "dub.steps": String(steps),
+    "dub.init_sha256": initSha,
+    "dub.real_share": String(realShare),
+  },
 );
 await Deno.mkdir(dirname(args.out), { recursive: true });
 const tmp = `${args.out}.partial`;
 await Deno.writeFile(tmp, onnxBytes);
-const check = makeClip(rng, corpus, 1000);
+const check = makeClip(new Rng(seed + 99), real.length ? realSources : corpus, 1000);
 const ref = net.apply(tf.tensor3d(check.mel, [1, check.frames, nMels])).dataSync() as Float32Array;
 {
   using prior = await AudioPrior.load(tmp);
@@ -157,32 +361,42 @@ const ref = net.apply(tf.tensor3d(check.mel, [1, check.frames, nMels])).dataSync
     await Deno.remove(tmp);
     throw new Error(`Exported ONNX differs from TF.js by ${maxDiff}; the export is wrong`);
   }
-  await Deno.writeTextFile(
-    join(dirname(args.out), "audio_prior.train.json"),
-    JSON.stringify(
-      {
-        seed,
-        steps,
-        batch,
-        frames,
-        lr: lr0,
-        params: net.paramCount(),
-        config: net.config,
-        corpus: {
-          utterances: corpus.length,
-          minutes: speechS / 60,
-          languages: Object.keys(TRAIN_LANGUAGES),
-          variants: TRAIN_VARIANTS,
-        },
-        trainWallS: trainS,
-        onnxParityMaxAbs: maxDiff,
-        sha256: createHash("sha256").update(onnxBytes).digest("hex"),
-        lossLog: log,
-      },
-      null,
-      1,
-    ) + "\n",
-  );
+  const record = {
+    seed,
+    steps,
+    batch,
+    frames,
+    lr: lr0,
+    init: args.init === "none" ? "none" : args.init.slice(REPO_ROOT.length),
+    initSha256: initSha,
+    realShare,
+    codec: useCodec ? codecDelays : false,
+    params: net.paramCount(),
+    config: net.config,
+    corpus: {
+      utterances: corpus.length,
+      minutes: speechS / 60,
+      languages: Object.keys(TRAIN_LANGUAGES),
+      variants: TRAIN_VARIANTS,
+    },
+    real: {
+      shards: shardStats,
+      minutes: real.reduce((a, u) => a + u.samples.length, 0) / 16000 / 60,
+      minutesByLanguage: minutesBy((u) => u.language),
+      minutesBySource: minutesBy((u) => u.source.split("-")[0]!),
+      speakers: [...new Set(real.map((u) => u.speaker))].length,
+    },
+    resumedFromStep: startStep - 1,
+    trainWallS: trainS,
+    onnxParityMaxAbs: maxDiff,
+    sha256: sha256(onnxBytes),
+    lossLog: log,
+  };
+  const recordPath = args.out.endsWith("audio_prior.onnx")
+    ? join(dirname(args.out), "audio_prior.train.json")
+    : args.out.replace(/\.onnx$/, "") + ".train.json";
+  await writeFileAtomic(recordPath, JSON.stringify(record, null, 1) + "\n");
 }
 await Deno.rename(tmp, args.out);
+await Deno.remove(ckptDir, { recursive: true }).catch(() => {});
 console.log(`wrote ${args.out} (${onnxBytes.length} bytes) after ${elapsed()}`);
