@@ -10,6 +10,7 @@ import bodyInpaint from "./body_inpaint.ts";
 import videoSideBySide from "./video_side_by_side.ts";
 import videoTrim from "./video_trim.ts";
 import faceTrack from "./face_track.ts";
+import headRender from "./head_render.ts";
 import mediaProbe from "./media_probe.ts";
 import videoEncode from "./video_encode.ts";
 import audioFeatures from "./audio_features.ts";
@@ -26,6 +27,7 @@ export const STAGES: readonly StageDef<any>[] = [
   videoEncode,
   faceTrack,
   speakerAdapt,
+  headRender,
   bodyInpaint,
   videoTrim,
   videoSideBySide,
