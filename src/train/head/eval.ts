@@ -7,8 +7,10 @@
  *    the last 20 % are rendered from their own tracked expressions and poses and
  *    compared with the footage inside the face mask (the face oval, as adaptation
  *    uses) at native resolution: PSNR (dB) and SSIM (reference 3DGS definition,
- *    11×11 Gaussian window), with the colour MLP when the model has one and with
- *    static colours. Goals: ≥ 30 dB and ≥ 0.93.
+ *    11×11 Gaussian window). With `--color both` (default) two models are adapted
+ *    with the same budget and seed, one with static colours and one with the colour
+ *    MLP, and each is measured with its own colours (the MLP must earn its place).
+ *    Goals: ≥ 30 dB and ≥ 0.93.
  * 2. Driving: over the held-out frames, the head is driven (footage pose and upper
  *    face, lower face through the mouth map) by (a) the footage's own measured
  *    articulation and (b) the articulation the shipped audio prior predicts for the
@@ -24,6 +26,7 @@
  *
  *   deno task eval:head [--model m.safetensors] [--iterations 1500] [--max-seconds 900]
  *     [--views 48] [--gaussians N] [--backend auto|cpu|webgpu] [--recon-every 2]
+ *     [--color static|mlp|both]
  *     [--drive-frames N] [--skip-recon] [--skip-drive] [--out .cache/eval_head]
  *
  * Writes `<out>/eval_head.json` and PNGs to look at (`recon_*.png`: footage | render
@@ -63,6 +66,7 @@ import {
   mouthMapToTensors,
 } from "../../head/mouth_map.ts";
 import { canonicalMesh, renderHead } from "../../head/render.ts";
+import type { ColorMode } from "../../head/color_source.ts";
 import { loadViews, selectFrames, usableRows, viewGeometry } from "../../head/views.ts";
 import { bestLag, closureShare, maskedPsnr, pearson } from "./metrics.ts";
 
@@ -80,6 +84,7 @@ const { values: args } = parseArgs({
     "skip-recon": { type: "boolean", default: false },
     "skip-drive": { type: "boolean", default: false },
     seed: { type: "string", default: "1" },
+    color: { type: "string", default: "both" },
     out: { type: "string", default: join(REPO_ROOT, ".cache", "eval_head") },
   },
 });
@@ -122,8 +127,16 @@ const trackData = {
   found: track.u8("found"),
 };
 
-// 2. The model: given, or adapted on the first 80 %.
-const model = args.model ? await readSpeakerModel(args.model) : await adapt();
+// 2. The model(s): given, or adapted on the first 80 % (static colours and/or colour MLP).
+if (!["static", "mlp", "both"].includes(args.color!)) {
+  throw new RangeError(`--color must be static, mlp or both, got "${args.color}"`);
+}
+const colorModes = (args.color === "both" ? ["static", "mlp"] : [args.color]) as ColorMode[];
+const models: { name: string; model: SpeakerModel }[] = [];
+if (args.model) models.push({ name: "given model", model: await readSpeakerModel(args.model) });
+else for (const c of colorModes) models.push({ name: colorName(c), model: await adapt(c) });
+// Driving uses the last one (the colour MLP's with --color both).
+const model = models.at(-1)!.model;
 const map: MouthMap = model.extra.has("mouth_map.info")
   ? mouthMapFromTensors(Object.fromEntries(model.extra), args.model ?? "model")
   : fitMouthMap(trackData, { canonical: mesh.vertices, frames: trainRows });
@@ -145,13 +158,17 @@ const results: Record<string, unknown> = {
   mouthMap: mapErr,
 };
 
-if (!args["skip-recon"]) results.reconstruction = await reconstruction(model);
+if (!args["skip-recon"]) results.reconstruction = await reconstruction(models);
 if (!args["skip-drive"]) results.driving = await driving(model, map);
 await Deno.writeTextFile(join(out, "eval_head.json"), JSON.stringify(results, null, 2));
 log(`\nwrote ${join(out, "eval_head.json")}`);
 
+function colorName(c: ColorMode): string {
+  return c === "mlp" ? "colour MLP" : "static colours";
+}
+
 /** Adapts a model on the first 80 % (cached in --out by its options). */
-async function adapt(): Promise<SpeakerModel> {
+async function adapt(color: ColorMode): Promise<SpeakerModel> {
   const opts = {
     iterations: Number(args.iterations),
     maxSeconds: Number(args["max-seconds"]),
@@ -159,9 +176,10 @@ async function adapt(): Promise<SpeakerModel> {
     seed: Number(args.seed),
     gaussians: args.gaussians ? Number(args.gaussians) : undefined,
     backend: backend.name,
+    color,
   };
   const key = JSON.stringify({ clip, cut, ...opts });
-  const path = join(out, "model.safetensors");
+  const path = join(out, color === "mlp" ? "model_mlp.safetensors" : "model.safetensors");
   if (
     existsSync(path) && existsSync(`${path}.json`) && Deno.readTextFileSync(`${path}.json`) === key
   ) {
@@ -169,13 +187,18 @@ async function adapt(): Promise<SpeakerModel> {
     return await readSpeakerModel(path);
   }
   const rows = selectFrames(track, trainRows, opts.views);
-  log(`adapting on ${rows.length} views (${opts.iterations} iterations, ≤ ${opts.maxSeconds} s)…`);
+  log(
+    `adapting with ${
+      colorName(color)
+    } on ${rows.length} views (${opts.iterations} iterations, ≤ ${opts.maxSeconds} s)…`,
+  );
   const views = await loadViews(media, clip, track, mesh, rows);
   const neutral = track.f32("neutral_expression");
   const a = {
     iterations: opts.iterations,
     maxSeconds: opts.maxSeconds,
     seed: opts.seed,
+    color,
     ...(opts.gaussians ? { gaussians: opts.gaussians } : {}),
     onStep: (it: number, total: number, loss: number) => {
       if (it % 100 === 0) log(`  iteration ${it}/${total} loss ${loss.toFixed(4)}`);
@@ -189,6 +212,7 @@ async function adapt(): Promise<SpeakerModel> {
     height: track.clip.height,
     fps: track.clip.fps,
     seconds,
+    color,
   });
   const mm = fitMouthMap(trackData, { canonical: mesh.vertices, frames: trainRows });
   for (const [k, v] of Object.entries(mouthMapToTensors(mm))) m.extra.set(k, v);
@@ -216,13 +240,8 @@ function heldOutFrames(m: MediaBackend, maxFrames?: number): AsyncIterable<Frame
   });
 }
 
-async function reconstruction(m: SpeakerModel) {
+async function reconstruction(modes: { name: string; model: SpeakerModel }[]) {
   const every = Math.max(1, Number(args["recon-every"]));
-  const modes: { name: string; colorMlp: boolean }[] = [{
-    name: "static colours",
-    colorMlp: false,
-  }];
-  // TODO(M): add { name: "colour MLP", colorMlp: true } once the MLP render switch lands.
   const acc = modes.map(() => ({ psnr: [] as number[], ssim: [] as number[] }));
   let j = 0, saved = 0;
   for await (const frame of heldOutFrames(media)) {
@@ -239,16 +258,17 @@ async function reconstruction(m: SpeakerModel) {
       }
     }
     for (const [k, mode] of modes.entries()) {
-      void mode;
-      const { rgb } = await renderHead(backend, m, {
+      // Each model with its own colours (the MLP when it has one).
+      const { rgb } = await renderHead(backend, mode.model, {
         expression: track.f32("expression").slice(row * 1404, (row + 1) * 1404),
         articulation: track.f32("articulation").slice(row * C, (row + 1) * C),
         ...pose(row),
       }, { width: frame.width, height: frame.height, crop });
       acc[k]!.psnr.push(maskedPsnr(rgb, target, mask));
       acc[k]!.ssim.push(photometricLoss(rgb, target, crop.w, crop.h, 1, mask).ssim);
-      if (k === 0 && saved < 4 && (row - cut) % (every * 30) === 0) {
-        await savePair(join(out, `recon_${row}.png`), target, rgb, crop.w, crop.h);
+      if (saved < 4 * modes.length && (row - cut) % (every * 30) === 0) {
+        const tag = modes.length > 1 ? (mode.name.includes("MLP") ? "_mlp" : "_static") : "";
+        await savePair(join(out, `recon_${row}${tag}.png`), target, rgb, crop.w, crop.h);
         saved++;
       }
     }
