@@ -17,6 +17,7 @@ import videoEncode from "./video_encode.ts";
 import audioFeatures from "./audio_features.ts";
 import lipsyncExpression from "./lipsync_expression.ts";
 import speakerAdapt from "./speaker_adapt.ts";
+import videoCompare from "./video_compare.ts";
 
 // deno-lint-ignore no-explicit-any
 export const STAGES: readonly StageDef<any>[] = [
@@ -31,6 +32,7 @@ export const STAGES: readonly StageDef<any>[] = [
   bodyInpaint,
   videoTrim,
   videoSideBySide,
+  videoCompare,
 ];
 
 /** Look up a step type by its `uses:` name. */

@@ -146,6 +146,7 @@ export async function runClip(
         Object.entries(outputRefs(entry.manifest)).filter(([k]) => !isReportFile(k)),
       );
       if (entry.paths[REPORT_DATA_KEY]) srec.report = entry.paths[REPORT_DATA_KEY];
+      srec.computeS = entry.manifest.durationS;
       srec.values = entry.manifest.values;
       if (srec.status === "cached") {
         // Warnings belong to the result: show them again whenever it is used.

@@ -73,6 +73,8 @@ export interface StepRecord {
   error?: string;
   /** Local path of the step's report data (`_report/data.json` in its cache entry), if any. */
   report?: string;
+  /** Seconds the step took when its result was computed (differs from durationS when cached). */
+  computeS?: number;
 }
 
 export interface ClipRecord {
