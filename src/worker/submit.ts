@@ -131,7 +131,10 @@ export async function submitBatch(
         continue;
       }
       if (state !== "completed" || await outputsExist(existing.returnvalue as ClipRecord)) continue;
-      await existing.remove();
+      // Finished, but its outputs are gone: run it again under the same id (never remove and
+      // re-add: another submitter following it would see it vanish).
+      await existing.retry("completed");
+      continue;
     }
     await q.queue.add("clip", data, {
       jobId,
@@ -242,11 +245,16 @@ export async function followBatch(
       for (const [i, c] of batch.clips.entries()) {
         if (records[i]) continue;
         const st = await clipStatus(q, c);
-        if (st.state !== "completed" && st.state !== "failed" && st.state !== "missing") continue;
-        // Give the relayed events a moment to arrive before closing the clip.
+        if (st.state !== "completed" && st.state !== "failed" && st.state !== "missing") {
+          finishedAt.delete(c.jobId);
+          continue;
+        }
+        // Give the relayed events a moment to arrive before closing the clip; a job missing
+        // from the queue must stay missing for a while (not a moment between two writes).
         const t = finishedAt.get(c.jobId) ?? Date.now();
         finishedAt.set(c.jobId, t);
-        if (!sawEnd.has(c.jobId) && Date.now() - t < 2000 && st.state !== "missing") continue;
+        const waitMs = st.state === "missing" ? 5000 : sawEnd.has(c.jobId) ? 0 : 2000;
+        if (Date.now() - t < waitMs) continue;
         const rec = st.record ?? {
           clip: c.clip,
           inputs: {},

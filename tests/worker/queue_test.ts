@@ -277,8 +277,9 @@ queueTest(
     try {
       const a = submit(s);
       const b = submit(s);
-      assert.equal(await a.done(), 0, a.stderr.join("\n"));
-      assert.equal(await b.done(), 0, b.stderr.join("\n"));
+      const why = (p: DubProcess) => JSON.stringify(summaryOf(p)) + p.stderr.join("\n");
+      assert.equal(await a.done(), 0, why(a));
+      assert.equal(await b.done(), 0, why(b));
       assert.equal(summaryOf(a).ok, 6);
       assert.equal(summaryOf(b).ok, 6);
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
