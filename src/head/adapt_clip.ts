@@ -85,6 +85,7 @@ export async function adaptSpeaker(
     lr: opts.lr ?? null,
     densify: opts.densify ?? null,
     iterations: opts.iterations,
+    ...(opts.color === "mlp" ? { color: "mlp", colorLr: opts.colorLr ?? null } : {}),
   });
   const ckpt = opts.checkpointDir ? join(opts.checkpointDir, "adapt.ckpt.safetensors") : undefined;
   let state: AdaptState | undefined;

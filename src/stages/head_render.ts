@@ -30,8 +30,6 @@ import {
 } from "../head/mouth_map.ts";
 import { canonicalMesh } from "../head/render.ts";
 import { TrackRows } from "../head/track_rows.ts";
-import { createSplatBackend } from "../splat/mod.ts";
-import type { SplatBackend } from "../splat/types.ts";
 import { defineStage, type StageContext } from "../workflow/stage.ts";
 
 export default defineStage({
@@ -52,9 +50,7 @@ export default defineStage({
     beyond: z.enum(["neutral", "footage"]).default("neutral").describe(
       "frames outside the dialogue: neutral = closed relaxed mouth, footage = pass through untouched",
     ),
-    backend: z.enum(["auto", "cpu", "webgpu"]).default("auto").describe(
-      "splatter backend (when the runner does not provide one)",
-    ),
+    backend: z.enum(["auto", "cpu", "webgpu"]).default("auto").describe("splat backend"),
     crop_margin: z.number().min(0).max(1).default(0.15).describe(
       "render crop margin around the face, share of the face box",
     ),
@@ -117,7 +113,9 @@ export default defineStage({
     const map = await mouthMapOf(ctx, model.extra, p.model, track);
     const masker = await createLowerFaceMasker();
     const startFrame = Math.round((p.start_s * footageFps.num) / footageFps.den);
-    const { backend, dispose } = await splatBackendFor(ctx, p.backend);
+    // The run's shared backend (one calibration per run; the runner disposes it).
+    const backend = await ctx.splat(p.backend);
+    ctx.log(`Splat backend: ${backend.reason}`);
     const writer = await RenderWriter.open(ctx.media, {
       render: ctx.output("render"),
       mask: ctx.output("mask"),
@@ -158,8 +156,6 @@ export default defineStage({
       await writer.abort().catch(() => {});
       await preview?.abort().catch(() => {});
       throw e;
-    } finally {
-      await dispose();
     }
     const passThrough = stats.frames - stats.rendered;
     const fps = stats.rendered / Math.max(1e-9, stats.renderMs / 1000);
@@ -222,18 +218,4 @@ async function mouthMapOf(
   const data = { expression, articulation, found: new Uint8Array(n).fill(1) };
   const mesh = await canonicalMesh();
   return fitMouthMap(data, { canonical: mesh.vertices, frames: usableFrames(data) });
-}
-
-/** The runner's shared splat backend (`ctx.splat()`, CONTRACTS §5) or one of our own. */
-async function splatBackendFor(
-  ctx: StageContext,
-  choice: "auto" | "cpu" | "webgpu",
-): Promise<{ backend: SplatBackend; dispose: () => Promise<void> }> {
-  const shared = (ctx as unknown as { splat?: (c?: string) => Promise<SplatBackend> }).splat;
-  if (typeof shared === "function") {
-    return { backend: await shared.call(ctx, choice), dispose: async () => {} };
-  }
-  const backend = await createSplatBackend({ backend: choice });
-  ctx.log(`splat backend: ${backend.name} (${backend.reason})`);
-  return { backend, dispose: () => Promise.resolve(backend[Symbol.dispose]()) };
 }

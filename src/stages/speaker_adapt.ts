@@ -32,6 +32,9 @@ export default defineStage({
       "skin Gaussians at start (default from the face's size in pixels)",
     ),
     densify: z.boolean().default(true).describe("clone/split/prune during adaptation"),
+    color: z.enum(["static", "mlp"]).default("static").describe(
+      "per-Gaussian static colours, or the colour MLP (texture that follows the articulation)",
+    ),
     checkpoint_every: z.number().int().positive().default(100),
   }),
   fileParams: ["video", "track"],
@@ -70,6 +73,7 @@ export default defineStage({
       ...(p.max_seconds !== undefined ? { maxSeconds: p.max_seconds } : {}),
       ...(p.gaussians !== undefined ? { gaussians: p.gaussians } : {}),
       ...(p.densify ? {} : { densify: false as const }),
+      color: p.color,
       checkpointDir: ctx.checkpointDir,
       checkpointEvery: p.checkpoint_every,
       onStep: (i, n, loss) => ctx.progress(i, n, `it (loss ${loss.toFixed(4)})`),
