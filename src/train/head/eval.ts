@@ -18,7 +18,9 @@
  *    against the footage's neutral geometry. Reported: per-channel Pearson r between
  *    driving and measured (goal ≥ 0.8 for jaw_open and lip_aperture), the share of
  *    driven closures (bilabial_closure ≥ 0.5, or silence: speech gate < 0.5) whose
- *    measured bilabial_closure is ≥ 0.5 (goal ≥ 90 %), the lag (frames, positive =
+ *    lips come out closed — inner-lip gap within 2.5 mm of the speaker's closed gap
+ *    (goal ≥ 90 %; also with the stricter bilabial_closure ≥ 0.5, which also needs
+ *    the jaw shut) — the lag (frames, positive =
  *    late) maximising the correlation of jaw_open + lip_aperture, and the same
  *    numbers for the untouched footage as the baseline the render must beat.
  *
@@ -404,7 +406,11 @@ function summarise(
     { length: n },
     (_, t) => drive[t * C + BIL]! >= 0.5 || (gate !== null && gate[t]! < 0.5),
   );
-  const closedIn = (a: Float32Array) => Array.from({ length: n }, (_, t) => a[t * C + BIL]! >= 0.5);
+  // Lips closed: inner-lip gap within 2.5 mm of the speaker's closed gap (lip_aperture
+  // < 0.125; the lip term of bilabial_closure ≥ 0.5). The stricter bilabial_closure ≥ 0.5
+  // also needs the jaw nearly shut, which the prior does not ask for on every p/b/m.
+  const closedIn = (a: Float32Array) => Array.from({ length: n }, (_, t) => a[t * C + AP]! < 0.125);
+  const strictIn = (a: Float32Array) => Array.from({ length: n }, (_, t) => a[t * C + BIL]! >= 0.5);
   const sum = (a: Float32Array) =>
     Array.from({ length: n }, (_, t) => a[t * C + JAW]! + a[t * C + AP]!);
   const lag = bestLag(sum(drive), sum(measured), 6);
@@ -416,19 +422,27 @@ function summarise(
     r,
     closures: driven.filter(Boolean).length,
     closedShare: closureShare(driven, closedIn(measured)),
+    closedShareStrict: closureShare(driven, strictIn(measured)),
     lagFrames: lag.lag,
-    footageBaseline: { r: rFootage, closedShare: closureShare(driven, closedIn(footage)) },
+    footageBaseline: {
+      r: rFootage,
+      closedShare: closureShare(driven, closedIn(footage)),
+      closedShareStrict: closureShare(driven, strictIn(footage)),
+    },
   };
   const f = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : "n/a");
+  const pc = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : "n/a");
   log(`  tracked ${tracked}/${n} rendered frames; lag ${lag.lag} frames`);
   log(`  ${"channel".padEnd(18)} r(render)  r(footage, baseline)`);
   for (const name of REPORTED) {
     log(`  ${name.padEnd(18)} ${f(r[name]!).padStart(9)}  ${f(rFootage[name]!).padStart(9)}`);
   }
   log(
-    `  driven closures (p/b/m, silence): ${res.closures}; closed in the render ${
-      (100 * res.closedShare).toFixed(1)
-    } % (footage ${(100 * res.footageBaseline.closedShare).toFixed(1)} %)`,
+    `  driven closures (p/b/m, silence): ${res.closures}; lips closed in the render ${
+      pc(res.closedShare)
+    } (footage ${pc(res.footageBaseline.closedShare)}); bilabial_closure ≥ 0.5: ${
+      pc(res.closedShareStrict)
+    } (footage ${pc(res.footageBaseline.closedShareStrict)})`,
   );
   return res;
 }
