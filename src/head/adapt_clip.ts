@@ -86,6 +86,7 @@ export async function adaptSpeaker(
     densify: opts.densify ?? null,
     poseRefine: opts.poseRefine ?? null,
     iterations: opts.iterations,
+    ...(opts.color === "mlp" ? { color: "mlp", colorLr: opts.colorLr ?? null } : {}),
   });
   const ckpt = opts.checkpointDir ? join(opts.checkpointDir, "adapt.ckpt.safetensors") : undefined;
   let state: AdaptState | undefined;

@@ -119,7 +119,15 @@ export async function readCheckpoint(
   if (Object.values(arrays).some((a) => !a) || !part || !gradSum || !gradViews || !losses) {
     return undefined;
   }
+  const poseArr = get<Float64Array>("poses");
+  const poses = poseArr
+    ? Array.from(
+      { length: poseArr.length / 25 },
+      (_, i) => PoseCorrection.fromArray(poseArr.subarray(i * 25, i * 25 + 25)),
+    )
+    : undefined;
   return {
+    ...(poses ? { poses } : {}),
     gaussians: {
       count: n,
       frame,

@@ -18,12 +18,16 @@ import type { ClipRecord, RunReport } from "../workflow/run.ts";
 import { type LoadedStepReport, readStepReport, type ReportSeriesData } from "./data.ts";
 import { clipPage, indexPage, type IndexRow, type PageMedia, type PageStep } from "./html.ts";
 import { seriesSvg, stackedSvg, stepTimeSvg } from "./plots.ts";
+import { decodePng, encodeJpeg, thumbnail } from "./pictures.ts";
 
 export { createStepReport, isReportFile, REPORT_DATA_KEY } from "./collect.ts";
 export { readStepReport } from "./data.ts";
 
 /** Videos larger than this are linked by path instead of copied into the report folder. */
 export const MAX_COPY_BYTES = 64 * 1024 * 1024;
+/** PNG pictures larger than this are copied as a JPEG at most {@link MAX_IMAGE_WIDTH} wide. */
+export const MAX_PNG_BYTES = 256 * 1024;
+export const MAX_IMAGE_WIDTH = 1000;
 
 export interface HtmlReportTarget {
   /** Explicit page path (`--report-html`): the clip's report, or the batch's index. */
@@ -87,9 +91,17 @@ async function writeClip(
     } catch {
       return null;
     }
-    const dest = join(filesDir, `${safe(stepId)}-${safe(m.name)}${extname(m.path).toLowerCase()}`);
+    const ext = extname(m.path).toLowerCase();
+    const stem = join(filesDir, `${safe(stepId)}-${safe(m.name)}`);
+    let dest = `${stem}${ext}`;
     const copied = size <= limit;
-    if (copied) await copyFileAtomic(m.path, dest);
+    if (copied && ext === ".png" && size > MAX_PNG_BYTES) {
+      // Keep the page light: a large PNG (e.g. a contact sheet) becomes a JPEG.
+      let img = decodePng(await Deno.readFile(m.path));
+      if (img.width > MAX_IMAGE_WIDTH) img = thumbnail(img, MAX_IMAGE_WIDTH);
+      dest = `${stem}.jpg`;
+      await writeFileAtomic(dest, encodeJpeg(img, 85));
+    } else if (copied) await copyFileAtomic(m.path, dest);
     const out: PageMedia = {
       name: m.name,
       src: copied ? rel(dest) : null,

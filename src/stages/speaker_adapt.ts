@@ -38,6 +38,9 @@ export default defineStage({
     pose_refine: z.boolean().default(false).describe(
       "refine each training frame's tracked head pose slightly while adapting",
     ),
+    color: z.enum(["static", "mlp"]).default("static").describe(
+      "per-Gaussian static colours, or the colour MLP (texture that follows the articulation)",
+    ),
     checkpoint_every: z.number().int().positive().default(100),
   }),
   fileParams: ["video", "track"],
@@ -77,6 +80,7 @@ export default defineStage({
       ...(p.gaussians !== undefined ? { gaussians: p.gaussians } : {}),
       ...(p.densify ? {} : { densify: false as const }),
       ...(p.pose_refine ? { poseRefine: POSE_REFINE } : {}),
+      color: p.color,
       checkpointDir: ctx.checkpointDir,
       checkpointEvery: p.checkpoint_every,
       onStep: (i, n, loss) => ctx.progress(i, n, `it (loss ${loss.toFixed(4)})`),
