@@ -237,7 +237,7 @@ export default defineStage({
     }
     if (i === 0) throw new RangeError(`No frames to compare in "${p.dubbed}"`);
     const fps = vo.fps;
-    for (const pic of pictures) {
+    for (const [k, pic] of pictures.entries()) {
       const f = ctx.report.file(`frame_${pic.index}.jpg`);
       await Deno.writeFile(f, encodeJpeg(pic.img, 85));
       ctx.report.image(`frame_${pic.index}`, {
@@ -247,6 +247,7 @@ export default defineStage({
         } s, ${pic.why}): original | dubbed | difference ×4${
           pic.psnr !== null ? `; PSNR ${pic.psnr.toFixed(1)} dB` : ""
         }`,
+        ...(k === 0 ? { thumbnail: true } : {}),
       });
     }
     if (stripAt.length) {
