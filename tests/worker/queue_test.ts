@@ -95,6 +95,15 @@ function completions(workers: DubProcess[]): Record<string, number> {
 const once = (names: string[]) => Object.fromEntries(names.map((n) => [n, 1]));
 const clipNames = (s: Setup) => s.clips.map((c) => c.split("/").pop()!);
 const summaryOf = (p: DubProcess) => p.lines.find((l) => l.type === "summary") as LogLine;
+/** Why a submitter did not exit 0: its summary, failed clip ends and stderr. */
+const why = (p: DubProcess) =>
+  [
+    JSON.stringify(summaryOf(p)),
+    ...p.lines.filter((l) => l.type === "clip_end" && l.status === "failed").map((l) =>
+      JSON.stringify(l)
+    ),
+    ...p.stderr,
+  ].join("\n");
 const outPath = (s: Setup, clip: string) =>
   join(s.dir, "out", `${clip.replace(/\.mp4$/, "")}_dubbed.mp4`);
 
@@ -120,7 +129,7 @@ queueTest(
     const s = await setup(4, 2, { password });
     try {
       const sub = submit(s, ["--report", join(s.dir, "report.json")]);
-      assert.equal(await sub.done(), 0, sub.stderr.join("\n"));
+      assert.equal(await sub.done(), 0, why(sub));
       assert.equal(summaryOf(sub).ok, 4);
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
       for (const c of clipNames(s)) {
@@ -134,7 +143,7 @@ queueTest(
       assert.equal(JSON.parse(report).clips.length, 4);
       // Re-submitting the same batch finds the finished jobs: no worker runs anything.
       const again = submit(s);
-      assert.equal(await again.done(), 0);
+      assert.equal(await again.done(), 0, why(again));
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
       // No output anywhere names the password.
       const all = [sub, again, ...s.workers].flatMap((p) => [
@@ -183,7 +192,7 @@ queueTest(
       }
       assert.ok(victim, "no worker started the clip");
       victim.kill("SIGKILL");
-      assert.equal(await sub.done(), 0, sub.stderr.join("\n"));
+      assert.equal(await sub.done(), 0, why(sub));
       const survivor = s.workers.find((w) => w !== victim)!;
       assert.deepEqual(completions(s.workers), { [clip]: 1 });
       assert.ok(survivor.lines.some((l) => l.type === "job_end" && l.status === "ok"));
@@ -209,7 +218,7 @@ queueTest(
       // Either it finished within the grace period or it handed the job back.
       assert.ok(ended && (ended.status === "handed_back" || ended.status === "ok"));
       addWorker(s);
-      assert.equal(await sub.done(), 0, sub.stderr.join("\n"));
+      assert.equal(await sub.done(), 0, why(sub));
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
       if (ended.status === "handed_back") {
         // Handing back is not a failed attempt.
@@ -260,7 +269,7 @@ queueTest(
       const sub = submit(s);
       await Promise.race(s.workers.map((w) => w.waitFor((l) => l.type === "job_end", 120_000)));
       await s.redis.restart(1000);
-      assert.equal(await sub.done(), 0, sub.stderr.join("\n"));
+      assert.equal(await sub.done(), 0, why(sub));
       assert.equal(summaryOf(sub).ok, 4);
       for (const c of clipNames(s)) await Deno.stat(outPath(s, c));
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
@@ -277,7 +286,6 @@ queueTest(
     try {
       const a = submit(s);
       const b = submit(s);
-      const why = (p: DubProcess) => JSON.stringify(summaryOf(p)) + p.stderr.join("\n");
       assert.equal(await a.done(), 0, why(a));
       assert.equal(await b.done(), 0, why(b));
       assert.equal(summaryOf(a).ok, 6);
