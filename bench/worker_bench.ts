@@ -84,7 +84,10 @@ for (const n of workerCounts) {
   for (const w of ws) await w.waitFor((l) => l.type === "worker_ready");
   const t0 = performance.now();
   const sub = new DubProcess(["run", wf, "--queue", redis.url, "--json"]);
-  if ((await sub.done()) !== 0) throw new Error(sub.stderr.join("\n"));
+  if ((await sub.done()) !== 0) {
+    const bad = sub.lines.filter((l) => !String(l.type).startsWith("step_"));
+    throw new Error([...bad.map((l) => JSON.stringify(l)), ...sub.stderr].join("\n"));
+  }
   const wallS = (performance.now() - t0) / 1000;
   // Per job, from BullMQ's own timestamps: waiting in Redis (added → taken), running.
   const conn = connectRedis(redis.url);
