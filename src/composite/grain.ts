@@ -75,3 +75,22 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 }
+
+/** A 32-bit integer hash (lowbias32) of a value. */
+function hash32(v: number): number {
+  v = Math.imul(v ^ (v >>> 16), 0x7feb352d);
+  v = Math.imul(v ^ (v >>> 15), 0x846ca68b);
+  return (v ^ (v >>> 16)) >>> 0;
+}
+
+/**
+ * A standard normal value fixed to the integer grid point (ix, iy): a noise field
+ * that does not change from frame to frame where the head does not move, so added
+ * grain does not boil (footage grain after compression is nearly static too).
+ */
+export function gridGauss(ix: number, iy: number, seed = 0): number {
+  const h1 = hash32((ix * 73856093) ^ hash32((iy * 19349663) ^ seed));
+  const h2 = hash32(h1 ^ 0x9e3779b9);
+  const u = (h1 + 1) / 4294967297, v = h2 / 4294967296;
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
