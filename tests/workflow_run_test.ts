@@ -134,23 +134,25 @@ mediaTest(
     const outs = [...Deno.readDirSync(join(dir, "out"))].map((e) => e.name).sort();
     assert.deepEqual(
       outs,
-      ["good_dubbed.mp4", "wf_report"],
+      ["good_dubbed.mp4", "wf_batch_report"],
       "only the good clip has an output, no partial files",
     );
     await Deno.remove(dir, { recursive: true });
   },
 );
 
-mediaTest("runWorkflow() refuses to overwrite an input and leaves it intact", async () => {
+mediaTest("runWorkflow() refuses to overwrite an input before any step runs", async () => {
   const dir = await Deno.makeTempDir();
   const footage = join(dir, "scene.mp4");
   await Deno.copyFile(clip, footage);
   const before = await Deno.readFile(footage);
   const text = workflow(dir, { footage, out: footage });
-  const { report } = await run(dir, text);
-  assert.equal(report.clips[0]!.status, "failed");
-  assert.match(report.clips[0]!.error!, /Refusing to write output .*it is one of the inputs/);
+  await assert.rejects(
+    () => run(dir, text),
+    /Refusing to write output "dubbed" ".*scene\.mp4": it is input "footage"/,
+  );
   assert.deepEqual(await Deno.readFile(footage), before);
+  assert.throws(() => Deno.statSync(join(dir, "cache", "steps")), "no step ran");
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -185,12 +187,12 @@ mediaTest(
     const text =
       "version: 1\nsteps:\n  - id: probe\n    uses: media.probe\n    with:\n      input: scene.mp4\n" +
       'outputs:\n  info: { from: "${{ steps.probe.outputs.info }}", path: scene.mp4 }\n';
-    const { report } = await run(dir, text);
-    // The relative input was found next to the workflow, and the output that would
-    // overwrite it was refused.
-    assert.equal(report.clips[0]!.steps[0]!.status, "ran");
-    assert.equal(report.clips[0]!.status, "failed");
-    assert.match(report.clips[0]!.error!, /Refusing to write output .*scene\.mp4/);
+    // The relative input is found next to the workflow, so the output that would
+    // overwrite it is refused before the step runs.
+    await assert.rejects(
+      () => run(dir, text),
+      /Refusing to write output "info" ".*scene\.mp4": it is file "input" of step "probe"/,
+    );
     assert.equal((await media.probe(join(dir, "scene.mp4"))).video?.frameCount, 50);
     await Deno.remove(dir, { recursive: true });
   },

@@ -11,14 +11,33 @@ import { type MediaChoice, openMedia } from "../media/mod.ts";
 import { STAGES } from "../stages/mod.ts";
 import { loadWorkflow } from "../workflow/load.ts";
 import { planWorkflow } from "../workflow/plan.ts";
-import { runWorkflow } from "../workflow/run.ts";
+import { clipJobs, preflight, runWorkflow } from "../workflow/run.ts";
+import { registerSplatCommands } from "./splat_cmd.ts";
 import { EXIT, exitCodeFor } from "./exit_codes.ts";
 import { humanRenderer, jsonRenderer } from "./progress.ts";
 
 const VERSION = "0.1.0";
 const enc = new TextEncoder();
-const out = (s: string) => Deno.stdout.writeSync(enc.encode(s + "\n"));
-const err = (s: string) => Deno.stderr.writeSync(enc.encode(s + "\n"));
+/**
+ * Write a whole line; once the reader has gone (EPIPE: `dub --json | jq` and jq
+ * died of the same Ctrl-C), drop output quietly instead of failing the run.
+ */
+function writer(stream: typeof Deno.stdout): (s: string) => void {
+  let closed = false;
+  return (s: string) => {
+    if (closed) return;
+    const bytes = enc.encode(s + "\n");
+    try {
+      let n = 0;
+      while (n < bytes.length) n += stream.writeSync(bytes.subarray(n));
+    } catch (e) {
+      if (e instanceof Deno.errors.BrokenPipe) closed = true;
+      else throw e;
+    }
+  };
+}
+const out = writer(Deno.stdout);
+const err = writer(Deno.stderr);
 
 interface GlobalOpts {
   cacheDir?: string;
@@ -101,12 +120,15 @@ function printError(e: unknown, verbose: boolean): void {
   err(`error: ${(e as Error).message}`);
   if (e instanceof DubError && e.hint) err(`hint: ${e.hint}`);
   if (verbose) {
+    if (!(e instanceof DubError)) err((e as Error).stack ?? "");
     let c = (e as Error).cause;
     while (c) {
       err(`caused by: ${c instanceof Error ? c.stack ?? c.message : String(c)}`);
       c = c instanceof Error ? c.cause : undefined;
     }
-  } else if (!(e instanceof DubError)) err((e as Error).stack ?? "");
+  } else if (!(e instanceof DubError)) {
+    err("hint: this looks like a bug in dub; run again with --verbose for details and report it");
+  }
 }
 
 async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
@@ -133,9 +155,11 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSig);
   Deno.addSignalListener("SIGTERM", onSig);
+  const clipErrors = new Map<string, unknown>();
   let html: string | undefined;
   try {
     const report = await runWorkflow(wf, {
+      onClipError: (clip, e) => clipErrors.set(clip, e),
       cacheDir: cacheDirFor(opts, wf.dir),
       media,
       ...(force !== undefined ? { force } : {}),
@@ -158,7 +182,7 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
     if (isBatch) return EXIT.batchPartial;
     const c = failed[0]!;
     if (!opts.json) {
-      const ex = (c as { exception?: unknown }).exception;
+      const ex = clipErrors.get(c.clip);
       printError(
         ex ?? new DubError("step", c.error ?? "failed", c.hint ? { hint: c.hint } : undefined),
         !!opts.verbose,
@@ -223,6 +247,14 @@ export function buildProgram(): Command {
     .option("--json", "print the result as JSON")
     .action(async (file: string, opts: { set: string[]; json?: boolean }) => {
       const wf = await loadWorkflow(file, { sets: opts.set });
+      // Outputs that would overwrite the workflow, an input or a model are invalid.
+      // (A batch whose clips folder does not exist yet is checked at run time.)
+      const jobs = await clipJobs(wf).catch(() => []);
+      await preflight(wf, jobs, {
+        cacheDir: cacheDirFor({ media: "auto", set: [] }, wf.dir),
+        batch: false,
+        checkWritable: false,
+      });
       if (opts.json) {
         out(JSON.stringify({ valid: true, workflow: wf.path, order: wf.order.map((s) => s.id) }));
       } else {out(`${file}: valid; ${wf.order.length} steps: ${
@@ -288,21 +320,9 @@ export function buildProgram(): Command {
   return Object.assign(program, { codes });
 }
 
-/** Register optional command groups living in other folders. */
-async function registerExtras(program: Command): Promise<void> {
-  try {
-    const m = await import("./splat_cmd.ts");
-    m.registerSplatCommands(program);
-  } catch (e) {
-    if (
-      !(e instanceof TypeError && /Module not found|Cannot find module/.test(String(e.message)))
-    ) throw e;
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram() as Command & { codes: { code: number } };
-  await registerExtras(program);
+  registerSplatCommands(program);
   // `dub [options] WORKFLOW.yaml [options]` is shorthand for `dub run …`.
   const known = program.commands.map((c) => c.name());
   if (

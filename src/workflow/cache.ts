@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { pidAlive } from "../atomic.ts";
 import type { JsonValue } from "./stage.ts";
 
 export const MANIFEST_VERSION = 1;
@@ -216,9 +217,8 @@ export class LocalCacheStore implements CacheStore {
         try {
           const marker = await Deno.readTextFile(join(p, ".incomplete"));
           const pid = Number(/pid (\d+)/.exec(marker)?.[1]);
-          if (pid && pid !== Deno.pid && Deno.build.os === "linux") {
-            stale = !(await Deno.stat(`/proc/${pid}`).then(() => true, () => false));
-          } else if (!pid) stale = true;
+          if (pid && pid !== Deno.pid) stale = !pidAlive(pid);
+          else if (!pid) stale = true;
         } catch {
           const st = await Deno.stat(p).catch(() => null);
           stale ||= !!st?.mtime && Date.now() - st.mtime.getTime() > 24 * 3600e3;

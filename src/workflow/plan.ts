@@ -1,5 +1,4 @@
 /** `dub plan`: which steps are cached and which will run, and why. */
-import { findStage } from "../stages/mod.ts";
 import { type CacheStore, LocalCacheStore } from "./cache.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import { clipJobs, explainChange, readExplainState, resolveStep } from "./run.ts";
@@ -69,7 +68,6 @@ export async function planWorkflow(
         willRun.add(step.id);
         steps.push({ ...base, status: "blocked", reason: (e as Error).message });
       }
-      void findStage;
     }
     plans.push({ clip: job.name, steps });
   }

@@ -9,21 +9,36 @@
  */
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { z } from "zod";
-import { copyFileAtomic, writeFileAtomic } from "../atomic.ts";
+import { publishFiles, sweepPartials, writeFileAtomic } from "../atomic.ts";
 import { DubError } from "../errors.ts";
 import type { MediaBackend } from "../media/types.ts";
 import { findStage } from "../stages/mod.ts";
 import { type CacheEntry, type CacheStore, hashFile, hashJson, LocalCacheStore } from "./cache.ts";
 import { expandBatch } from "./batch.ts";
+import {
+  checkRegularFiles,
+  checkWritable,
+  describeWriteError,
+  fileKind,
+  readFilesOf,
+  readsInside,
+  writeConflicts,
+  type WriteFile,
+  writeHint,
+} from "./guard.ts";
+import { concurrencyCap } from "./limits.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import { findRefs, interpolate, mapStrings, type Ref, refText, walkStrings } from "./refs.ts";
 import type { JsonValue, StageContext } from "./stage.ts";
+import type { SelectedBackend } from "../splat/mod.ts";
 import { createStepReport, isReportFile, REPORT_DATA_KEY } from "../report/collect.ts";
 import { writeHtmlReports } from "../report/mod.ts";
 
 /** Events for progress display and `--json` (NDJSON). */
 export type RunEvent =
   | { type: "run_start"; workflow: string; clips: number; media: string; cacheDir: string }
+  /** Something the user should know about the run as a whole (e.g. concurrency lowered). */
+  | { type: "notice"; message: string }
   | { type: "clip_start"; clip: string }
   | { type: "step_start"; clip: string; step: string; uses: string; key: string; cached: boolean }
   | {
@@ -35,7 +50,15 @@ export type RunEvent =
     unit?: string;
     ratePerS?: number;
   }
-  | { type: "step_log"; clip: string; step: string; level: "info" | "warn"; message: string }
+  | {
+    type: "step_log";
+    clip: string;
+    step: string;
+    level: "info" | "warn";
+    message: string;
+    /** A warning recorded when the step ran earlier, shown again for its cached result. */
+    cached?: boolean;
+  }
   | {
     type: "step_end";
     clip: string;
@@ -73,6 +96,8 @@ export interface RunOptions {
   store?: CacheStore;
   /** Also write the run report here. */
   reportPath?: string;
+  /** Called with the error object of each failed clip (for `--verbose` cause chains). */
+  onClipError?: (clip: string, error: unknown) => void;
   /** The HTML report's page path, or false for none (default: a folder next to the outputs). */
   reportHtml?: string | false;
 }
@@ -89,6 +114,8 @@ export interface StepRecord {
   error?: string;
   /** The step's report data (`_report/data.json` in its cache entry), when it declared any. */
   report?: string;
+  /** Seconds the step took when its result was computed (differs from durationS when cached). */
+  computeS?: number;
 }
 
 export interface ClipRecord {
@@ -121,6 +148,8 @@ export interface ClipJob {
   stem: string;
   /** Set when the job cannot run (e.g. a batch clip without its audio). */
   error?: string;
+  /** Kind of `error` (default "input"). */
+  errorKind?: "input" | "workflow";
 }
 
 /** Resolve the workflow's input values (file inputs to absolute paths). */
@@ -143,8 +172,14 @@ export function resolveInputs(
       out[name] = undefined;
       continue;
     }
-    if (type === "file") v = resolve(name in overrides ? Deno.cwd() : wf.dir, String(v));
-    else if (type === "number") {
+    if (type === "file") {
+      if (String(v).trim() === "") {
+        throw new DubError("usage", `Input "${name}" is an empty path`, {
+          hint: `pass a file: --set ${name}=PATH (or give it a default in the workflow)`,
+        });
+      }
+      v = resolve(name in overrides ? Deno.cwd() : wf.dir, String(v));
+    } else if (type === "number") {
       const n = Number(v);
       if (!Number.isFinite(n)) {
         throw new DubError("workflow", `Input "${name}" must be a number, got "${v}"`);
@@ -156,6 +191,11 @@ export function resolveInputs(
   for (const [name, val] of Object.entries(wf.cwdInputs ?? {})) {
     const decl = wf.file.inputs[name];
     if (typeof decl === "object" && decl.type === "file" && !(name in overrides)) {
+      if (String(val).trim() === "") {
+        throw new DubError("usage", `--set ${name}= is an empty path`, {
+          hint: `pass a file: --set ${name}=PATH`,
+        });
+      }
       out[name] = resolve(Deno.cwd(), String(val));
     }
   }
@@ -192,12 +232,35 @@ function firstFileInput(wf: LoadedWorkflow): string | undefined {
 }
 
 /** Run a workflow (one clip or a batch). Never throws for a failing clip: see the report. */
+/** One splat backend per choice for a whole run (created lazily, disposed at the end). */
+class SplatPool implements Disposable {
+  #made = new Map<string, Promise<SelectedBackend>>();
+  get(choice: "auto" | "cpu" | "webgpu"): Promise<SelectedBackend> {
+    let p = this.#made.get(choice);
+    if (!p) {
+      p = import("../splat/mod.ts").then((m) => m.createSplatBackend({ backend: choice }));
+      this.#made.set(choice, p);
+      p.catch(() => this.#made.delete(choice));
+    }
+    return p;
+  }
+  [Symbol.dispose](): void {
+    for (const p of this.#made.values()) p.then((b) => b[Symbol.dispose]()).catch(() => {});
+  }
+}
+
 export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise<RunReport> {
   const t0 = performance.now();
   const store = opts.store ?? new LocalCacheStore(opts.cacheDir);
   const emit = opts.onEvent ?? (() => {});
   const jobs = await clipJobs(wf, opts.batch);
   markDuplicateOutputs(wf, jobs);
+  await preflight(wf, jobs, {
+    cacheDir: store.root,
+    ...(opts.reportPath !== undefined ? { reportPath: opts.reportPath } : {}),
+    ...(typeof opts.reportHtml === "string" ? { reportHtmlPath: opts.reportHtml } : {}),
+    batch: opts.batch !== undefined || wf.file.batch !== undefined,
+  });
   await store.sweepStaging();
   emit({
     type: "run_start",
@@ -206,14 +269,23 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
     media: opts.media.name,
     cacheDir: store.root,
   });
-  const concurrency = Math.max(1, opts.concurrency ?? wf.file.batch?.concurrency ?? 1);
+  const requested = Math.max(1, opts.concurrency ?? wf.file.batch?.concurrency ?? 1);
+  const cap = concurrencyCap(opts.media.name);
+  const concurrency = Math.min(requested, cap.jobs);
+  if (concurrency < requested) {
+    emit({
+      type: "notice",
+      message: `Concurrency lowered from ${requested} to ${concurrency}: ${cap.reason}`,
+    });
+  }
   const records: ClipRecord[] = new Array(jobs.length);
   const inflight = new Map<string, Promise<CacheEntry>>();
+  using splats = new SplatPool();
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
       const i = next++;
-      records[i] = await runClip(wf, jobs[i]!, { ...opts, store, onEvent: emit, inflight });
+      records[i] = await runClip(wf, jobs[i]!, { ...opts, store, onEvent: emit, inflight, splats });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
@@ -231,8 +303,24 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
     "runs",
     `${report.startedAt.replace(/[:.]/g, "-")}-${basename(wf.path, extname(wf.path))}.json`,
   );
-  await writeJsonAtomic(reportFile, report);
-  if (opts.reportPath) await writeJsonAtomic(resolve(opts.reportPath), report);
+  await writeJsonAtomic(reportFile, report).catch((e) => {
+    throw new DubError(
+      "step",
+      `Cannot write the run report "${reportFile}": ${describeWriteError(e, dirname(reportFile))}`,
+      { hint: writeHint(e, "cache folder (--cache-dir)"), cause: e },
+    );
+  });
+  if (opts.reportPath) {
+    await writeJsonAtomic(resolve(opts.reportPath), report).catch((e) => {
+      throw new DubError(
+        "usage",
+        `Cannot write the report "${opts.reportPath}": ${
+          describeWriteError(e, dirname(resolve(opts.reportPath!)))
+        }`,
+        { hint: writeHint(e, "report (--report)"), cause: e },
+      );
+    });
+  }
   if (opts.reportHtml !== false && wf.file.report !== false && jobs.length > 0) {
     // A report that cannot be written does not fail the run (its outputs are written).
     try {
@@ -266,10 +354,102 @@ function writeJsonAtomic(path: string, v: unknown): Promise<void> {
   return writeFileAtomic(path, JSON.stringify(v, null, 2) + "\n", { mkdir: true });
 }
 
+/**
+ * Before any step runs: every file the run will write is checked against every
+ * file it reads (see guard.ts) and for being writable. A conflict in a single run,
+ * or one that involves the report or cache, fails the run (exit 2); in a batch a
+ * clip with a conflicting output fails alone. Partial files of killed runs left
+ * in the output folders are swept.
+ */
+export async function preflight(
+  wf: LoadedWorkflow,
+  jobs: ClipJob[],
+  opts: {
+    cacheDir: string;
+    reportPath?: string;
+    reportHtmlPath?: string;
+    batch: boolean;
+    checkWritable?: boolean;
+  },
+): Promise<void> {
+  const writable = opts.checkWritable !== false;
+  if (writable) {
+    await checkWritable(opts.cacheDir, "cache folder", { folder: true, kind: "usage" })
+      .catch((e) => {
+        if (e instanceof DubError) {
+          throw new DubError("usage", e.message, {
+            hint: `pass --cache-dir (or set DUB_CACHE_DIR) to a writable folder`,
+            cause: e.cause,
+          });
+        }
+        throw e;
+      });
+    if (opts.reportPath) await checkWritable(opts.reportPath, "report (--report)");
+    if (opts.reportHtmlPath) {
+      await checkWritable(opts.reportHtmlPath, "HTML report (--report-html)");
+    }
+  }
+  const runWrites: WriteFile[] = [];
+  const writeDirs: { path: string; role: string }[] = [];
+  if (opts.reportPath) {
+    runWrites.push({ path: resolve(opts.reportPath), role: "the report (--report)", from: "cli" });
+  }
+  if (opts.reportHtmlPath) {
+    const page = resolve(opts.reportHtmlPath);
+    runWrites.push({ path: page, role: "the HTML report (--report-html)", from: "cli" });
+    // A single clip's pictures go to a folder beside the page (a batch's to per-clip
+    // folders named after the clips; only the pages are checked there).
+    if (!opts.batch) {
+      writeDirs.push({
+        path: join(dirname(page), `${basename(page, extname(page))}_files`),
+        role: "the HTML report's pictures folder",
+      });
+    }
+  }
+  const dirs = new Set<string>();
+  for (const job of jobs) {
+    if (job.error) continue;
+    const outs = Object.entries(wf.file.outputs).map(([name, o]) => ({
+      path: outputPath(wf, o.path, job),
+      role: `output "${name}"`,
+      from: "workflow" as const,
+    }));
+    for (const o of outs) dirs.add(dirname(o.path));
+    const reads = readFilesOf(wf, job.inputs);
+    try {
+      await checkRegularFiles(reads);
+    } catch (e) {
+      if (!opts.batch) throw e;
+      job.error = (e as Error).message;
+      continue;
+    }
+    const problems = await writeConflicts(reads, [...runWrites, ...outs], opts.cacheDir);
+    problems.push(...await readsInside(reads, writeDirs));
+    if (problems.length === 0) continue;
+    const hint = "choose output and report paths that differ from the workflow, its inputs, " +
+      "models and the cache folder";
+    const runWide = problems.some((p) => /the (HTML )?report/.test(p));
+    if (!opts.batch || runWide) throw new DubError("workflow", problems.join("\n"), { hint });
+    job.error = problems.join("; ");
+    job.errorKind = "workflow";
+  }
+  if (writable) {
+    for (const d of dirs) {
+      await checkWritable(d, "output folder", {
+        folder: true,
+        kind: "workflow",
+        hint: "change the output path under outputs: in the workflow, or make the folder writable",
+      });
+      await sweepPartials(d);
+    }
+  }
+}
+
 /** Memoised content hashes for one run (path → sha256). */
 const hashMemo = new Map<string, { mtime: number; size: number; hash: Promise<string> }>();
 async function contentHash(path: string): Promise<string> {
   const st = await Deno.stat(path);
+  if (!st.isFile) throw new Error(`it is ${fileKind(st)}, not a regular file`);
   const m = hashMemo.get(path);
   const mtime = st.mtime?.getTime() ?? 0;
   if (m && m.mtime === mtime && m.size === st.size) return await m.hash;
@@ -442,6 +622,7 @@ async function runClip(
     store: CacheStore;
     onEvent: (e: RunEvent) => void;
     inflight: Map<string, Promise<CacheEntry>>;
+    splats: SplatPool;
   },
 ): Promise<ClipRecord> {
   const t0 = performance.now();
@@ -462,8 +643,10 @@ async function runClip(
   const state = await readExplainState(opts.store.root, wf, clip);
   try {
     if (job.error) {
-      throw new DubError("input", job.error, {
-        hint: "add the missing file or set batch.pair in the workflow",
+      throw new DubError(job.errorKind ?? "input", job.error, {
+        hint: job.errorKind === "workflow"
+          ? "choose output paths that differ from the files the run reads"
+          : "add the missing file or set batch.pair in the workflow",
       });
     }
     for (const step of wf.order) {
@@ -531,8 +714,15 @@ async function runClip(
         Object.entries(entry.paths).filter(([k]) => !isReportFile(k)),
       );
       if (entry.paths[REPORT_DATA_KEY]) srec.report = entry.paths[REPORT_DATA_KEY];
+      srec.computeS = entry.manifest.durationS;
       srec.values = entry.manifest.values;
-      if (srec.status === "cached") srec.warnings = entry.manifest.warnings;
+      if (srec.status === "cached") {
+        // Warnings belong to the result: show them again whenever it is used.
+        srec.warnings = [...entry.manifest.warnings];
+        for (const message of srec.warnings) {
+          emit({ type: "step_log", clip, step: step.id, level: "warn", message, cached: true });
+        }
+      }
       results.set(step.id, { paths: entry.paths, values: entry.manifest.values });
       state.steps[step.id] = { ...rs.components, key: rs.key };
       emit({
@@ -544,24 +734,36 @@ async function runClip(
         key: rs.key,
       });
     }
+    // Publish the clip's outputs only now that every step succeeded, all or none:
+    // each is copied to a temp name beside its destination, then all are renamed.
+    const publish: { name: string; src: string; dest: string }[] = [];
     for (const [name, o] of Object.entries(wf.file.outputs)) {
       const r = /steps\.([^.]+)\.outputs\.([^\s}]+)/.exec(o.from)!;
       const src = results.get(r[1]!)?.paths[r[2]!];
       if (!src) {
         throw new DubError("step", `Output "${name}": step "${r[1]}" produced no file "${r[2]}"`);
       }
-      const dest = outputPath(wf, o.path, job);
-      await publishOutput(src, dest, [...Object.values(job.inputs), ...readFiles]);
-      record.outputs[name] = dest;
-      emit({ type: "output_written", clip, name, path: dest });
+      publish.push({ name, src, dest: outputPath(wf, o.path, job) });
+    }
+    await publishOutputs(
+      publish,
+      [
+        ...readFilesOf(wf, job.inputs),
+        ...readFiles.map((path) => ({ path, role: "a file a step read" })),
+      ],
+      opts.store.root,
+      opts.signal,
+    );
+    for (const p of publish) {
+      record.outputs[p.name] = p.dest;
+      emit({ type: "output_written", clip, name: p.name, path: p.dest });
     }
   } catch (e) {
     record.status = "failed";
     record.error = (e as Error).message;
     record.errorKind = e instanceof DubError ? e.kind : "step";
     if (e instanceof DubError && e.hint) record.hint = e.hint;
-    // The error object itself (cause chain for --verbose), kept out of the JSON report.
-    Object.defineProperty(record, "exception", { value: e, enumerable: false });
+    opts.onClipError?.(clip, e);
   } finally {
     await writeJsonAtomic(statePath(opts.store.root, wf, clip), state).catch(() => {});
   }
@@ -582,7 +784,7 @@ async function executeStep(
   // deno-lint-ignore no-explicit-any
   stage: import("./stage.ts").StageDef<any>,
   clip: string,
-  opts: RunOptions & { store: CacheStore; onEvent: (e: RunEvent) => void },
+  opts: RunOptions & { store: CacheStore; onEvent: (e: RunEvent) => void; splats: SplatPool },
   srec: StepRecord,
   replace: boolean,
 ): Promise<CacheEntry> {
@@ -596,6 +798,8 @@ async function executeStep(
   const ctx: StageContext = {
     report: report.api,
     stepId: rs.id,
+    splat: (choice = "auto") => opts.splats.get(choice),
+    checkpointDir: join(opts.store.root, "checkpoints", rs.key),
     outDir: staging.dir,
     tmpDir,
     media: opts.media,
@@ -641,6 +845,9 @@ async function executeStep(
       }
     }
     Object.assign(files, await report.finish(files));
+    await Deno.remove(join(opts.store.root, "checkpoints", rs.key), { recursive: true }).catch(
+      () => {},
+    );
     return await opts.store.commit(
       staging,
       {
@@ -667,33 +874,39 @@ async function executeStep(
   }
 }
 
-/** Copy a cached output to its destination atomically; refuse to overwrite an input. */
-async function publishOutput(src: string, dest: string, inputs: unknown[]): Promise<void> {
-  const real = async (p: string) => {
-    try {
-      return await Deno.realPath(p);
-    } catch {
-      return resolve(p);
-    }
-  };
-  const d = await real(dest);
-  for (const v of inputs) {
-    if (typeof v === "string" && v.length > 0 && (await real(v)) === d) {
-      throw new DubError(
-        "workflow",
-        `Refusing to write output "${dest}": it is one of the inputs`,
-        {
-          hint: "choose an output path that differs from the input files",
-        },
-      );
-    }
+/**
+ * Copy a clip's cached outputs to their destinations, all or none, each atomically;
+ * refuse any destination that is a file the run read (checked again here because
+ * step outputs are only known now).
+ */
+async function publishOutputs(
+  outs: { name: string; src: string; dest: string }[],
+  reads: { path: string; role: string }[],
+  cacheDir: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const problems = await writeConflicts(
+    reads,
+    outs.map((o) => ({ path: o.dest, role: `output "${o.name}"`, from: "workflow" as const })),
+    cacheDir,
+  );
+  if (problems.length) {
+    throw new DubError("workflow", problems.join("\n"), {
+      hint: "choose output paths that differ from the files the run reads",
+    });
   }
   try {
-    await copyFileAtomic(src, dest, { mkdir: true });
+    await publishFiles(outs.map((o) => ({ src: o.src, dest: o.dest })), { mkdir: true, signal });
   } catch (e) {
-    throw new DubError("step", `Cannot write output "${dest}": ${(e as Error).message}`, {
-      cause: e,
-    });
+    if (signal?.aborted) throw new DubError("interrupted", "Interrupted", { cause: e });
+    const dest = (e as { dest?: string }).dest ?? outs[0]?.dest ?? "";
+    throw new DubError(
+      "step",
+      `Cannot write output "${dest}": ${
+        describeWriteError(e, dirname(dest))
+      }; no output of this clip was written`,
+      { cause: e, hint: writeHint(e, "outputs") },
+    );
   }
 }
 
