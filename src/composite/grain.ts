@@ -50,32 +50,6 @@ export function grainToAdd(footage: number[], render: number[]): [number, number
   ];
 }
 
-/** A small seeded PRNG (mulberry32) with Gaussian samples (Box–Muller). */
-export class Rng {
-  #s: number;
-  #spare: number | null = null;
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  uniform(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  gauss(): number {
-    if (this.#spare !== null) {
-      const v = this.#spare;
-      this.#spare = null;
-      return v;
-    }
-    const u = Math.max(1e-12, this.uniform()), v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.#spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-}
-
 /** A 32-bit integer hash (lowbias32) of a value. */
 function hash32(v: number): number {
   v = Math.imul(v ^ (v >>> 16), 0x7feb352d);
