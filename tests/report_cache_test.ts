@@ -5,6 +5,7 @@ import { openMedia } from "../src/media/mod.ts";
 import { readStepReport } from "../src/report/data.ts";
 import { parseWorkflow } from "../src/workflow/load.ts";
 import { runWorkflow } from "../src/workflow/run.ts";
+import { REGISTRY } from "../src/stages/mod.ts";
 
 Deno.test({
   name:
@@ -28,7 +29,7 @@ steps:
     uses: video.encode
     with: { video: "\${{ inputs.footage }}", preset: ultrafast }
 `,
-      { sets: [] },
+      { registry: REGISTRY, sets: [] },
     );
     const load = async () => {
       const rep = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
@@ -82,14 +83,17 @@ outputs:
 ${extra}`;
     const events: string[] = [];
     const run = (extra: string, reportHtml?: string) =>
-      runWorkflow(parseWorkflow(join(dir, "wf.yaml"), text(extra), { sets: [] }), {
-        cacheDir: join(dir, "cache"),
-        media,
-        onEvent: (e) => {
-          if (e.type === "report_written") events.push(e.path);
+      runWorkflow(
+        parseWorkflow(join(dir, "wf.yaml"), text(extra), { registry: REGISTRY, sets: [] }),
+        {
+          cacheDir: join(dir, "cache"),
+          media,
+          onEvent: (e) => {
+            if (e.type === "report_written") events.push(e.path);
+          },
+          ...(reportHtml ? { reportHtml } : {}),
         },
-        ...(reportHtml ? { reportHtml } : {}),
-      });
+      );
     await run("report: false\n");
     assert.deepEqual([...Deno.readDirSync(join(dir, "out"))].map((e) => e.name), ["cap12_1s.json"]);
     assert.deepEqual(events, []);
