@@ -14,6 +14,7 @@ import { readTrack } from "../src/track/track_file.ts";
 import { lipSync } from "../src/train/dub/eval.ts";
 import { parseWorkflow } from "../src/workflow/load.ts";
 import { runWorkflow } from "../src/workflow/run.ts";
+import { REGISTRY } from "../src/stages/mod.ts";
 
 Deno.test({
   name:
@@ -63,7 +64,7 @@ outputs:
         q(join(dir, "out", "art.safetensors"))
       } }
 `;
-      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: [] });
+      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: [] });
       const report = await runWorkflow(wf, {
         cacheDir: join(dir, "cache"),
         media,
