@@ -116,9 +116,9 @@ Deno.test("dub run --json: a batch with a failing clip exits 4 and reports it in
   assert.ok(events.some((e) => e.type === "step_end" && e.status === "ran"));
   const report = JSON.parse(await Deno.readTextFile(summary.report));
   assert.equal(report.clips.length, 2);
-  assert.deepEqual(outFiles(dir), ["a.mp4", "wf_report"]);
+  assert.deepEqual(outFiles(dir), ["a.mp4", "wf_batch_report"]);
   const written = events.find((e) => e.type === "report_written");
-  assert.match(written.path, /wf_report[/\\]index\.html$/);
+  assert.match(written.path, /wf_batch_report[/\\]index\.html$/);
   assert.equal(written.clips.length, 2);
   await Deno.remove(dir, { recursive: true });
 });

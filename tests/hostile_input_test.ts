@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { demoSpeechPath, shortClipPath } from "../fixtures/mod.ts";
 import { openMedia } from "../src/media/mod.ts";
+import { tinyPrior } from "../fixtures/tiny_prior.ts";
 import { committed, dub, dubWorkflow, listDir, mediaTest, withTempDir } from "./_helpers.ts";
 
 const media = await openMedia();
@@ -189,3 +190,42 @@ Deno.test("dub splat: empty scenes, oversized cameras, devices and unwritable ou
     assert.ok(Deno.statSync(join(dir, "new", "deep", "o.png")).isFile);
   });
 });
+
+mediaTest(
+  "dub run: a prior model that outputs NaN or has a fixed time axis fails the step naming the model (exit 3), nothing written",
+  async () => {
+    await withTempDir(async (dir) => {
+      const cases: [string, Uint8Array, RegExp][] = [
+        ["NaN", tinyPrior({ nanWeights: true }), /produced NaN for channel "jaw_open"/],
+        ["fixed T", tinyPrior({ fixedT: 64 }), /its time axis looks fixed/],
+      ];
+      for (const [what, bytes, want] of cases) {
+        const model = join(dir, `prior_${what.replace(" ", "_")}.onnx`);
+        await Deno.writeFile(model, bytes);
+        const wf = join(dir, "wf.yaml");
+        await Deno.writeTextFile(
+          wf,
+          `version: 1
+steps:
+  - id: feat
+    uses: audio.features
+    with: { audio: ${JSON.stringify(speech)} }
+  - id: lips
+    uses: lipsync.expression
+    with: { features: "\${{ steps.feat.outputs.features }}", fps: 25, model: ${
+            JSON.stringify(model)
+          } }
+outputs:
+  lips: { from: "\${{ steps.lips.outputs.articulation }}", path: out/lips.safetensors }
+`,
+        );
+        const r = await dub([wf, "--cache-dir", join(dir, "cache"), "--no-report-html"]);
+        assert.equal(r.code, 3, `${what}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`Audio prior ".*${model.split("/").pop()}"`), what);
+        assert.match(r.stderr, want, what);
+        noTrace(r, what);
+        assert.deepEqual(listDir(join(dir, "out")), [], `${what}: nothing written`);
+      }
+    });
+  },
+);

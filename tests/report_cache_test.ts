@@ -59,3 +59,49 @@ steps:
     await media[Symbol.asyncDispose]?.();
   },
 });
+
+Deno.test({
+  name:
+    "runWorkflow(): `report: false` writes no HTML report; reportHtml puts the page (and its files) where asked",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const media = await openMedia();
+    const clip = await shortClipPath(media, 1);
+    const dir = await Deno.makeTempDir();
+    const text = (extra: string) =>
+      `version: 1
+inputs:
+  footage: { type: file, default: ${JSON.stringify(clip)} }
+steps:
+  - id: probe
+    uses: media.probe
+    with: { input: "\${{ inputs.footage }}" }
+outputs:
+  info: { from: "\${{ steps.probe.outputs.info }}", path: "out/{stem}.json" }
+${extra}`;
+    const events: string[] = [];
+    const run = (extra: string, reportHtml?: string) =>
+      runWorkflow(parseWorkflow(join(dir, "wf.yaml"), text(extra), { sets: [] }), {
+        cacheDir: join(dir, "cache"),
+        media,
+        onEvent: (e) => {
+          if (e.type === "report_written") events.push(e.path);
+        },
+        ...(reportHtml ? { reportHtml } : {}),
+      });
+    await run("report: false\n");
+    assert.deepEqual([...Deno.readDirSync(join(dir, "out"))].map((e) => e.name), ["cap12_1s.json"]);
+    assert.deepEqual(events, []);
+    await run("");
+    assert.deepEqual(events, [join(dir, "out", "wf_report", "report.html")]);
+    const page = join(dir, "elsewhere", "r.html");
+    await run("", page);
+    assert.equal(events[1], page);
+    const html = await Deno.readTextFile(page);
+    assert.match(html, /<section id="metrics">/);
+    assert.ok(Deno.statSync(join(dir, "elsewhere", "r_files")).isDirectory);
+    await media[Symbol.asyncDispose]?.();
+    await Deno.remove(dir, { recursive: true });
+  },
+});

@@ -134,7 +134,7 @@ mediaTest(
     const outs = [...Deno.readDirSync(join(dir, "out"))].map((e) => e.name).sort();
     assert.deepEqual(
       outs,
-      ["good_dubbed.mp4", "wf_report"],
+      ["good_dubbed.mp4", "wf_batch_report"],
       "only the good clip has an output, no partial files",
     );
     await Deno.remove(dir, { recursive: true });

@@ -1,55 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import onnxProto from "onnx-proto";
+import { tinyPrior } from "../../fixtures/tiny_prior.ts";
 import { AudioPrior, PriorModelError } from "./prior.ts";
-
-const { onnx } = onnxProto;
-
-/**
- * A tiny prior-shaped ONNX model: articulation = 0.25·sqrt(3 − mean(mel)) on every
- * channel. Finite (0.25…0.9) for log-mel in [−10, 2] (silence and speech), NaN for
- * a louder input: a model that breaks only on some inputs. `fixedT` fixes the
- * time axis; `nanWeights` makes it NaN everywhere.
- */
-function tinyPrior(opts: { fixedT?: number; nanWeights?: boolean } = {}): Uint8Array {
-  const f32 = (name: string, dims: number[], v: number[]) => {
-    const data = new Float32Array(v);
-    return {
-      name,
-      dims,
-      dataType: onnx.TensorProto.DataType.FLOAT,
-      rawData: new Uint8Array(data.buffer),
-    };
-  };
-  const io = (name: string, dims: Array<number | string>) => ({
-    name,
-    type: {
-      tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
-        shape: { dim: dims.map((d) => typeof d === "number" ? { dimValue: d } : { dimParam: d }) },
-      },
-    },
-  });
-  const w = new Array(80 * 8).fill(opts.nanWeights ? NaN : 1 / 80);
-  const t = opts.fixedT ?? "T";
-  const model = {
-    irVersion: 8,
-    opsetImport: [{ domain: "", version: 17 }],
-    graph: {
-      name: "tiny_prior",
-      node: [
-        { opType: "MatMul", input: ["mel", "W"], output: ["z"] },
-        { opType: "Sub", input: ["three", "z"], output: ["d"] },
-        { opType: "Sqrt", input: ["d"], output: ["r"] },
-        { opType: "Mul", input: ["r", "quarter"], output: ["articulation"] },
-      ],
-      initializer: [f32("W", [80, 8], w), f32("three", [], [3]), f32("quarter", [], [0.25])],
-      input: [io("mel", [1, t, 80])],
-      output: [io("articulation", [1, t, 8])],
-    },
-  };
-  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
-}
 
 async function withModel(bytes: Uint8Array, fn: (path: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();

@@ -15,6 +15,7 @@ import { seededRandom } from "../splat/scene.ts";
 import { applySplit, gatherRows, maxScales, planDensify } from "../splat/densify.ts";
 import { bindBackward, bindToWorld, type BoundGaussians, type LocalGrads } from "./binding.ts";
 import { HostAdam } from "./adam.ts";
+import { PoseCorrection } from "./pose_refine.ts";
 import { FootageInitializer, type HeadInitializer } from "./init.ts";
 import { buildInnerMouth } from "./inner_mouth.ts";
 import type { SpeakerModel, SpeakerModelInfo } from "./model.ts";
@@ -53,6 +54,11 @@ export interface AdaptOptions {
   /** Weight of the D-SSIM term, default 0.2. */
   ssimWeight?: number;
   initializer?: HeadInitializer;
+  /**
+   * Small per-view rigid pose refinement (learning rates in rad and cm per step,
+   * from an iteration on); off by default.
+   */
+  poseRefine?: false | { lrRot: number; lrTrans: number; from: number };
   /** Densify/prune schedule; `false` disables it. */
   densify?: false | Partial<HeadDensifyOptions>;
   /** Called after each densification. */
@@ -131,6 +137,8 @@ export interface AdaptState {
   initialCount: number;
   /** Further named state saved in checkpoints (e.g. the colour MLP's). */
   extra: Map<string, Float32Array>;
+  /** Per-view pose corrections (with pose refinement). */
+  poses?: PoseCorrection[];
 }
 
 /** Starts an adaptation: initialiser for the skin, built inner mouth. */
@@ -245,14 +253,23 @@ export async function runAdaptation(
         break;
       }
       const it = state.iteration;
-      const view = views[viewIndex(opts.seed, it, views.length)]!;
+      const vi = viewIndex(opts.seed, it, views.length);
+      const view = views[vi]!;
+      if (opts.poseRefine && !state.poses) state.poses = views.map(() => new PoseCorrection());
       const g = state.gaussians;
       scene = sceneFor(g, scene);
       bindToWorld(g, view.frames, scene);
+      const pose = state.poses?.[vi];
+      pose?.apply(scene);
       const ro = await color.prepare(scene, view.frames, view.articulation, view.camera);
-      const out = await backend.render(scene, view.camera, ro);
-      const l = await backend.loss(out, view.rgb, { mask: view.mask, ssimWeight });
-      const { grads: sg } = await backend.renderBackward(scene, view.camera, l.grads, ro);
+      const l = await backend.renderLossBackward(
+        scene,
+        view.camera,
+        view.rgb,
+        { mask: view.mask, ssimWeight },
+        ro,
+      );
+      const sg = l.grads;
       await color.backward(sg);
       if (!grads || grads.offset.length !== g.count * 3) {
         grads = {
@@ -260,6 +277,14 @@ export async function runAdaptation(
           logScale: new Float64Array(g.count * 3),
           quat: new Float64Array(g.count * 4),
         };
+      }
+      if (pose && opts.poseRefine) {
+        // Gradient at the pose as rendered; pull back with that pose; then update it.
+        const pg = PoseCorrection.gradient(scene, sg);
+        pose.pullBack(sg);
+        if (it >= opts.poseRefine.from) {
+          pose.step(pg, opts.poseRefine.lrRot, opts.poseRefine.lrTrans);
+        }
       }
       bindBackward(g, view.frames, sg, grads);
       for (let i = 0; i < g.count; i++) {

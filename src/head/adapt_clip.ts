@@ -84,6 +84,7 @@ export async function adaptSpeaker(
     gaussians: opts.gaussians ?? null,
     lr: opts.lr ?? null,
     densify: opts.densify ?? null,
+    poseRefine: opts.poseRefine ?? null,
     iterations: opts.iterations,
     ...(opts.color === "mlp" ? { color: "mlp", colorLr: opts.colorLr ?? null } : {}),
   });

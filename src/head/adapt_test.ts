@@ -63,17 +63,24 @@ for (
         backend,
         await adaptSpeaker(media, backend, { ...c, iterations: 0 }),
       );
+      // Fewer steps on WebGPU: llvmpipe is several times slower per step than the CPU here.
+      const iterations = splat === "cpu" ? 60 : 30;
       const r = await adaptSpeaker(media, backend, {
         ...c,
-        iterations: 60,
-        densify: { from: 30, every: 30 },
+        iterations,
+        densify: { from: 20, every: 20 },
       });
       const after = await meanLoss(backend, r);
-      // Calibrated: 0.175 → 0.0257 (cpu, native), 0.175 → 0.0225 (cpu, wasm), 0.175 → 0.0257
-      // (webgpu, native): ratios 6.8–7.8. 4 leaves margin for decoder differences and f32 GPU
-      // sums, and fails if the gradients through the binding were wrong.
-      assert.ok(before / after > 4, `masked loss ${before.toFixed(4)} → ${after.toFixed(4)}`);
-      assert.equal(r.losses.length, 60);
+      // Calibrated (densify at 20/40): 60 CPU steps 0.175 → 0.0225 (native) / 0.0195 (wasm),
+      // ratios 7.8 / 9.0; 30 WebGPU steps 0.175 → 0.079, ratio 2.2. Thresholds 4 and 1.6 leave
+      // margin for decoder differences and f32 GPU sums, and fail if the gradients through
+      // the binding were wrong.
+      const need = splat === "cpu" ? 4 : 1.6;
+      assert.ok(
+        before / after > need,
+        `masked loss ${before.toFixed(4)} → ${after.toFixed(4)}`,
+      );
+      assert.equal(r.losses.length, iterations);
       assert.ok(r.model.extra.has("mouth_map.weights"), "the mouth map is stored in the model");
     } finally {
       backend[Symbol.dispose]();

@@ -16,6 +16,7 @@
 import { rename } from "node:fs/promises";
 import { readSafetensors, type TensorSource, writeSafetensors } from "../tensor/safetensors.ts";
 import { HostAdam } from "./adam.ts";
+import { PoseCorrection } from "./pose_refine.ts";
 import type { AdaptState } from "./adapt.ts";
 
 const FORMAT = "dub.head_checkpoint";
@@ -53,6 +54,11 @@ export async function writeCheckpoint(
   }
   for (const [name, a] of s.extra) {
     t.push({ name: `extra.${name}`, dtype: "F32", shape: [a.length], data: bytes(a) });
+  }
+  if (s.poses) {
+    const a = new Float64Array(s.poses.length * 25);
+    s.poses.forEach((p, i) => a.set(p.toArray(), i * 25));
+    t.push({ name: "poses", dtype: "F64", shape: [s.poses.length, 25], data: bytes(a) });
   }
   const tmp = `${path}.tmp-${Deno.pid}`;
   await writeSafetensors(tmp, t, {
@@ -113,7 +119,15 @@ export async function readCheckpoint(
   if (Object.values(arrays).some((a) => !a) || !part || !gradSum || !gradViews || !losses) {
     return undefined;
   }
+  const poseArr = get<Float64Array>("poses");
+  const poses = poseArr
+    ? Array.from(
+      { length: poseArr.length / 25 },
+      (_, i) => PoseCorrection.fromArray(poseArr.subarray(i * 25, i * 25 + 25)),
+    )
+    : undefined;
   return {
+    ...(poses ? { poses } : {}),
     gaussians: {
       count: n,
       frame,

@@ -7,7 +7,8 @@
  * with their goals. Nothing is fetched from the network when viewing.
  *
  * Layout: `<dir>/report.html` + `<dir>/files/…` for one clip; for a batch
- * `<dir>/index.html` + `<dir>/<clip>/report.html` + `<dir>/<clip>/files/…`.
+ * `<dir>/index.html` + `<dir>/<clip>/report.html` + `<dir>/<clip>/files/…`, where `<dir>` is
+ * `<output folder>/<workflow name>_batch_report/` by default.
  * With an explicit page path `p/name.html`, its files go to `p/name_files/`.
  *
  * @module
@@ -82,7 +83,7 @@ async function writeClip(
   const rel = (p: string) => relative(dirname(page), p).split("\\").join("/");
   const copy = async (
     stepId: string,
-    m: { name: string; path: string; caption?: string },
+    m: { name: string; path: string; caption?: string; thumbnail?: boolean },
     limit: number,
   ) => {
     let size = 0;
@@ -108,6 +109,7 @@ async function writeClip(
       path: m.path,
       sizeBytes: size,
       ...(m.caption !== undefined ? { caption: m.caption } : {}),
+      ...(m.thumbnail ? { thumbnail: true } : {}),
     };
     return out;
   };
@@ -146,11 +148,19 @@ async function writeClip(
     clip,
     steps,
     sharedPlots,
-    stepTimeSvg: await stepTimeSvg(clip.steps),
+    // Cached steps are drawn with the time they took when computed.
+    stepTimeSvg: await stepTimeSvg(
+      clip.steps.map((s) => ({
+        id: s.id,
+        status: s.status,
+        durationS: s.status === "cached" ? s.computeS ?? 0 : s.durationS,
+      })),
+    ),
     ...(indexHref !== undefined ? { indexHref } : {}),
   });
   await writeFileAtomic(page, html, { mkdir: true });
-  const firstImage = steps.flatMap((s) => s.images).find((m) => m.src !== null);
+  const images = steps.flatMap((s) => s.images).filter((m) => m.src !== null);
+  const firstImage = images.find((m) => m.thumbnail) ?? images[0];
   return {
     thumb: firstImage ? firstImage.src : null,
     keyMetrics: steps.flatMap((s) => s.metrics.filter((m) => m.key)),
@@ -175,7 +185,7 @@ export async function writeHtmlReports(
   }
   const index = target.path
     ? resolve(target.path)
-    : join(target.outputDir, `${safe(target.name)}_report`, "index.html");
+    : join(target.outputDir, `${safe(target.name)}_batch_report`, "index.html");
   const root = dirname(index);
   const rows: IndexRow[] = [];
   const clips: HtmlReportResult["clips"] = [];

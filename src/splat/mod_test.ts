@@ -85,3 +85,40 @@ Deno.test("createSplatBackend() without a WebGPU adapter: webgpu fails with a cl
   assert.equal(r.auto, "cpu");
   assert.match(r.reason, /^cpu: .*WebGPU/);
 });
+
+Deno.test("renderLossBackward() equals render + loss + renderBackward on every available backend", async () => {
+  const scene = randomScene({ count: 60, seed: 9, center: [0, 0, 3], extent: 1, colorMode: "rgb" });
+  const cam = simplePinhole(40, 32);
+  const target = Float32Array.from({ length: 40 * 32 * 3 }, (_, i) => (i * 37 % 101) / 100);
+  const mask = Float32Array.from({ length: 40 * 32 }, (_, i) => (i % 7 ? 1 : 0));
+  const names: ("cpu" | "webgpu")[] = ["cpu"];
+  try {
+    using g = await createSplatBackend({ backend: "webgpu" });
+    void g;
+    names.push("webgpu");
+  } catch { /* no adapter: the CPU reference only */ }
+  for (const name of names) {
+    using b = await createSplatBackend({ backend: name });
+    const out = await b.render(scene, cam);
+    const l = await b.loss(out, target, { mask });
+    const sep = await b.renderBackward(scene, cam, l.grads);
+    const fused = await b.renderLossBackward(scene, cam, target, { mask });
+    // The same operations; the separate path computes the loss on the float32 copy of the
+    // render (the fused one on the CPU's float64 image), so allow rounding: 1e-5 relative
+    // on the CPU, 1e-4 on the GPU (f32 reductions in a different order).
+    const tol = name === "cpu" ? 1e-5 : 1e-4;
+    assert.ok(Math.abs(fused.loss - l.loss) <= tol * Math.abs(l.loss), `${name} loss`);
+    for (
+      const k of ["means", "logScales", "quats", "opacityLogits", "colors", "means2dAbs"] as const
+    ) {
+      const a = fused.grads[k], e = sep.grads[k];
+      let worst = 0, scale = 0;
+      for (let i = 0; i < a.length; i++) {
+        worst = Math.max(worst, Math.abs(a[i]! - e[i]!));
+        scale = Math.max(scale, Math.abs(e[i]!));
+      }
+      assert.ok(worst <= tol * 10 * scale, `${name} ${k}: ${worst} (scale ${scale})`);
+    }
+    assert.deepEqual(fused.output.rgb, sep.output.rgb);
+  }
+});

@@ -100,7 +100,7 @@ export default defineStage({
         info.sceneCuts.join(", ") || "none"
       }`,
     );
-    await reportTrack(ctx.report, ctx.output("track"), p.video, p.max_fit_error_cm);
+    await reportTrack(ctx.report, ctx.output("track"), ctx.stepId, p.video, p.max_fit_error_cm);
     if (p.preview) {
       ctx.report.image("contact_sheet", {
         output: "contact_sheet",
@@ -125,6 +125,7 @@ export default defineStage({
 async function reportTrack(
   report: StageReport,
   trackPath: string,
+  stepId: string,
   video: string,
   maxFitErrorCm: number,
 ): Promise<void> {
@@ -132,7 +133,7 @@ async function reportTrack(
   const { fps, frameCount, firstFrameIndex, foundCount } = t.clip;
   if (frameCount === 0 || !(fps > 0)) return;
   reportArticulation(report, "articulation", {
-    title: `Articulation measured on ${basename(video)}`,
+    title: `Articulation measured on ${basename(video)} (step ${stepId})`,
     articulation: t.f32("articulation"),
     frames: frameCount,
     startS: firstFrameIndex / fps,

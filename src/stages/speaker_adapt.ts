@@ -11,6 +11,9 @@ import { writeSpeakerModel } from "../head/model.ts";
 import { writeContactSheet, writeLossCurve, writeNeutralPly } from "../head/outputs.ts";
 import { defineStage } from "../workflow/stage.ts";
 
+/** Pose refinement learning rates (≈0.06° and 0.05 mm per step), from iteration 200. */
+const POSE_REFINE = { lrRot: 1e-3, lrTrans: 5e-3, from: 200 };
+
 export default defineStage({
   type: "speaker.adapt",
   version: 1,
@@ -32,6 +35,9 @@ export default defineStage({
       "skin Gaussians at start (default from the face's size in pixels)",
     ),
     densify: z.boolean().default(true).describe("clone/split/prune during adaptation"),
+    pose_refine: z.boolean().default(false).describe(
+      "refine each training frame's tracked head pose slightly while adapting",
+    ),
     color: z.enum(["static", "mlp"]).default("static").describe(
       "per-Gaussian static colours, or the colour MLP (texture that follows the articulation)",
     ),
@@ -73,6 +79,7 @@ export default defineStage({
       ...(p.max_seconds !== undefined ? { maxSeconds: p.max_seconds } : {}),
       ...(p.gaussians !== undefined ? { gaussians: p.gaussians } : {}),
       ...(p.densify ? {} : { densify: false as const }),
+      ...(p.pose_refine ? { poseRefine: POSE_REFINE } : {}),
       color: p.color,
       checkpointDir: ctx.checkpointDir,
       checkpointEvery: p.checkpoint_every,

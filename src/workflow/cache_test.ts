@@ -61,3 +61,41 @@ Deno.test("LocalCacheStore.sweepStaging() removes leftovers of dead runs only", 
   assert.throws(() => Deno.statSync(dead));
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test({
+  name: "LocalCacheStore.sweepStaging() treats a zombie (exited, not reaped) writer as dead",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    const store = new LocalCacheStore(root);
+    // `sleep 0` exits at once; its parent exec's into `sleep` and never reaps it.
+    const parent = new Deno.Command("sh", {
+      args: ["-c", "sleep 0 & echo $!; exec sleep 30"],
+      stdout: "piped",
+    }).spawn();
+    const reader = parent.stdout.getReader();
+    const zpid = Number(new TextDecoder().decode((await reader.read()).value).trim());
+    reader.releaseLock();
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.match(Deno.readTextFileSync(`/proc/${zpid}/stat`), /\) Z /, "the child is a zombie");
+      const dir = join(root, "staging", `${KEY}.zombie`);
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeTextFile(join(dir, ".incomplete"), `2026-01-01T00:00:00Z pid ${zpid}\n`);
+      const alive = join(root, "staging", `${KEY}.alive`);
+      await Deno.mkdir(alive, { recursive: true });
+      await Deno.writeTextFile(
+        join(alive, ".incomplete"),
+        `2026-01-01T00:00:00Z pid ${parent.pid}\n`,
+      );
+      assert.equal(await store.sweepStaging(), 1);
+      assert.throws(() => Deno.statSync(dir));
+      assert.ok(Deno.statSync(alive).isDirectory, "a live writer's staging folder stays");
+    } finally {
+      parent.kill();
+      await parent.status;
+      await parent.stdout.cancel().catch(() => {});
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

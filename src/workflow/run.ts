@@ -114,6 +114,8 @@ export interface StepRecord {
   error?: string;
   /** The step's report data (`_report/data.json` in its cache entry), when it declared any. */
   report?: string;
+  /** Seconds the step took when its result was computed (differs from durationS when cached). */
+  computeS?: number;
 }
 
 export interface ClipRecord {
@@ -712,6 +714,7 @@ async function runClip(
         Object.entries(entry.paths).filter(([k]) => !isReportFile(k)),
       );
       if (entry.paths[REPORT_DATA_KEY]) srec.report = entry.paths[REPORT_DATA_KEY];
+      srec.computeS = entry.manifest.durationS;
       srec.values = entry.manifest.values;
       if (srec.status === "cached") {
         // Warnings belong to the result: show them again whenever it is used.

@@ -90,6 +90,8 @@ export interface ReportMediaOptions {
   output?: string;
   /** One line under the picture. */
   caption?: string;
+  /** Use this picture as the clip's thumbnail in a batch's index (default: the first picture). */
+  thumbnail?: boolean;
 }
 
 export interface ReportSeries {
