@@ -5,6 +5,7 @@ import { openMedia } from "../src/media/mod.ts";
 import { readStepReport } from "../src/report/data.ts";
 import { parseWorkflow } from "../src/workflow/load.ts";
 import { runWorkflow } from "../src/workflow/run.ts";
+import { REGISTRY } from "../src/stages/mod.ts";
 
 Deno.test({
   name:
@@ -28,7 +29,7 @@ steps:
     uses: video.encode
     with: { video: "\${{ inputs.footage }}", preset: ultrafast }
 `,
-      { sets: [] },
+      { registry: REGISTRY, sets: [] },
     );
     const load = async () => {
       const rep = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
@@ -82,14 +83,17 @@ outputs:
 ${extra}`;
     const events: string[] = [];
     const run = (extra: string, reportHtml?: string) =>
-      runWorkflow(parseWorkflow(join(dir, "wf.yaml"), text(extra), { sets: [] }), {
-        cacheDir: join(dir, "cache"),
-        media,
-        onEvent: (e) => {
-          if (e.type === "report_written") events.push(e.path);
+      runWorkflow(
+        parseWorkflow(join(dir, "wf.yaml"), text(extra), { registry: REGISTRY, sets: [] }),
+        {
+          cacheDir: join(dir, "cache"),
+          media,
+          onEvent: (e) => {
+            if (e.type === "report_written") events.push(e.path);
+          },
+          ...(reportHtml ? { reportHtml } : {}),
         },
-        ...(reportHtml ? { reportHtml } : {}),
-      });
+      );
     await run("report: false\n");
     assert.deepEqual([...Deno.readDirSync(join(dir, "out"))].map((e) => e.name), ["cap12_1s.json"]);
     assert.deepEqual(events, []);
@@ -101,6 +105,26 @@ ${extra}`;
     const html = await Deno.readTextFile(page);
     assert.match(html, /<section id="metrics">/);
     assert.ok(Deno.statSync(join(dir, "elsewhere", "r_files")).isDirectory);
+    // A clip that fails before its first step: the page still lists the step, as not run.
+    const missing = join(dir, "missing.mp4");
+    const failed = await runWorkflow(
+      parseWorkflow(
+        join(dir, "wf.yaml"),
+        text("").replace(JSON.stringify(clip), JSON.stringify(missing)),
+        {
+          registry: REGISTRY,
+          sets: [],
+        },
+      ),
+      { cacheDir: join(dir, "cache"), media, reportHtml: join(dir, "failed.html") },
+    );
+    assert.equal(failed.clips[0]!.status, "failed");
+    const failedHtml = await Deno.readTextFile(join(dir, "failed.html"));
+    assert.match(
+      failedHtml,
+      /<td>probe<\/td><td><code>media\.probe<\/code><\/td>\s*<td><span class="badge s-not-run">not-run/,
+    );
+    assert.match(failedHtml, /missing\.mp4/);
     await media[Symbol.asyncDispose]?.();
     await Deno.remove(dir, { recursive: true });
   },

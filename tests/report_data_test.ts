@@ -11,6 +11,7 @@ import { readStepReport } from "../src/report/data.ts";
 import { parseWorkflow } from "../src/workflow/load.ts";
 import { runWorkflow } from "../src/workflow/run.ts";
 import { mediaTest, withTempDir } from "./_helpers.ts";
+import { REGISTRY } from "../src/stages/mod.ts";
 
 mediaTest(
   "face.track, audio.features, lipsync.expression and video.compare declare series as long as their frames",
@@ -47,7 +48,7 @@ steps:
       articulation: "\${{ steps.mouth.outputs.articulation }}"
       strip: 4
 `,
-        { sets: [] },
+        { registry: REGISTRY, sets: [] },
       );
       const report = await runWorkflow(wf, {
         cacheDir: join(dir, "cache"),

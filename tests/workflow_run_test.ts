@@ -6,6 +6,7 @@ import { parseWorkflow } from "../src/workflow/load.ts";
 import { planWorkflow } from "../src/workflow/plan.ts";
 import { type RunEvent, runWorkflow } from "../src/workflow/run.ts";
 import { dubWorkflow, mediaTest } from "./_helpers.ts";
+import { REGISTRY } from "../src/stages/mod.ts";
 
 const media = await openMedia();
 const clip = await shortClipPath(media, 2);
@@ -27,7 +28,10 @@ async function run(
   text: string,
   opts: { force?: string | boolean; sets?: string[] } = {},
 ) {
-  const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: opts.sets ?? [] });
+  const wf = parseWorkflow(join(dir, "wf.yaml"), text, {
+    registry: REGISTRY,
+    sets: opts.sets ?? [],
+  });
   const events: RunEvent[] = [];
   const report = await runWorkflow(wf, {
     cacheDir: join(dir, "cache"),
@@ -48,7 +52,7 @@ mediaTest(
     const dir = await Deno.makeTempDir();
     const text = workflow(dir);
     const r1 = await run(dir, text);
-    assert.equal(r1.report.clips[0]!.status, "ok", r1.report.clips[0]!.error);
+    assert.equal(r1.report.clips[0]!.status, "ok", String(r1.report.clips[0]!.error));
     assert.deepEqual([r1.status("probe"), r1.status("rep"), r1.status("enc")], [["ran"], ["ran"], [
       "ran",
     ]]);
@@ -72,7 +76,7 @@ mediaTest(
     const plan = await planWorkflow(r3.wf, { cacheDir: join(dir, "cache") });
     assert.deepEqual(plan[0]!.steps.map((s) => s.status), ["cached", "cached", "cached"]);
     const plan2 = await planWorkflow(
-      parseWorkflow(join(dir, "wf.yaml"), text, { sets: ["crf=31"] }),
+      parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: ["crf=31"] }),
       { cacheDir: join(dir, "cache") },
     );
     assert.equal(plan2[0]!.steps[2]!.status, "run");
@@ -94,7 +98,10 @@ mediaTest("runWorkflow() treats a corrupt or partial cache entry as a miss", asy
   await Deno.writeFile(rep.outputs.video!, bytes.subarray(0, 1000));
   // Garble the probe's manifest.
   const probe = r1.report.clips[0]!.steps.find((s) => s.id === "probe")!;
-  await Deno.writeTextFile(join(probe.outputs.info!, "..", "manifest.json"), "{ not json");
+  await Deno.writeTextFile(
+    join(dir, "cache", "manifests", probe.key.slice(0, 2), `${probe.key}.json`),
+    "{ not json",
+  );
   const r2 = await run(dir, text);
   assert.equal(r2.report.clips[0]!.status, "ok");
   assert.deepEqual([r2.status("probe"), r2.status("rep"), r2.status("enc")], [["ran"], ["ran"], [
@@ -124,7 +131,7 @@ mediaTest(
       `batch:\n  clips: ${JSON.stringify(clips)}\n  concurrency: 2\n`;
     const { report } = await run(dir, text);
     const byClip = Object.fromEntries(report.clips.map((c) => [c.clip, c]));
-    assert.equal(byClip["good.mov"]!.status, "ok", byClip["good.mov"]!.error);
+    assert.equal(byClip["good.mov"]!.status, "ok", String(byClip["good.mov"]!.error));
     assert.equal(byClip["good.mp4"]!.status, "failed");
     assert.match(byClip["good.mp4"]!.error!, /Clips "good\.mov" and "good\.mp4" would both write/);
     assert.equal(byClip["broken.mp4"]!.status, "failed");

@@ -9,12 +9,15 @@ import { z } from "zod";
 import { DubError } from "../errors.ts";
 import { type MediaChoice, openMedia } from "../media/mod.ts";
 import { STAGES } from "../stages/mod.ts";
-import { loadWorkflow } from "../workflow/load.ts";
+import type { Executor } from "../workflow/executor.ts";
+import { type LoadedWorkflow, loadWorkflow } from "../workflow/load.ts";
 import { planWorkflow } from "../workflow/plan.ts";
 import { clipJobs, preflight, runWorkflow } from "../workflow/run.ts";
 import { registerSplatCommands } from "./splat_cmd.ts";
 import { EXIT, exitCodeFor } from "./exit_codes.ts";
+import { cmdRunQueue, queueUrl, registerQueueCommands } from "./queue_cmd.ts";
 import { humanRenderer, jsonRenderer } from "./progress.ts";
+import { REGISTRY } from "../stages/mod.ts";
 
 const VERSION = "0.1.0";
 const enc = new TextEncoder();
@@ -50,6 +53,9 @@ interface GlobalOpts {
   concurrency?: number;
   batch?: string;
   report?: string;
+  queue?: string;
+  detach?: boolean;
+  attempts?: number;
   reportHtml?: string | false;
 }
 
@@ -92,6 +98,25 @@ function addRunOptions(cmd: Command): Command {
     .option("--batch <folder|glob>", "run the workflow over every clip in a folder or glob")
     .option("--report <file>", "also write the JSON run report here")
     .option(
+      "--queue <url>",
+      "run the clips on `dub worker`s through Redis: redis://[:PASSWORD@]HOST:PORT or rediss://…",
+      queueUrl,
+    )
+    .option("--detach", "with --queue: enqueue, print the batch id and return (see dub status)")
+    .option(
+      "--attempts <n>",
+      "with --queue: tries per clip before it is reported failed (default 2)",
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) {
+          throw new DubError("usage", `Invalid --attempts "${v}"`, {
+            hint: "pass a positive integer",
+          });
+        }
+        return n;
+      },
+    )
+    .option(
       "--report-html <file>",
       "write the HTML report page here (default: <output folder>/<clip>_report/report.html)",
     )
@@ -132,7 +157,29 @@ function printError(e: unknown, verbose: boolean): void {
 }
 
 async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
-  const wf = await loadWorkflow(file, { sets: opts.set });
+  if (opts.queue !== undefined) {
+    const force = opts.forceStep ?? (opts.force ? true : undefined);
+    return await cmdRunQueue(file, {
+      ...opts,
+      queue: opts.queue,
+      ...(force !== undefined ? { force } : {}),
+      run: (wf, executor) => runLoaded(wf, opts, executor),
+    });
+  }
+  if (opts.detach) {
+    throw new DubError("usage", "--detach needs --queue", {
+      hint: "pass --queue redis://HOST:PORT",
+    });
+  }
+  return await runLoaded(await loadWorkflow(file, { registry: REGISTRY, sets: opts.set }), opts);
+}
+
+/** Run a loaded workflow here, or with `executor` (a queue): progress, reports, exit code. */
+async function runLoaded(
+  wf: LoadedWorkflow,
+  opts: GlobalOpts,
+  executor?: Executor,
+): Promise<number> {
   const force = forceOption(opts, wf);
   const renderer = opts.json
     ? jsonRenderer(out)
@@ -167,6 +214,7 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
       ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
       ...(opts.report !== undefined ? { reportPath: opts.report } : {}),
       ...(opts.reportHtml !== undefined ? { reportHtml: opts.reportHtml } : {}),
+      ...(executor ? { executor } : {}),
       signal: ac.signal,
       onEvent: (e) => {
         if (e.type === "report_written") html = e.path;
@@ -246,7 +294,7 @@ export function buildProgram(): Command {
     .option("--set <key=value>", "override an input or step parameter", collect, [])
     .option("--json", "print the result as JSON")
     .action(async (file: string, opts: { set: string[]; json?: boolean }) => {
-      const wf = await loadWorkflow(file, { sets: opts.set });
+      const wf = await loadWorkflow(file, { registry: REGISTRY, sets: opts.set });
       // Outputs that would overwrite the workflow, an input or a model are invalid.
       // (A batch whose clips folder does not exist yet is checked at run time.)
       const jobs = await clipJobs(wf).catch(() => []);
@@ -268,7 +316,7 @@ export function buildProgram(): Command {
     ),
   )
     .action(async (file: string, opts: GlobalOpts) => {
-      const wf = await loadWorkflow(file, { sets: opts.set });
+      const wf = await loadWorkflow(file, { registry: REGISTRY, sets: opts.set });
       const plans = await planWorkflow(wf, {
         cacheDir: cacheDirFor(opts, wf.dir),
         ...(forceOption(opts, wf) !== undefined ? { force: forceOption(opts, wf)! } : {}),
@@ -317,6 +365,7 @@ export function buildProgram(): Command {
       }
     });
 
+  registerQueueCommands(program, (c) => (codes.code = c));
   return Object.assign(program, { codes });
 }
 

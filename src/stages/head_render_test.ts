@@ -13,6 +13,7 @@ import { readTrack } from "../track/track_file.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { runWorkflow } from "../workflow/run.ts";
 import { pearson } from "../train/head/metrics.ts";
+import { REGISTRY } from "./mod.ts";
 
 Deno.test({
   name:
@@ -79,7 +80,7 @@ outputs:
   preview: { from: "\${{ steps.render.outputs.preview }}", path: ${o("preview.mp4")} }
   articulation: { from: "\${{ steps.mouth.outputs.articulation }}", path: ${o("a.safetensors")} }
 `;
-      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: [] });
+      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: [] });
       const report = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
       assert.equal(report.clips[0]!.status, "ok", report.clips[0]!.error);
       const out = (n: string) => join(dir, "out", n);

@@ -5,6 +5,7 @@
  * @module
  */
 import type { StageDef } from "../workflow/stage.ts";
+import { type StageRegistry, stageRegistry } from "../workflow/registry.ts";
 import audioReplace from "./audio_replace.ts";
 import bodyInpaint from "./body_inpaint.ts";
 import videoSideBySide from "./video_side_by_side.ts";
@@ -39,3 +40,6 @@ export const STAGES: readonly StageDef<any>[] = [
 export function findStage(type: string): StageDef<any> | undefined {
   return STAGES.find((s) => s.type === type);
 }
+
+/** The built-in registry, handed to the loader, planner, runner and worker by the CLI. */
+export const REGISTRY: StageRegistry = stageRegistry(STAGES);

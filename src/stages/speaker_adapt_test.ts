@@ -8,6 +8,7 @@ import { readSpeakerModel } from "../head/model.ts";
 import { cap12TrackPath } from "../head/_testing.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { runWorkflow } from "../workflow/run.ts";
+import { REGISTRY } from "./mod.ts";
 
 Deno.test({
   name: "speaker.adapt writes a model, a neutral-head PLY, the loss curve and a contact sheet",
@@ -32,7 +33,7 @@ outputs:
   curve: { from: "\${{ steps.adapt.outputs.loss_curve }}", path: ${out("loss.json")} }
   sheet: { from: "\${{ steps.adapt.outputs.contact_sheet }}", path: ${out("sheet.png")} }
 `;
-      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: [] });
+      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: [] });
       const cacheDir = join(dir, "cache");
       const report = await runWorkflow(wf, { cacheDir, media });
       const rec = report.clips[0]!;

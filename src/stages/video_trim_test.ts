@@ -5,6 +5,7 @@ import { openMedia } from "../media/mod.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { runWorkflow } from "../workflow/run.ts";
 import { sideBySideFrame } from "./video_side_by_side.ts";
+import { REGISTRY } from "./mod.ts";
 
 Deno.test({
   name:
@@ -32,7 +33,7 @@ outputs:
         JSON.stringify(join(dir, "o", "sbs.mp4"))
       } }
 `;
-      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: [] });
+      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: [] });
       const report = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
       assert.equal(report.clips[0]!.status, "ok", report.clips[0]!.error);
       const want: Uint8Array[] = [];

@@ -14,7 +14,6 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import { DubError } from "../errors.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import { interpolate, type Ref } from "./refs.ts";
-import { findStage } from "../stages/mod.ts";
 
 /** A file the run reads, with what it is for the user. */
 export interface ReadFile {
@@ -102,7 +101,7 @@ export function readFilesOf(
     });
   }
   for (const step of wf.file.steps) {
-    const stage = findStage(step.uses);
+    const stage = wf.registry.find(step.uses);
     if (!stage) continue;
     for (const k of stage.fileParams) {
       const raw = step.with[k];

@@ -9,7 +9,7 @@ import { dirname, resolve } from "node:path";
 import { type Document, isMap, isPair, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import { z } from "zod";
 import { DubError } from "../errors.ts";
-import { findStage, STAGES } from "../stages/mod.ts";
+import type { StageRegistry } from "./registry.ts";
 import { findRefs, type Ref, refText, walkStrings, wholeRef } from "./refs.ts";
 import { type StepDecl, type WorkflowFile, WorkflowSchema } from "./schema.ts";
 
@@ -49,6 +49,10 @@ export interface LoadedWorkflow {
   deps: Map<string, Set<string>>;
   /** Input values given with --set (file paths there are relative to the current folder). */
   cwdInputs: Record<string, unknown>;
+  /** The step types this workflow was validated against (passed in by the caller). */
+  registry: StageRegistry;
+  /** The text and `--set` overrides it was loaded from (what a queue job carries). */
+  source: { text: string; sets: readonly string[] };
   /** Source position of a value, for errors raised later (at run time). */
   locate(path: (string | number)[]): { line: number; col: number };
 }
@@ -208,7 +212,7 @@ export const WORKFLOW_LIMITS = {
 /** Load and validate a workflow. Throws {@link WorkflowError} listing every problem. */
 export async function loadWorkflow(
   pathArg: string,
-  opts: { sets?: readonly string[] } = {},
+  opts: { sets?: readonly string[]; registry: StageRegistry },
 ): Promise<LoadedWorkflow> {
   const path = resolve(pathArg);
   let bytes: Uint8Array;
@@ -263,8 +267,10 @@ async function readAtMost(path: string, max: number): Promise<Uint8Array> {
 export function parseWorkflow(
   path: string,
   text: string,
-  opts: { sets?: readonly string[] } = {},
+  opts: { sets?: readonly string[]; registry: StageRegistry },
 ): LoadedWorkflow {
+  const findStage = opts.registry.find;
+  const STAGES = opts.registry.stages;
   const lineCounter = new LineCounter();
   // Duplicate keys are checked below in linear time (yaml's own check is quadratic).
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
@@ -389,7 +395,7 @@ export function parseWorkflow(
     // References inside `with`.
     walkStrings(s.with, ["steps", i, "with"], (str, p) => {
       for (const f of findRefs(str)) {
-        const err = checkRef(f.ref, f.expr, wf, s.id);
+        const err = checkRef(f.ref, f.expr, wf, s.id, findStage);
         if (err) atPath(p, err);
         else if (f.ref?.kind === "steps") deps.get(s.id)!.add(f.ref.step);
       }
@@ -436,7 +442,7 @@ export function parseWorkflow(
       atPath(p, `output "${name}": "from" must be a reference like \${{ steps.ID.outputs.NAME }}`);
       continue;
     }
-    const err = checkRef(r, refText(r), wf, null);
+    const err = checkRef(r, refText(r), wf, null, findStage);
     if (err) atPath(p, err);
     else {
       const stage = findStage(wf.steps.find((s) => s.id === r.step)!.uses);
@@ -485,7 +491,17 @@ export function parseWorkflow(
     atPath(["steps", i, "with"], `steps form a cycle: ${cycle.join(" → ")}`);
     throw new WorkflowError(diags);
   }
-  return { path, dir: dirname(path), file: wf, order, deps, locate, cwdInputs };
+  return {
+    path,
+    dir: dirname(path),
+    file: wf,
+    order,
+    deps,
+    locate,
+    cwdInputs,
+    registry: opts.registry,
+    source: { text, sets: [...(opts.sets ?? [])] },
+  };
 
   function knownKeys(p: Path): string[] {
     if (p.length === 0) return Object.keys(WorkflowSchema.shape);
@@ -503,6 +519,7 @@ function checkRef(
   expr: string,
   wf: WorkflowFile,
   self: string | null,
+  findStage: StageRegistry["find"],
 ): string | null {
   if (!r) {
     return `invalid reference "\${{ ${expr} }}"; use inputs.NAME, models.NAME or steps.ID.outputs.NAME`;

@@ -41,6 +41,7 @@ import { readTrack } from "../../track/track_file.ts";
 import { loadWorkflow } from "../../workflow/load.ts";
 import { runWorkflow, type StepRecord } from "../../workflow/run.ts";
 import { bestLag, closureShare, pearson } from "../head/metrics.ts";
+import { REGISTRY } from "../../stages/mod.ts";
 
 const C = ARTICULATION_DIM;
 const JAW = channelIndex("jaw_open"),
@@ -90,7 +91,7 @@ async function main() {
   const out = resolve(values.out!);
   await Deno.mkdir(out, { recursive: true });
   await using media = await openMedia({ backend: values.media as MediaChoice });
-  const wf = await loadWorkflow(values.workflow!, { sets: values.set! });
+  const wf = await loadWorkflow(values.workflow!, { registry: REGISTRY, sets: values.set! });
   const t0 = performance.now();
   const report = await runWorkflow(wf, {
     cacheDir: Deno.env.get("DUB_CACHE_DIR") ?? resolve(wf.dir, ".dub-cache"),
