@@ -4,11 +4,22 @@
  * file behind under the real name. The one implementation used by the runner,
  * fixtures and the splat I/O.
  *
+ * Temp files are hidden and carry the writer's pid
+ * (`.<name>.dub-<pid>-<rand>.partial`), so a folder's leftovers of a killed
+ * process (SIGKILL cannot be caught) are recognised and swept by
+ * {@link sweepPartials} on the next run.
+ *
  * @module
  */
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 
-const tempName = (path: string) => `${path}.${crypto.randomUUID().slice(0, 8)}.partial`;
+const PARTIAL_RE = /^\..+\.dub-(\d+)-[0-9a-f]{8}\.partial$/;
+
+const tempName = (path: string) =>
+  join(
+    dirname(path),
+    `.${basename(path)}.dub-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.partial`,
+  );
 
 /** Put a file in place by writing `write(tmp)` then renaming; the temp file is removed on failure. */
 async function viaTemp(
@@ -47,4 +58,65 @@ export function copyFileAtomic(
   opts: { mkdir?: boolean } = {},
 ): Promise<void> {
   return viaTemp(path, opts, (tmp) => Deno.copyFile(src, tmp));
+}
+
+/**
+ * Copy several files into place, all or none: every file is first copied to a
+ * temp name beside its destination; only when all copies succeeded are they
+ * renamed into place. On any failure (disk full, permissions, abort) every temp
+ * file is removed and no destination is touched. The error carries `dest`.
+ */
+export async function publishFiles(
+  files: { src: string; dest: string }[],
+  opts: { mkdir?: boolean; signal?: AbortSignal | undefined } = {},
+): Promise<void> {
+  const temps: { tmp: string; dest: string }[] = [];
+  let current = "";
+  try {
+    for (const f of files) {
+      current = f.dest;
+      opts.signal?.throwIfAborted();
+      if (opts.mkdir) await Deno.mkdir(dirname(f.dest), { recursive: true });
+      const tmp = tempName(f.dest);
+      temps.push({ tmp, dest: f.dest });
+      await Deno.copyFile(f.src, tmp);
+    }
+    opts.signal?.throwIfAborted();
+  } catch (e) {
+    await Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
+    if (e && typeof e === "object") Object.assign(e, { dest: current });
+    throw e;
+  }
+  for (const t of temps) await Deno.rename(t.tmp, t.dest);
+}
+
+/** Remove temp files of killed writers (pid no longer running) from `dir`; returns how many. */
+export async function sweepPartials(dir: string): Promise<number> {
+  let removed = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const m = PARTIAL_RE.exec(e.name);
+      if (!m || !e.isFile) continue;
+      const pid = Number(m[1]);
+      if (pid === Deno.pid || pidAlive(pid)) continue;
+      await Deno.remove(join(dir, e.name)).then(() => removed++, () => {});
+    }
+  } catch { /* folder missing or unreadable: nothing to sweep */ }
+  return removed;
+}
+
+/**
+ * Whether a process is running (Linux: from /proc; a zombie — exited, not yet
+ * reaped — counts as dead). Elsewhere assume alive (never delete a live writer's file).
+ */
+export function pidAlive(pid: number): boolean {
+  if (Deno.build.os !== "linux") return true;
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Field 3 after the parenthesised command name is the state; Z = zombie, X = dead.
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
 }

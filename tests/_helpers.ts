@@ -117,3 +117,74 @@ export function listDir(dir: string): string[] {
     return [];
   }
 }
+
+/** Whether `unshare` can give us a private mount namespace (tmpfs mounts without root). */
+export const CAN_UNSHARE: boolean = (() => {
+  try {
+    return new Deno.Command("unshare", {
+      args: ["--user", "--map-root-user", "--mount", "true"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+export const UNSHARE_SKIP =
+  "needs util-linux `unshare` with unprivileged user namespaces (Debian package util-linux)";
+
+/**
+ * Run `dub …` with a fault in the file system:
+ * - `enospc`: `dir` is a fresh tmpfs of `sizeKiB` KiB (disk full when more is written);
+ * - `erofs`: `dir` is a fresh read-only tmpfs;
+ * - `eacces`: `dir` exists but the process may not write in it (mode 0555; as root the
+ *   process runs in a user namespace without privileges, so the mode applies).
+ * The mounts live in a private mount namespace and vanish with the process; `left`
+ * lists the names in `dir` after the run (hidden temp files included).
+ */
+export async function dubWithFault(
+  fault: "enospc" | "erofs" | "eacces",
+  dir: string,
+  args: string[],
+  opts: { sizeKiB?: number } = {},
+): Promise<DubRun & { left: string[] }> {
+  const deno = [Deno.execPath(), "run", "-A", DUB_MAIN, ...args];
+  let cmd: string[];
+  if (fault === "eacces") {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.chmod(dir, 0o555);
+    cmd = Deno.uid() === 0 ? ["unshare", "--user", ...deno] : deno;
+  } else {
+    await Deno.mkdir(dir, { recursive: true });
+    const mountOpts = fault === "erofs" ? "ro" : `size=${opts.sizeKiB ?? 32}k`;
+    cmd = [
+      "unshare",
+      "--user",
+      "--map-root-user",
+      "--mount",
+      "sh",
+      "-c",
+      // The tmpfs vanishes with the namespace: list what is left in it from inside.
+      `mount -t tmpfs -o ${mountOpts} tmpfs "$0" || exit 99; "$@"; rc=$?; ` +
+      `echo "@@left:$(ls -A "$0" | tr '\\n' '/')"; exit $rc`,
+      dir,
+      ...deno,
+    ];
+  }
+  const o = await new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  let stdout = dec.decode(o.stdout);
+  let left: string[];
+  const m = /@@left:(.*)\n?$/.exec(stdout);
+  if (m) {
+    left = m[1]!.split("/").filter((x) => x).sort();
+    stdout = stdout.slice(0, m.index);
+  } else left = listDir(dir);
+  return { code: o.code, stdout, stderr: dec.decode(o.stderr), left };
+}

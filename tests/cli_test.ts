@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { demoSpeechPath, fixturePath, shortClipPath } from "../fixtures/mod.ts";
 import { encodeWav, openMedia } from "../src/media/mod.ts";
-import { dub, dubWorkflow, positionOf, spawnDub } from "./_helpers.ts";
+import { concurrencyCap } from "../src/workflow/limits.ts";
+import {
+  dub,
+  dubWorkflow,
+  events,
+  listDir,
+  positionOf,
+  spawnDub,
+  withTempDir,
+} from "./_helpers.ts";
 
 const media = await openMedia();
 const clip = await shortClipPath(media, 2);
@@ -107,9 +116,9 @@ Deno.test("dub run --json: a batch with a failing clip exits 4 and reports it in
   assert.ok(events.some((e) => e.type === "step_end" && e.status === "ran"));
   const report = JSON.parse(await Deno.readTextFile(summary.report));
   assert.equal(report.clips.length, 2);
-  assert.deepEqual(outFiles(dir), ["a.mp4", "wf_report"]);
+  assert.deepEqual(outFiles(dir), ["a.mp4", "wf_batch_report"]);
   const written = events.find((e) => e.type === "report_written");
-  assert.match(written.path, /wf_report[/\\]index\.html$/);
+  assert.match(written.path, /wf_batch_report[/\\]index\.html$/);
   assert.equal(written.clips.length, 2);
   await Deno.remove(dir, { recursive: true });
 });
@@ -173,4 +182,95 @@ Deno.test("dub run: SIGINT stops the run with exit 130 and no output", async () 
   assert.equal(k.status.code, 130);
   assert.throws(() => Deno.statSync(out));
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("dub run: a cached step's warnings are shown again on a re-run and kept in the report", async () => {
+  await withTempDir(async (dir) => {
+    const wf = join(dir, "wf.yaml");
+    // Mixing with the footage's audio warns: the 2 s clip has no audio track.
+    await Deno.writeTextFile(wf, wfText(clip, join(dir, "out.mp4")));
+    const args = [wf, "--cache-dir", join(dir, "cache"), "--set", "rep.mode=mix"];
+    const first = await dub(args);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /warning: .* rep: ".*" has no audio to mix with/);
+    const again = await dub(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /rep: cached/);
+    assert.match(
+      again.stderr,
+      /warning: .* rep: ".*" has no audio to mix with; the dialogue replaces it \(from the cached result\)/,
+    );
+    const json = await dub([...args, "--json", "--report", join(dir, "r.json")]);
+    const warn = events(json.stdout).find((e) => e.type === "step_log" && e.level === "warn");
+    assert.equal(warn?.cached, true);
+    const report = JSON.parse(await Deno.readTextFile(join(dir, "r.json")));
+    const rep = report.clips[0].steps.find((s: { id: string }) => s.id === "rep");
+    assert.equal(rep.status, "cached");
+    assert.match(rep.warnings[0], /has no audio to mix with/);
+  });
+});
+
+Deno.test("dub run --concurrency 1000: lowered to what the machine can hold, and it says so", async () => {
+  await withTempDir(async (dir) => {
+    const clips = join(dir, "clips");
+    await Deno.mkdir(clips);
+    for (const c of ["a", "b"]) {
+      await Deno.copyFile(clip, join(clips, `${c}.mp4`));
+      await Deno.copyFile(speech, join(clips, `${c}.wav`));
+    }
+    const wf = join(dir, "wf.yaml");
+    await Deno.writeTextFile(
+      wf,
+      "version: 1\ninputs:\n  footage: { type: file }\nsteps:\n  - id: probe\n    uses: media.probe\n" +
+        '    with: { input: "${{ inputs.footage }}" }\n',
+    );
+    const r = await dub([
+      wf,
+      "--batch",
+      clips,
+      "--concurrency",
+      "1000",
+      "--cache-dir",
+      join(dir, "c"),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    // The test process sees the same machine as the CLI it spawned (free memory moves a
+    // little between the two readings, so accept the cap ± 1).
+    const cap = concurrencyCap(media.name).jobs;
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `note: Concurrency lowered from 1000 to (${cap - 1}|${cap}|${
+          cap + 1
+        }): this machine has \\d+ CPU cores? and [\\d.]+ GiB of free memory`,
+      ),
+    );
+  });
+});
+
+Deno.test("dub run --json: Ctrl-C after the reader of stdout went away (dub | jq) ends as interrupted, not a broken pipe", async () => {
+  await withTempDir(async (dir) => {
+    const wf = join(dir, "wf.yaml");
+    await Deno.writeTextFile(wf, wfText(longClip, join(dir, "out", "dubbed.mp4"), "medium"));
+    const child = spawnDub([wf, "--json", "--cache-dir", join(dir, "cache"), "--no-report-html"])
+      .spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    while (!/"type":"step_progress"[^\n]*"step":"enc"/.test(buf)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+    }
+    await reader.cancel(); // the pipe's reader is gone, like jq killed by the same Ctrl-C
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill("SIGINT");
+    const status = await child.status;
+    const stderr = new TextDecoder().decode(
+      new Uint8Array(await new Response(child.stderr).arrayBuffer()),
+    );
+    assert.equal(status.code, 130, stderr);
+    assert.match(stderr, /interrupt/i);
+    assert.doesNotMatch(stderr, /Broken pipe|os error 32/);
+    assert.deepEqual(listDir(join(dir, "out")), []);
+  });
 });

@@ -5,6 +5,7 @@ import { openMedia } from "../src/media/mod.ts";
 import { readStepReport } from "../src/report/data.ts";
 import { parseWorkflow } from "../src/workflow/load.ts";
 import { runWorkflow } from "../src/workflow/run.ts";
+import { REGISTRY } from "../src/stages/mod.ts";
 
 Deno.test({
   name:
@@ -28,7 +29,7 @@ steps:
     uses: video.encode
     with: { video: "\${{ inputs.footage }}", preset: ultrafast }
 `,
-      { sets: [] },
+      { registry: REGISTRY, sets: [] },
     );
     const load = async () => {
       const rep = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
@@ -57,5 +58,54 @@ steps:
     assert.deepEqual(second.map((s) => s.status), ["cached", "cached"]);
     assert.deepEqual(second.map((s) => s.data), first.map((s) => s.data));
     await media[Symbol.asyncDispose]?.();
+  },
+});
+
+Deno.test({
+  name:
+    "runWorkflow(): `report: false` writes no HTML report; reportHtml puts the page (and its files) where asked",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const media = await openMedia();
+    const clip = await shortClipPath(media, 1);
+    const dir = await Deno.makeTempDir();
+    const text = (extra: string) =>
+      `version: 1
+inputs:
+  footage: { type: file, default: ${JSON.stringify(clip)} }
+steps:
+  - id: probe
+    uses: media.probe
+    with: { input: "\${{ inputs.footage }}" }
+outputs:
+  info: { from: "\${{ steps.probe.outputs.info }}", path: "out/{stem}.json" }
+${extra}`;
+    const events: string[] = [];
+    const run = (extra: string, reportHtml?: string) =>
+      runWorkflow(
+        parseWorkflow(join(dir, "wf.yaml"), text(extra), { registry: REGISTRY, sets: [] }),
+        {
+          cacheDir: join(dir, "cache"),
+          media,
+          onEvent: (e) => {
+            if (e.type === "report_written") events.push(e.path);
+          },
+          ...(reportHtml ? { reportHtml } : {}),
+        },
+      );
+    await run("report: false\n");
+    assert.deepEqual([...Deno.readDirSync(join(dir, "out"))].map((e) => e.name), ["cap12_1s.json"]);
+    assert.deepEqual(events, []);
+    await run("");
+    assert.deepEqual(events, [join(dir, "out", "wf_report", "report.html")]);
+    const page = join(dir, "elsewhere", "r.html");
+    await run("", page);
+    assert.equal(events[1], page);
+    const html = await Deno.readTextFile(page);
+    assert.match(html, /<section id="metrics">/);
+    assert.ok(Deno.statSync(join(dir, "elsewhere", "r_files")).isDirectory);
+    await media[Symbol.asyncDispose]?.();
+    await Deno.remove(dir, { recursive: true });
   },
 });

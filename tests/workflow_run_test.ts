@@ -6,6 +6,7 @@ import { parseWorkflow } from "../src/workflow/load.ts";
 import { planWorkflow } from "../src/workflow/plan.ts";
 import { type RunEvent, runWorkflow } from "../src/workflow/run.ts";
 import { dubWorkflow, mediaTest } from "./_helpers.ts";
+import { REGISTRY } from "../src/stages/mod.ts";
 
 const media = await openMedia();
 const clip = await shortClipPath(media, 2);
@@ -27,7 +28,10 @@ async function run(
   text: string,
   opts: { force?: string | boolean; sets?: string[] } = {},
 ) {
-  const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: opts.sets ?? [] });
+  const wf = parseWorkflow(join(dir, "wf.yaml"), text, {
+    registry: REGISTRY,
+    sets: opts.sets ?? [],
+  });
   const events: RunEvent[] = [];
   const report = await runWorkflow(wf, {
     cacheDir: join(dir, "cache"),
@@ -48,7 +52,7 @@ mediaTest(
     const dir = await Deno.makeTempDir();
     const text = workflow(dir);
     const r1 = await run(dir, text);
-    assert.equal(r1.report.clips[0]!.status, "ok", r1.report.clips[0]!.error);
+    assert.equal(r1.report.clips[0]!.status, "ok", String(r1.report.clips[0]!.error));
     assert.deepEqual([r1.status("probe"), r1.status("rep"), r1.status("enc")], [["ran"], ["ran"], [
       "ran",
     ]]);
@@ -72,7 +76,7 @@ mediaTest(
     const plan = await planWorkflow(r3.wf, { cacheDir: join(dir, "cache") });
     assert.deepEqual(plan[0]!.steps.map((s) => s.status), ["cached", "cached", "cached"]);
     const plan2 = await planWorkflow(
-      parseWorkflow(join(dir, "wf.yaml"), text, { sets: ["crf=31"] }),
+      parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: ["crf=31"] }),
       { cacheDir: join(dir, "cache") },
     );
     assert.equal(plan2[0]!.steps[2]!.status, "run");
@@ -94,7 +98,10 @@ mediaTest("runWorkflow() treats a corrupt or partial cache entry as a miss", asy
   await Deno.writeFile(rep.outputs.video!, bytes.subarray(0, 1000));
   // Garble the probe's manifest.
   const probe = r1.report.clips[0]!.steps.find((s) => s.id === "probe")!;
-  await Deno.writeTextFile(join(probe.outputs.info!, "..", "manifest.json"), "{ not json");
+  await Deno.writeTextFile(
+    join(dir, "cache", "manifests", probe.key.slice(0, 2), `${probe.key}.json`),
+    "{ not json",
+  );
   const r2 = await run(dir, text);
   assert.equal(r2.report.clips[0]!.status, "ok");
   assert.deepEqual([r2.status("probe"), r2.status("rep"), r2.status("enc")], [["ran"], ["ran"], [
@@ -124,7 +131,7 @@ mediaTest(
       `batch:\n  clips: ${JSON.stringify(clips)}\n  concurrency: 2\n`;
     const { report } = await run(dir, text);
     const byClip = Object.fromEntries(report.clips.map((c) => [c.clip, c]));
-    assert.equal(byClip["good.mov"]!.status, "ok", byClip["good.mov"]!.error);
+    assert.equal(byClip["good.mov"]!.status, "ok", String(byClip["good.mov"]!.error));
     assert.equal(byClip["good.mp4"]!.status, "failed");
     assert.match(byClip["good.mp4"]!.error!, /Clips "good\.mov" and "good\.mp4" would both write/);
     assert.equal(byClip["broken.mp4"]!.status, "failed");
@@ -134,23 +141,25 @@ mediaTest(
     const outs = [...Deno.readDirSync(join(dir, "out"))].map((e) => e.name).sort();
     assert.deepEqual(
       outs,
-      ["good_dubbed.mp4", "wf_report"],
+      ["good_dubbed.mp4", "wf_batch_report"],
       "only the good clip has an output, no partial files",
     );
     await Deno.remove(dir, { recursive: true });
   },
 );
 
-mediaTest("runWorkflow() refuses to overwrite an input and leaves it intact", async () => {
+mediaTest("runWorkflow() refuses to overwrite an input before any step runs", async () => {
   const dir = await Deno.makeTempDir();
   const footage = join(dir, "scene.mp4");
   await Deno.copyFile(clip, footage);
   const before = await Deno.readFile(footage);
   const text = workflow(dir, { footage, out: footage });
-  const { report } = await run(dir, text);
-  assert.equal(report.clips[0]!.status, "failed");
-  assert.match(report.clips[0]!.error!, /Refusing to write output .*it is one of the inputs/);
+  await assert.rejects(
+    () => run(dir, text),
+    /Refusing to write output "dubbed" ".*scene\.mp4": it is input "footage"/,
+  );
   assert.deepEqual(await Deno.readFile(footage), before);
+  assert.throws(() => Deno.statSync(join(dir, "cache", "steps")), "no step ran");
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -185,12 +194,12 @@ mediaTest(
     const text =
       "version: 1\nsteps:\n  - id: probe\n    uses: media.probe\n    with:\n      input: scene.mp4\n" +
       'outputs:\n  info: { from: "${{ steps.probe.outputs.info }}", path: scene.mp4 }\n';
-    const { report } = await run(dir, text);
-    // The relative input was found next to the workflow, and the output that would
-    // overwrite it was refused.
-    assert.equal(report.clips[0]!.steps[0]!.status, "ran");
-    assert.equal(report.clips[0]!.status, "failed");
-    assert.match(report.clips[0]!.error!, /Refusing to write output .*scene\.mp4/);
+    // The relative input is found next to the workflow, so the output that would
+    // overwrite it is refused before the step runs.
+    await assert.rejects(
+      () => run(dir, text),
+      /Refusing to write output "info" ".*scene\.mp4": it is file "input" of step "probe"/,
+    );
     assert.equal((await media.probe(join(dir, "scene.mp4"))).video?.frameCount, 50);
     await Deno.remove(dir, { recursive: true });
   },

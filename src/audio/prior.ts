@@ -6,15 +6,17 @@
  *   output "articulation" float32 [N, T, 8]   channels of src/articulation/mod.ts
  *
  * T is free (the model is fully convolutional); output frame j matches input
- * frame j. The contract is checked when the model loads (names, then a probe
- * run on T = 64 that must give [1, 64, 8]), so a wrong model fails early with
- * a clear message.
+ * frame j. The contract is checked when the model loads (names, then probe runs
+ * on T = 64 and T = 97 — a model with a fixed time axis fails the second — that
+ * must give [1, T, 8] of finite values in the channels' ranges), so a wrong model
+ * fails early with a clear message naming it; every later run's output is checked
+ * the same way (a model may break only on some inputs).
  *
  * @module
  */
 import * as ort from "onnxruntime-node";
 import { fileURLToPath } from "node:url";
-import { ARTICULATION_DIM } from "../articulation/mod.ts";
+import { ARTICULATION_CHANNELS, ARTICULATION_DIM } from "../articulation/mod.ts";
 import { MEL_CONFIG } from "./mel.ts";
 
 /** Path of the shipped default prior. */
@@ -29,6 +31,49 @@ const CHUNK_FRAMES = 2048;
 /** Raised for a model that cannot be used as an audio prior (callers may handle it). */
 export class PriorModelError extends Error {
   override name = "PriorModelError";
+}
+
+/** Lengths (frames) of the load-time probes: a fixed time axis fails one of them. */
+const PROBE_FRAMES = [64, 97] as const;
+
+/**
+ * Check a model's output `[T, 8]`: every value finite and within its channel's
+ * range widened by one span on each side (a trained prior ends in a scaled
+ * sigmoid, so it is inside the range; values far outside mean a broken model,
+ * not a loud input). Throws a PriorModelError naming the model, frame and channel.
+ */
+export function checkPriorOutput(
+  y: Float32Array,
+  path: string,
+  what: string,
+  frameOffset = 0,
+): void {
+  const c = ARTICULATION_DIM;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]!;
+    const ch = ARTICULATION_CHANNELS[i % c]!;
+    const span = ch.range[1] - ch.range[0];
+    if (!Number.isFinite(v) || v < ch.range[0] - span || v > ch.range[1] + span) {
+      throw new PriorModelError(
+        `Audio prior "${path}" produced ${v} for channel "${ch.name}" at frame ${
+          frameOffset + Math.floor(i / c)
+        } ${what} (expected a finite value in [${ch.range[0]}, ${ch.range[1]}]); ` +
+          "the model is broken or not an audio prior: use another model",
+      );
+    }
+  }
+}
+
+/** A deterministic log-mel-like probe input `[T, 80]`: silence (−10) then speech-like values. */
+function probeMel(t: number): Float32Array {
+  const m = MEL_CONFIG.nMels;
+  const x = new Float32Array(t * m).fill(-10);
+  let seed = 12345;
+  for (let i = (t >> 1) * m; i < t * m; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    x[i] = -6 + 8 * (seed / 2 ** 32); // [-6, 2]: the log-mel range of speech
+  }
+  return x;
 }
 
 /** A loaded prior; release with `using` or `release()`. */
@@ -80,29 +125,30 @@ export class AudioPrior implements Disposable {
         }]; an audio prior needs ${want}`,
       );
     }
-    const t = 64;
-    let dims: readonly number[];
-    try {
-      const out = await s.run({
-        mel: new ort.Tensor("float32", new Float32Array(t * MEL_CONFIG.nMels).fill(-10), [
-          1,
-          t,
-          MEL_CONFIG.nMels,
-        ]),
-      });
-      dims = out["articulation"]!.dims;
-    } catch (e) {
-      const msg = (e as Error).message.split("\n")[0];
-      throw new PriorModelError(
-        `Audio prior "${this.path}" fails on a [1, ${t}, ${MEL_CONFIG.nMels}] input: ${msg}; it needs ${want}`,
-      );
-    }
-    if (dims.length !== 3 || dims[0] !== 1 || dims[1] !== t || dims[2] !== ARTICULATION_DIM) {
-      throw new PriorModelError(
-        `Audio prior "${this.path}" maps [1, ${t}, ${MEL_CONFIG.nMels}] to [${
-          dims.join(", ")
-        }]; it needs ${want}`,
-      );
+    for (const t of PROBE_FRAMES) {
+      let dims: readonly number[];
+      let data: Float32Array;
+      try {
+        const out = await s.run({
+          mel: new ort.Tensor("float32", probeMel(t), [1, t, MEL_CONFIG.nMels]),
+        });
+        dims = out["articulation"]!.dims;
+        data = out["articulation"]!.data as Float32Array;
+      } catch (e) {
+        const msg = (e as Error).message.split("\n")[0];
+        const fixed = t !== PROBE_FRAMES[0] ? " (its time axis looks fixed)" : "";
+        throw new PriorModelError(
+          `Audio prior "${this.path}" fails on a [1, ${t}, ${MEL_CONFIG.nMels}] input${fixed}: ${msg}; it needs ${want} for any T`,
+        );
+      }
+      if (dims.length !== 3 || dims[0] !== 1 || dims[1] !== t || dims[2] !== ARTICULATION_DIM) {
+        throw new PriorModelError(
+          `Audio prior "${this.path}" maps [1, ${t}, ${MEL_CONFIG.nMels}] to [${
+            dims.join(", ")
+          }]; it needs ${want} for any T`,
+        );
+      }
+      checkPriorOutput(data, this.path, `on a ${t}-frame probe input`);
     }
   }
 
@@ -124,9 +170,20 @@ export class AudioPrior implements Disposable {
       const a = Math.max(0, start - CONTEXT_FRAMES);
       const b = Math.min(frames, end + CONTEXT_FRAMES);
       const x = mel.slice(a * m, b * m);
-      const res = await this.session.run({ mel: new ort.Tensor("float32", x, [1, b - a, m]) });
-      const y = res["articulation"]!.data as Float32Array; // [b − a, C]
-      out.set(y.subarray((start - a) * c, (end - a) * c), start * c);
+      let y: Float32Array; // [b − a, C]
+      try {
+        const res = await this.session.run({ mel: new ort.Tensor("float32", x, [1, b - a, m]) });
+        y = res["articulation"]!.data as Float32Array;
+      } catch (e) {
+        throw new PriorModelError(
+          `Audio prior "${this.path}" failed on frames ${a}–${b}: ${
+            (e as Error).message.split("\n")[0]
+          }`,
+        );
+      }
+      const mine = y.subarray((start - a) * c, (end - a) * c);
+      checkPriorOutput(mine, this.path, "of this clip", start);
+      out.set(mine, start * c);
     }
     return out;
   }

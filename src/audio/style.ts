@@ -103,14 +103,6 @@ export function applyStyle(track: Float32Array, style: StyleMap): Float32Array {
   return clampArticulation(out);
 }
 
-/** Identity map (for reports and defaults). */
-export function identityStyle(): StyleMap {
-  return {
-    scale: new Float32Array(ARTICULATION_DIM).fill(1),
-    offset: new Float32Array(ARTICULATION_DIM),
-  };
-}
-
 /** Channel names with their map, for logs and file metadata. */
 export function describeStyle(style: StyleMap): Record<string, { scale: number; offset: number }> {
   return Object.fromEntries(

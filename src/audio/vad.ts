@@ -24,9 +24,6 @@ export const SILERO_VAD_PATH: string = fileURLToPath(
 const FRAME = 512;
 const CONTEXT = 64;
 
-/** Silero VAD frames per second at 16 kHz. */
-export const VAD_FRAME_RATE_HZ = 16000 / FRAME;
-
 /** A loaded Silero VAD; dispose it with `using` / `release()`. */
 export class SileroVad implements Disposable {
   private constructor(private readonly session: ort.InferenceSession) {}

@@ -9,16 +9,38 @@ import { z } from "zod";
 import { DubError } from "../errors.ts";
 import { type MediaChoice, openMedia } from "../media/mod.ts";
 import { STAGES } from "../stages/mod.ts";
-import { loadWorkflow } from "../workflow/load.ts";
+import type { Executor } from "../workflow/executor.ts";
+import { type LoadedWorkflow, loadWorkflow } from "../workflow/load.ts";
 import { planWorkflow } from "../workflow/plan.ts";
-import { runWorkflow } from "../workflow/run.ts";
+import { clipJobs, preflight, runWorkflow } from "../workflow/run.ts";
+import { registerSplatCommands } from "./splat_cmd.ts";
 import { EXIT, exitCodeFor } from "./exit_codes.ts";
+import { cmdRunQueue, queueUrl, registerQueueCommands } from "./queue_cmd.ts";
 import { humanRenderer, jsonRenderer } from "./progress.ts";
+import { REGISTRY } from "../stages/mod.ts";
 
 const VERSION = "0.1.0";
 const enc = new TextEncoder();
-const out = (s: string) => Deno.stdout.writeSync(enc.encode(s + "\n"));
-const err = (s: string) => Deno.stderr.writeSync(enc.encode(s + "\n"));
+/**
+ * Write a whole line; once the reader has gone (EPIPE: `dub --json | jq` and jq
+ * died of the same Ctrl-C), drop output quietly instead of failing the run.
+ */
+function writer(stream: typeof Deno.stdout): (s: string) => void {
+  let closed = false;
+  return (s: string) => {
+    if (closed) return;
+    const bytes = enc.encode(s + "\n");
+    try {
+      let n = 0;
+      while (n < bytes.length) n += stream.writeSync(bytes.subarray(n));
+    } catch (e) {
+      if (e instanceof Deno.errors.BrokenPipe) closed = true;
+      else throw e;
+    }
+  };
+}
+const out = writer(Deno.stdout);
+const err = writer(Deno.stderr);
 
 interface GlobalOpts {
   cacheDir?: string;
@@ -31,6 +53,9 @@ interface GlobalOpts {
   concurrency?: number;
   batch?: string;
   report?: string;
+  queue?: string;
+  detach?: boolean;
+  attempts?: number;
   reportHtml?: string | false;
 }
 
@@ -73,6 +98,25 @@ function addRunOptions(cmd: Command): Command {
     .option("--batch <folder|glob>", "run the workflow over every clip in a folder or glob")
     .option("--report <file>", "also write the JSON run report here")
     .option(
+      "--queue <url>",
+      "run the clips on `dub worker`s through Redis: redis://[:PASSWORD@]HOST:PORT or rediss://…",
+      queueUrl,
+    )
+    .option("--detach", "with --queue: enqueue, print the batch id and return (see dub status)")
+    .option(
+      "--attempts <n>",
+      "with --queue: tries per clip before it is reported failed (default 2)",
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) {
+          throw new DubError("usage", `Invalid --attempts "${v}"`, {
+            hint: "pass a positive integer",
+          });
+        }
+        return n;
+      },
+    )
+    .option(
       "--report-html <file>",
       "write the HTML report page here (default: <output folder>/<clip>_report/report.html)",
     )
@@ -101,16 +145,41 @@ function printError(e: unknown, verbose: boolean): void {
   err(`error: ${(e as Error).message}`);
   if (e instanceof DubError && e.hint) err(`hint: ${e.hint}`);
   if (verbose) {
+    if (!(e instanceof DubError)) err((e as Error).stack ?? "");
     let c = (e as Error).cause;
     while (c) {
       err(`caused by: ${c instanceof Error ? c.stack ?? c.message : String(c)}`);
       c = c instanceof Error ? c.cause : undefined;
     }
-  } else if (!(e instanceof DubError)) err((e as Error).stack ?? "");
+  } else if (!(e instanceof DubError)) {
+    err("hint: this looks like a bug in dub; run again with --verbose for details and report it");
+  }
 }
 
 async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
-  const wf = await loadWorkflow(file, { sets: opts.set });
+  if (opts.queue !== undefined) {
+    const force = opts.forceStep ?? (opts.force ? true : undefined);
+    return await cmdRunQueue(file, {
+      ...opts,
+      queue: opts.queue,
+      ...(force !== undefined ? { force } : {}),
+      run: (wf, executor) => runLoaded(wf, opts, executor),
+    });
+  }
+  if (opts.detach) {
+    throw new DubError("usage", "--detach needs --queue", {
+      hint: "pass --queue redis://HOST:PORT",
+    });
+  }
+  return await runLoaded(await loadWorkflow(file, { registry: REGISTRY, sets: opts.set }), opts);
+}
+
+/** Run a loaded workflow here, or with `executor` (a queue): progress, reports, exit code. */
+async function runLoaded(
+  wf: LoadedWorkflow,
+  opts: GlobalOpts,
+  executor?: Executor,
+): Promise<number> {
   const force = forceOption(opts, wf);
   const renderer = opts.json
     ? jsonRenderer(out)
@@ -133,9 +202,11 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSig);
   Deno.addSignalListener("SIGTERM", onSig);
+  const clipErrors = new Map<string, unknown>();
   let html: string | undefined;
   try {
     const report = await runWorkflow(wf, {
+      onClipError: (clip, e) => clipErrors.set(clip, e),
       cacheDir: cacheDirFor(opts, wf.dir),
       media,
       ...(force !== undefined ? { force } : {}),
@@ -143,6 +214,7 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
       ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
       ...(opts.report !== undefined ? { reportPath: opts.report } : {}),
       ...(opts.reportHtml !== undefined ? { reportHtml: opts.reportHtml } : {}),
+      ...(executor ? { executor } : {}),
       signal: ac.signal,
       onEvent: (e) => {
         if (e.type === "report_written") html = e.path;
@@ -158,7 +230,7 @@ async function cmdRun(file: string, opts: GlobalOpts): Promise<number> {
     if (isBatch) return EXIT.batchPartial;
     const c = failed[0]!;
     if (!opts.json) {
-      const ex = (c as { exception?: unknown }).exception;
+      const ex = clipErrors.get(c.clip);
       printError(
         ex ?? new DubError("step", c.error ?? "failed", c.hint ? { hint: c.hint } : undefined),
         !!opts.verbose,
@@ -222,7 +294,15 @@ export function buildProgram(): Command {
     .option("--set <key=value>", "override an input or step parameter", collect, [])
     .option("--json", "print the result as JSON")
     .action(async (file: string, opts: { set: string[]; json?: boolean }) => {
-      const wf = await loadWorkflow(file, { sets: opts.set });
+      const wf = await loadWorkflow(file, { registry: REGISTRY, sets: opts.set });
+      // Outputs that would overwrite the workflow, an input or a model are invalid.
+      // (A batch whose clips folder does not exist yet is checked at run time.)
+      const jobs = await clipJobs(wf).catch(() => []);
+      await preflight(wf, jobs, {
+        cacheDir: cacheDirFor({ media: "auto", set: [] }, wf.dir),
+        batch: false,
+        checkWritable: false,
+      });
       if (opts.json) {
         out(JSON.stringify({ valid: true, workflow: wf.path, order: wf.order.map((s) => s.id) }));
       } else {out(`${file}: valid; ${wf.order.length} steps: ${
@@ -236,7 +316,7 @@ export function buildProgram(): Command {
     ),
   )
     .action(async (file: string, opts: GlobalOpts) => {
-      const wf = await loadWorkflow(file, { sets: opts.set });
+      const wf = await loadWorkflow(file, { registry: REGISTRY, sets: opts.set });
       const plans = await planWorkflow(wf, {
         cacheDir: cacheDirFor(opts, wf.dir),
         ...(forceOption(opts, wf) !== undefined ? { force: forceOption(opts, wf)! } : {}),
@@ -285,24 +365,13 @@ export function buildProgram(): Command {
       }
     });
 
+  registerQueueCommands(program, (c) => (codes.code = c));
   return Object.assign(program, { codes });
-}
-
-/** Register optional command groups living in other folders. */
-async function registerExtras(program: Command): Promise<void> {
-  try {
-    const m = await import("./splat_cmd.ts");
-    m.registerSplatCommands(program);
-  } catch (e) {
-    if (
-      !(e instanceof TypeError && /Module not found|Cannot find module/.test(String(e.message)))
-    ) throw e;
-  }
 }
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram() as Command & { codes: { code: number } };
-  await registerExtras(program);
+  registerSplatCommands(program);
   // `dub [options] WORKFLOW.yaml [options]` is shorthand for `dub run …`.
   const known = program.commands.map((c) => c.name());
   if (

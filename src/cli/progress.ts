@@ -7,9 +7,15 @@ export interface Renderer {
   stop(): void;
 }
 
-const fmtS = (
-  s: number,
-) => (s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`);
+/** `12.3s`, `1m05s`, `2h03m07s` (rounded to whole seconds from a minute on; never `1m60s`). */
+export function formatDuration(s: number): string {
+  if (s < 59.95) return `${s.toFixed(1)}s`;
+  const t = Math.round(s);
+  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), sec = t % 60;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}h${pad(m)}m${pad(sec)}s` : `${m}m${pad(sec)}s`;
+}
+const fmtS = formatDuration;
 
 /** One JSON object per line on stdout. */
 export function jsonRenderer(write: (line: string) => void): Renderer {
@@ -86,9 +92,17 @@ export function humanRenderer(
           }
           break;
         }
+        case "notice":
+          log(`note: ${e.message}`);
+          break;
         case "step_log":
-          if (e.level === "warn") log(`warning: ${e.clip} ${e.step}: ${e.message}`);
-          else if (verbose) log(`  ${e.clip} ${e.step}: ${e.message}`);
+          if (e.level === "warn") {
+            log(
+              `warning: ${e.clip} ${e.step}: ${e.message}${
+                e.cached ? " (from the cached result)" : ""
+              }`,
+            );
+          } else if (verbose) log(`  ${e.clip} ${e.step}: ${e.message}`);
           break;
         case "step_end": {
           const bar = bars.get(id);

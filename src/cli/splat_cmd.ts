@@ -5,12 +5,15 @@
  * @module
  */
 import { type Command, Option } from "commander";
+import { dirname, resolve } from "node:path";
 import { DubError } from "../errors.ts";
+import { checkWritable } from "../workflow/guard.ts";
 import {
   type BackendName,
   createSplatBackend,
   readCamera,
   readPly,
+  SplatInputError,
   summarizeScene,
   writePng,
 } from "../splat/mod.ts";
@@ -93,6 +96,20 @@ const fmt = (
   d = 4,
 ) => (Number.isFinite(v) ? Number(v.toPrecision(d)).toString() : String(v));
 
+/** Reads a scene for the commands: an empty one (0 Gaussians) is an input error. */
+async function readScene(path: string) {
+  const scene = await readPly(path);
+  if (scene.count === 0) {
+    throw new SplatInputError(
+      `Cannot use "${path}": the scene has 0 Gaussians (element vertex 0)`,
+      {
+        hint: "pass a scene with at least one Gaussian",
+      },
+    );
+  }
+  return scene;
+}
+
 /** Adds `splat render` and `splat info` to the program. */
 export function registerSplatCommands(program: Command, io: SplatCmdIO = defaultIO): void {
   const splat = program.command("splat").description(
@@ -127,7 +144,9 @@ export function registerSplatCommands(program: Command, io: SplatCmdIO = default
           hint: "pick the camera one way",
         });
       }
-      const scene = await readPly(scenePath);
+      // Where the PNG goes must be writable before any work (a missing folder is created).
+      await checkWritable(opts.out, "output image (--out)");
+      const scene = await readScene(scenePath);
       const camera = await readCamera(opts.camera, {
         ...(opts.cameraIndex !== undefined ? { index: opts.cameraIndex } : {}),
         ...(opts.cameraName !== undefined ? { name: opts.cameraName } : {}),
@@ -138,6 +157,7 @@ export function registerSplatCommands(program: Command, io: SplatCmdIO = default
       const t0 = performance.now();
       const img = await backend.render(scene, camera, { background });
       const renderMs = performance.now() - t0;
+      await Deno.mkdir(dirname(resolve(opts.out)), { recursive: true });
       await writePng(opts.out, img.rgb, img.width, img.height);
       if (opts.json) {
         io.out(JSON.stringify({
@@ -163,7 +183,7 @@ export function registerSplatCommands(program: Command, io: SplatCmdIO = default
     .description("summarise a scene: counts, SH degree, bounds, opacity and scale statistics")
     .option("--json", "print as JSON")
     .action(async (scenePath: string, opts: { json?: boolean }) => {
-      const s = summarizeScene(await readPly(scenePath));
+      const s = summarizeScene(await readScene(scenePath));
       if (opts.json) {
         io.out(JSON.stringify({ scene: scenePath, ...s }));
         return;

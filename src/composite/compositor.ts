@@ -135,6 +135,7 @@ export class Analysis {
   readonly #weights: number[] = [];
   readonly #noiseF: number[][] = [];
   readonly #noiseR: number[][] = [];
+  #frames = 0;
   plate: CleanPlate | null = null;
   colors: ColorTransform[] = [];
   grain: [number, number, number] = [0, 0, 0];
@@ -160,6 +161,7 @@ export class Analysis {
     },
   ): void {
     const W = this.width, H = this.height;
+    this.#frames++;
     const mb = f.passThrough ? null : maskBox(f.mask, W, H);
     if (!mb || !Number.isFinite(f.trackedLandmarks[0]!)) {
       this.#perFrame.push(null);
@@ -186,7 +188,7 @@ export class Analysis {
     }
     this.#perFrame.push(stats.n >= 16 ? stats.transform() : null);
     this.#weights.push(stats.n);
-    if (this.opts.grain !== false && this.#noiseF.length < 400) {
+    if (this.opts.grain !== false && (this.#frames - 1) % 5 === 0 && this.#noiseF.length < 60) {
       const nf = estimateNoise(cropF32(src, W, 3, b), sel),
         nr = estimateNoise(cropF32(f.rgba, W, 4, b), sel);
       if (nf && nr) {

@@ -40,8 +40,8 @@ import {
   type ColorMlpConfig,
   type ColorMlpLr,
   type ColorMlpState,
-  gatherRows,
 } from "./color_mlp.ts";
+import { type DensifyPlan, gatherRows } from "../splat/densify.ts";
 
 const SHADERS = [
   "color_mlp_forward.wgsl",
@@ -55,7 +55,7 @@ const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
 const MAX_GROUPS = 65535;
 
 /** Full WGSL source of one pass (generated prelude + the file). */
-export function mlpShaderSource(file: Shader): string {
+export function mlpShaderSource(file: Shader, config: ColorMlpConfig): string {
   const url = new URL(`./${file}`, import.meta.url);
   let src: string;
   try {
@@ -68,7 +68,7 @@ export function mlpShaderSource(file: Shader): string {
       { cause: e },
     );
   }
-  return mlpPrelude() + "\n" + src;
+  return mlpPrelude(config) + "\n" + src;
 }
 
 /** A device buffer region holding [N, 3] floats starting at float `offset`. */
@@ -179,7 +179,7 @@ export class WebGpuColorMlp implements ColorMlp {
     if (!p) {
       const module = this.ctx.device.createShaderModule({
         label: file,
-        code: mlpShaderSource(file),
+        code: mlpShaderSource(file, this.config),
       });
       p = this.ctx.device.createComputePipeline({
         label: key,
@@ -196,7 +196,7 @@ export class WebGpuColorMlp implements ColorMlp {
     for (const file of SHADERS) {
       const module = this.ctx.device.createShaderModule({
         label: file,
-        code: mlpShaderSource(file),
+        code: mlpShaderSource(file, this.config),
       });
       const info = await module.getCompilationInfo();
       const errors = info.messages.filter((m) => m.type === "error");
@@ -238,25 +238,14 @@ export class WebGpuColorMlp implements ColorMlp {
   }
 
   #uniform(extra: Record<string, number>): GPUBufferBinding {
-    const c = this.config, L = this.#L;
+    const L = this.#L;
     return this.ctx.uniform(packMlpParams({
       n: this.#n,
-      features: c.featureDim,
-      cond: c.condDim,
-      hidden: c.hidden,
-      in_dim: L.inDim,
       dir_per_gaussian: 0,
       out_offset: 0,
       grad_offset: 0,
-      off_w1: L.w1,
-      off_b1: L.b1,
-      off_w2: L.w2,
-      off_b2: L.b2,
-      off_w3: L.w3,
-      off_b3: L.b3,
       total: L.total,
       chunks: Math.max(1, this.#chunks()),
-      act_stride: activationStride(c),
       lr: 0,
       beta1: ADAM_BETA1,
       beta2: ADAM_BETA2,
@@ -462,15 +451,15 @@ export class WebGpuColorMlp implements ColorMlp {
   }
 
   /** Host-side re-indexing (rare, like the splatter's densification): read, gather, upload. */
-  remap(src: Int32Array, fresh?: Uint8Array): Promise<void> {
+  remap(plan: DensifyPlan): Promise<void> {
     return this.ctx.guard(async () => {
       this.#check();
       const F = this.config.featureDim;
       const s = await this.#read();
-      const f = gatherRows(s.f, F, src, fresh, false);
-      const mf = gatherRows(s.mf, F, src, fresh, true);
-      const vf = gatherRows(s.vf, F, src, fresh, true);
-      this.#n = src.length;
+      const f = gatherRows(plan, s.f, F);
+      const mf = gatherRows(plan, s.mf, F, true);
+      const vf = gatherRows(plan, s.vf, F, true);
+      this.#n = plan.count;
       this.#makeFeatures(f, mf, vf);
       this.ctx.encoder.clearBuffer(this.#b("grad_weights"));
       this.#lastDirsPerGaussian = undefined;

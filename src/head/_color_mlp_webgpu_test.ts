@@ -23,6 +23,7 @@ import {
   weightLayout,
 } from "./color_mlp.ts";
 import { mlpShaderSource, WebGpuColorMlp } from "./_color_mlp_webgpu.ts";
+import { plan } from "./_color_mlp_testing.ts";
 import { MLP_PARAMS, mlpPrelude, packMlpParams } from "./_color_mlp_layout.ts";
 
 let gpu: WebGpuBackend | undefined;
@@ -75,7 +76,7 @@ Deno.test("colour MLP layout: host MlpParams offsets match the WGSL struct", opt
   const ctx = gpuContextOf(gpu!)!;
   const dev = ctx.device;
   const fields = MLP_PARAMS.fields;
-  const code = mlpPrelude() + `
+  const code = mlpPrelude(CFG) + `
 @group(0) @binding(0) var<uniform> mp: MlpParams;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @compute @workgroup_size(1)
@@ -130,7 +131,7 @@ ${
 Deno.test("colour MLP WGSL passes compile", opts, async () => {
   using mlp = new WebGpuColorMlp(gpu!, seededState(3));
   await mlp.compileAll();
-  assert.ok(mlpShaderSource("color_mlp_forward.wgsl").includes("struct MlpParams"));
+  assert.ok(mlpShaderSource("color_mlp_forward.wgsl", CFG).includes("struct MlpParams"));
 });
 
 for (const per of [true, false]) {
@@ -187,9 +188,9 @@ Deno.test("WebGpuColorMlp.remap() matches the CPU remap", opts, async () => {
     await m.backward(randArray(3 * n, 3));
     await m.step({ weights: 1e-3, features: 1e-3 });
   }
-  const src = Int32Array.from([9, 0, 3, 3]), fresh = Uint8Array.from([0, 0, 0, 1]);
-  await g.remap(src, fresh);
-  await c.remap(src, fresh);
+  const p = plan([9, 0, 3, 3], [0, 0, 0, 1]);
+  await g.remap(p);
+  await c.remap(p);
   const sg = await g.state(), sc = await c.state();
   assert.equal(g.count, 4);
   assert.ok(maxAbs(sg.features, sc.features) < 1e-6);

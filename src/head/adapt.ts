@@ -15,10 +15,14 @@ import { seededRandom } from "../splat/scene.ts";
 import { applySplit, gatherRows, maxScales, planDensify } from "../splat/densify.ts";
 import { bindBackward, bindToWorld, type BoundGaussians, type LocalGrads } from "./binding.ts";
 import { HostAdam } from "./adam.ts";
+import { PoseCorrection } from "./pose_refine.ts";
 import { FootageInitializer, type HeadInitializer } from "./init.ts";
 import { buildInnerMouth } from "./inner_mouth.ts";
 import type { SpeakerModel, SpeakerModelInfo } from "./model.ts";
 import { deformedVertices } from "./render.ts";
+import { colorFlatToTensors, type ColorMode, createColorSource } from "./color_source.ts";
+import type { ColorMlpLr } from "./color_mlp.ts";
+import type { DensifyPlan } from "../splat/densify.ts";
 import type { AdaptView } from "./views.ts";
 
 /** Learning rates per local parameter group (local units: offsets in triangle sizes). */
@@ -50,6 +54,11 @@ export interface AdaptOptions {
   /** Weight of the D-SSIM term, default 0.2. */
   ssimWeight?: number;
   initializer?: HeadInitializer;
+  /**
+   * Small per-view rigid pose refinement (learning rates in rad and cm per step,
+   * from an iteration on); off by default.
+   */
+  poseRefine?: false | { lrRot: number; lrTrans: number; from: number };
   /** Densify/prune schedule; `false` disables it. */
   densify?: false | Partial<HeadDensifyOptions>;
   /** Called after each densification. */
@@ -61,6 +70,13 @@ export interface AdaptOptions {
   /** Called after every step with the step's loss. */
   onStep?: (iteration: number, total: number, loss: number) => void;
   signal?: AbortSignal;
+  /**
+   * Colours: "static" per-Gaussian RGB (default) or the colour MLP ("mlp",
+   * `color_source.ts`) trained jointly; the static colours keep training either way.
+   */
+  color?: ColorMode;
+  /** Learning rates of the colour MLP (default `DEFAULT_MLP_LR` of color_source.ts). */
+  colorLr?: Partial<ColorMlpLr>;
 }
 
 /** Densification of the head (host-side policy of `src/splat/densify.ts`). */
@@ -119,6 +135,10 @@ export interface AdaptState {
   gradViews: Float64Array; // [N]
   /** Gaussian count after initialisation (caps growth). */
   initialCount: number;
+  /** Further named state saved in checkpoints (e.g. the colour MLP's). */
+  extra: Map<string, Float32Array>;
+  /** Per-view pose corrections (with pose refinement). */
+  poses?: PoseCorrection[];
 }
 
 /** Starts an adaptation: initialiser for the skin, built inner mouth. */
@@ -148,6 +168,7 @@ export async function initAdaptation(
     gradSum: new Float64Array(gaussians.count),
     gradViews: new Float64Array(gaussians.count),
     initialCount: gaussians.count,
+    extra: new Map(),
   };
 }
 
@@ -219,60 +240,98 @@ export async function runAdaptation(
   const ssimWeight = opts.ssimWeight ?? 0.2;
   let scene: GaussianScene | undefined;
   let grads: LocalGrads | undefined;
-  while (state.iteration < opts.iterations) {
-    opts.signal?.throwIfAborted();
-    if (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= opts.maxSeconds) break;
-    const it = state.iteration;
-    const view = views[viewIndex(opts.seed, it, views.length)]!;
-    const g = state.gaussians;
-    scene = sceneFor(g, scene);
-    bindToWorld(g, view.frames, scene);
-    const out = await backend.render(scene, view.camera);
-    const l = await backend.loss(out, view.rgb, { mask: view.mask, ssimWeight });
-    const { grads: sg } = await backend.renderBackward(scene, view.camera, l.grads);
-    if (!grads || grads.offset.length !== g.count * 3) {
-      grads = {
-        offset: new Float64Array(g.count * 3),
-        logScale: new Float64Array(g.count * 3),
-        quat: new Float64Array(g.count * 4),
-      };
-    }
-    bindBackward(g, view.frames, sg, grads);
-    for (let i = 0; i < g.count; i++) {
-      const a = sg.means2dAbs[i]!;
-      if (a > 0) state.gradSum[i]! += a, state.gradViews[i]! += 1;
-    }
-    state.adam.step(
-      {
-        offset: g.offset,
-        logScale: g.logScale,
-        quat: g.quat,
-        opacityLogit: g.opacityLogit,
-        color: g.color,
-      },
-      {
-        offset: grads.offset,
-        logScale: grads.logScale,
-        quat: grads.quat,
-        opacityLogit: sg.opacityLogits,
-        color: sg.colors,
-      },
-    );
-    clampColors(g.color);
-    state.losses.push(l.loss);
-    state.iteration++;
-    if (opts.densify !== false) {
-      const d = { ...DEFAULT_DENSIFY, ...opts.densify };
-      const it1 = state.iteration;
-      if (it1 >= d.from && it1 % d.every === 0 && it1 <= d.untilFraction * opts.iterations) {
-        const counts = densifyState(state, views, d, opts.seed + it1);
-        opts.onDensify?.(it1, counts, state.gaussians.count);
+  // Static colours or the colour MLP (resumed from state.extra after a checkpoint).
+  using color = await createColorSource(backend, opts.color ?? "static", () => state.gaussians, {
+    seed: opts.seed,
+    ...(opts.colorLr ? { lr: opts.colorLr } : {}),
+    flat: state.extra,
+  });
+  try {
+    while (state.iteration < opts.iterations) {
+      opts.signal?.throwIfAborted();
+      if (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= opts.maxSeconds) {
+        break;
+      }
+      const it = state.iteration;
+      const vi = viewIndex(opts.seed, it, views.length);
+      const view = views[vi]!;
+      if (opts.poseRefine && !state.poses) state.poses = views.map(() => new PoseCorrection());
+      const g = state.gaussians;
+      scene = sceneFor(g, scene);
+      bindToWorld(g, view.frames, scene);
+      const pose = state.poses?.[vi];
+      pose?.apply(scene);
+      const ro = await color.prepare(scene, view.frames, view.articulation, view.camera);
+      const l = await backend.renderLossBackward(
+        scene,
+        view.camera,
+        view.rgb,
+        { mask: view.mask, ssimWeight },
+        ro,
+      );
+      const sg = l.grads;
+      await color.backward(sg);
+      if (!grads || grads.offset.length !== g.count * 3) {
+        grads = {
+          offset: new Float64Array(g.count * 3),
+          logScale: new Float64Array(g.count * 3),
+          quat: new Float64Array(g.count * 4),
+        };
+      }
+      if (pose && opts.poseRefine) {
+        // Gradient at the pose as rendered; pull back with that pose; then update it.
+        const pg = PoseCorrection.gradient(scene, sg);
+        pose.pullBack(sg);
+        if (it >= opts.poseRefine.from) {
+          pose.step(pg, opts.poseRefine.lrRot, opts.poseRefine.lrTrans);
+        }
+      }
+      bindBackward(g, view.frames, sg, grads);
+      for (let i = 0; i < g.count; i++) {
+        const a = sg.means2dAbs[i]!;
+        if (a > 0) state.gradSum[i]! += a, state.gradViews[i]! += 1;
+      }
+      state.adam.step(
+        {
+          offset: g.offset,
+          logScale: g.logScale,
+          quat: g.quat,
+          opacityLogit: g.opacityLogit,
+          color: g.color,
+        },
+        {
+          offset: grads.offset,
+          logScale: grads.logScale,
+          quat: grads.quat,
+          opacityLogit: sg.opacityLogits,
+          color: sg.colors,
+        },
+      );
+      clampColors(g.color);
+      await color.step();
+      state.losses.push(l.loss);
+      state.iteration++;
+      if (opts.densify !== false) {
+        const d = { ...DEFAULT_DENSIFY, ...opts.densify };
+        const it1 = state.iteration;
+        if (it1 >= d.from && it1 % d.every === 0 && it1 <= d.untilFraction * opts.iterations) {
+          let plan: DensifyPlan | undefined;
+          const counts = densifyState(state, views, d, opts.seed + it1, (p) => (plan = p));
+          if (plan) await color.remap(plan);
+          opts.onDensify?.(it1, counts, state.gaussians.count);
+        }
+      }
+      opts.onStep?.(state.iteration, opts.iterations, l.loss);
+      if (
+        opts.onCheckpoint && opts.checkpointEvery && state.iteration % opts.checkpointEvery === 0
+      ) {
+        await color.saveTo(state.extra);
+        await opts.onCheckpoint(state);
       }
     }
-    opts.onStep?.(state.iteration, opts.iterations, l.loss);
-    if (opts.onCheckpoint && opts.checkpointEvery && state.iteration % opts.checkpointEvery === 0) {
-      await opts.onCheckpoint(state);
-    }
+  } finally {
+    // Also on abort: the checkpoint written by the caller must hold the matching MLP.
+    await color.saveTo(state.extra);
   }
   return { seconds: (performance.now() - t0) / 1000 };
 }
@@ -287,6 +346,8 @@ export function densifyState(
   views: readonly AdaptView[],
   d: HeadDensifyOptions,
   seed: number,
+  /** Receives the plan, e.g. to carry extra per-Gaussian state (colour-MLP features). */
+  onPlan?: (plan: DensifyPlan) => void,
 ): { cloned: number; split: number; pruned: number } {
   const g = state.gaussians;
   const n = g.count;
@@ -337,6 +398,7 @@ export function densifyState(
   state.gaussians = next;
   state.gradSum = new Float64Array(plan.count);
   state.gradViews = new Float64Array(plan.count);
+  onPlan?.(plan);
   return plan.counts;
 }
 
@@ -366,7 +428,8 @@ export function stateToModel(
     gaussians: state.gaussians,
     part: state.part,
     neutral,
-    extra: new Map(),
+    // The colour MLP's weights and features when it was trained (not its optimiser state).
+    extra: new Map(Object.entries(colorFlatToTensors(state.extra))),
     info: {
       ...info,
       iterations: state.iteration,

@@ -31,6 +31,7 @@
 import type { Tensor } from "../tensor/safetensors.ts";
 import type { SplatBackend } from "../splat/types.ts";
 import { normalSampler, seededRandom } from "../splat/scene.ts";
+import { type DensifyPlan, gatherRows } from "../splat/densify.ts";
 import { type ColorMlpConfig, weightLayout } from "./_color_mlp_layout.ts";
 
 export type { ColorMlpConfig } from "./_color_mlp_layout.ts";
@@ -96,11 +97,11 @@ export interface ColorMlp extends Disposable {
   /** One Adam step (β1 0.9, β2 0.999, ε 1e-8) on weights and features, then zeroGrad(). */
   step(lr: ColorMlpLr): Promise<void>;
   /**
-   * Re-indexes the per-Gaussian arrays after densify/prune: new Gaussian j takes
-   * row src[j] ([N'] indices into the current N); rows with fresh[j] = 1 start with
-   * zero Adam moments (clones/splits), the others keep theirs. Gradients are zeroed.
+   * Follows densify/prune (`src/splat/densify.ts`): new Gaussian k takes the
+   * features of row plan.source[k]; rows with plan.fresh[k] = 1 (clones, split
+   * children) start with zero Adam moments, the others keep theirs. Gradients are zeroed.
    */
-  remap(src: Int32Array, fresh?: Uint8Array): Promise<void>;
+  remap(plan: DensifyPlan): Promise<void>;
   /** Parameters and Adam state, copied to the host (for files and checkpoints). */
   state(): Promise<ColorMlpState>;
 }
@@ -429,7 +430,7 @@ export function colorMlpBackwardRef(
 }
 
 // ---------------------------------------------------------------------------
-// Adam and re-indexing (shared by the CPU class and the WebGPU class's host side)
+// Adam (shared by the CPU class and the tests of the WebGPU class)
 
 export const ADAM_BETA1 = 0.9;
 export const ADAM_BETA2 = 0.999;
@@ -453,27 +454,6 @@ export function adamUpdate(
     v[i] = vi;
     p[i] = p[i]! - (lr / b1) * mi / (Math.sqrt(vi) / b2s + ADAM_EPS);
   }
-}
-
-/** rows [N, width] → [N', width] with out[j] = rows[src[j]] (zero where fresh[j] when `zeroFresh`). */
-export function gatherRows(
-  rows: Float32Array,
-  width: number,
-  src: Int32Array,
-  fresh: Uint8Array | undefined,
-  zeroFresh: boolean,
-): Float32Array {
-  const n = rows.length / width;
-  const out = new Float32Array(src.length * width);
-  for (let j = 0; j < src.length; j++) {
-    const i = src[j]!;
-    if (!(i >= 0 && i < n)) {
-      throw new RangeError(`Colour MLP remap index ${i} at ${j} is outside 0..${n - 1}`);
-    }
-    if (zeroFresh && fresh?.[j]) continue;
-    out.set(rows.subarray(i * width, (i + 1) * width), j * width);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -560,14 +540,14 @@ export class CpuColorMlp implements ColorMlp {
   }
 
   // deno-lint-ignore require-await -- async so that bad input rejects like the WebGPU class
-  async remap(src: Int32Array, fresh?: Uint8Array): Promise<void> {
+  async remap(plan: DensifyPlan): Promise<void> {
     const F = this.config.featureDim;
-    this.#f = gatherRows(this.#f, F, src, fresh, false);
-    this.#mf = gatherRows(this.#mf, F, src, fresh, true);
-    this.#vf = gatherRows(this.#vf, F, src, fresh, true);
+    this.#f = gatherRows(plan, this.#f, F);
+    this.#mf = gatherRows(plan, this.#mf, F, true);
+    this.#vf = gatherRows(plan, this.#vf, F, true);
     this.#gf = new Float32Array(this.#f.length);
     this.#gw.fill(0);
-    this.#n = src.length;
+    this.#n = plan.count;
     this.#cond = this.#dirs = undefined;
   }
 

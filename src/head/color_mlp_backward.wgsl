@@ -23,17 +23,13 @@
 @group(0) @binding(6) var<storage, read_write> grad_features: array<f32>; // [N, F], accumulated
 @group(0) @binding(7) var<storage, read_write> acts: array<f32>; // [N, act_stride]
 
-var<workgroup> base: array<f32, MAX_HIDDEN>;
+var<workgroup> base: array<f32, H>;
 
 @compute @workgroup_size(MLP_WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let F = mp.features;
-  let C = mp.cond;
-  let H = mp.hidden;
-  let IN = mp.in_dim;
   if (li < H) {
-    let row = mp.off_w1 + li * IN;
-    var s = weights[mp.off_b1 + li];
+    let row = OFF_W1 + li * IN;
+    var s = weights[OFF_B1 + li];
     for (var k = 0u; k < C; k++) { s += weights[row + F + k] * frame_in[k]; }
     if (mp.dir_per_gaussian == 0u) {
       for (var k = 0u; k < 3u; k++) { s += weights[row + F + C + k] * frame_in[C + k]; }
@@ -43,7 +39,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   workgroupBarrier();
   let i = gid.x;
   if (i >= mp.n) { return; }
-  let S = mp.act_stride;
   let ao = i * S;
   let g = vec3<f32>(
     grad_in[mp.grad_offset + 3u * i],
@@ -61,7 +56,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   let o_d2 = o_h2 + H;
   let o_dz = o_d2 + H;
 
-  var f: array<f32, MAX_FEATURES>;
+  var f: array<f32, F>;
   for (var k = 0u; k < F; k++) {
     f[k] = features[i * F + k];
     acts[ao + k] = f[k];
@@ -72,9 +67,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   acts[ao + F + 1u] = d.y;
   acts[ao + F + 2u] = d.z;
 
-  var a1: array<f32, MAX_HIDDEN>;
+  var a1: array<f32, H>;
   for (var j = 0u; j < H; j++) {
-    let row = mp.off_w1 + j * IN;
+    let row = OFF_W1 + j * IN;
     var a = base[j];
     for (var k = 0u; k < F; k++) { a += weights[row + k] * f[k]; }
     if (mp.dir_per_gaussian != 0u) {
@@ -83,37 +78,37 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
     a1[j] = a;
     acts[o_h1 + j] = max(a, 0.0);
   }
-  var a2: array<f32, MAX_HIDDEN>;
+  var a2: array<f32, H>;
   for (var j = 0u; j < H; j++) {
-    let row = mp.off_w2 + j * H;
-    var a = weights[mp.off_b2 + j];
+    let row = OFF_W2 + j * H;
+    var a = weights[OFF_B2 + j];
     for (var k = 0u; k < H; k++) { a += weights[row + k] * max(a1[k], 0.0); }
     a2[j] = a;
     acts[o_h2 + j] = max(a, 0.0);
   }
   var dz = vec3<f32>(0.0);
   for (var o = 0u; o < 3u; o++) {
-    let row = mp.off_w3 + o * H;
-    var z = weights[mp.off_b3 + o] + f[o];
+    let row = OFF_W3 + o * H;
+    var z = weights[OFF_B3 + o] + f[o];
     for (var k = 0u; k < H; k++) { z += weights[row + k] * max(a2[k], 0.0); }
     let y = 1.0 / (1.0 + exp(-z));
     dz[o] = g[o] * y * (1.0 - y);
     acts[o_dz + o] = dz[o];
   }
   // δ2, then δ1 = W2ᵀ δ2 (accumulated row by row), masked by the ReLUs.
-  var d1: array<f32, MAX_HIDDEN>;
+  var d1: array<f32, H>;
   for (var k = 0u; k < H; k++) { d1[k] = 0.0; }
   for (var j = 0u; j < H; j++) {
-    var dh = weights[mp.off_w3 + j] * dz.x + weights[mp.off_w3 + H + j] * dz.y +
-      weights[mp.off_w3 + 2u * H + j] * dz.z;
+    var dh = weights[OFF_W3 + j] * dz.x + weights[OFF_W3 + H + j] * dz.y +
+      weights[OFF_W3 + 2u * H + j] * dz.z;
     if (a2[j] <= 0.0) { dh = 0.0; }
     acts[o_d2 + j] = dh;
     if (dh != 0.0) {
-      let row = mp.off_w2 + j * H;
+      let row = OFF_W2 + j * H;
       for (var k = 0u; k < H; k++) { d1[k] += dh * weights[row + k]; }
     }
   }
-  var gf: array<f32, MAX_FEATURES>;
+  var gf: array<f32, F>;
   for (var k = 0u; k < F; k++) { gf[k] = 0.0; }
   gf[0] = dz.x;
   gf[1] = dz.y;
@@ -123,7 +118,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
     if (a1[j] <= 0.0) { dj = 0.0; }
     acts[o_d1 + j] = dj;
     if (dj != 0.0) {
-      let row = mp.off_w1 + j * IN;
+      let row = OFF_W1 + j * IN;
       for (var k = 0u; k < F; k++) { gf[k] += dj * weights[row + k]; }
     }
   }

@@ -15,6 +15,7 @@ import {
 } from "./color_mlp.ts";
 import { normalSampler, seededRandom } from "../splat/scene.ts";
 import { parseSafetensors, writeSafetensors } from "../tensor/safetensors.ts";
+import { plan } from "./_color_mlp_testing.ts";
 
 const CFG: ColorMlpConfig = { featureDim: 5, condDim: 4, hidden: 6 };
 
@@ -145,7 +146,7 @@ Deno.test("CpuColorMlp.remap() carries features and Adam moments, fresh rows sta
   await mlp.backward(new Float32Array(3 * n).fill(1));
   await mlp.step({ weights: 1e-3, features: 1e-3 });
   const before = await mlp.state();
-  await mlp.remap(Int32Array.from([4, 0, 0]), Uint8Array.from([0, 0, 1]));
+  await mlp.remap(plan([4, 0, 0], [0, 0, 1]));
   const after = await mlp.state();
   const F = CFG.featureDim;
   assert.equal(mlp.count, 3);
@@ -156,7 +157,7 @@ Deno.test("CpuColorMlp.remap() carries features and Adam moments, fresh rows sta
     before.adam!.features.m.subarray(0, F),
   );
   assert.ok(after.adam!.features.m.subarray(2 * F).every((x) => x === 0));
-  await assert.rejects(() => mlp.remap(Int32Array.from([3])), /outside 0\.\.2/);
+  await assert.rejects(() => mlp.remap(plan([3], [0])), /row 3 out of range \(3 rows\)/);
 });
 
 Deno.test("colorMlpToTensors() round-trips through a safetensors file; bad files are rejected", async () => {

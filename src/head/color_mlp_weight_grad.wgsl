@@ -21,10 +21,6 @@ fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
   let p = gid.x;
   let chunk = gid.y;
   if (p >= mp.total) { return; }
-  let F = mp.features;
-  let C = mp.cond;
-  let H = mp.hidden;
-  let IN = mp.in_dim;
   let c_h1 = F + 3u;
   let c_d1 = c_h1 + H;
   let c_h2 = c_d1 + H;
@@ -35,9 +31,9 @@ fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
   var ca = 0u;
   var cb = NONE;
   var factor = 1.0;
-  if (p < mp.off_b1) {
-    let j = (p - mp.off_w1) / IN;
-    let k = (p - mp.off_w1) % IN;
+  if (p < OFF_B1) {
+    let j = (p - OFF_W1) / IN;
+    let k = (p - OFF_W1) % IN;
     ca = c_d1 + j;
     if (k < F) {
       cb = k;
@@ -48,20 +44,19 @@ fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
     } else {
       factor = frame_in[C + (k - F - C)];
     }
-  } else if (p < mp.off_w2) {
-    ca = c_d1 + (p - mp.off_b1);
-  } else if (p < mp.off_b2) {
-    ca = c_d2 + (p - mp.off_w2) / H;
-    cb = c_h1 + (p - mp.off_w2) % H;
-  } else if (p < mp.off_w3) {
-    ca = c_d2 + (p - mp.off_b2);
-  } else if (p < mp.off_b3) {
-    ca = c_dz + (p - mp.off_w3) / H;
-    cb = c_h2 + (p - mp.off_w3) % H;
+  } else if (p < OFF_W2) {
+    ca = c_d1 + (p - OFF_B1);
+  } else if (p < OFF_B2) {
+    ca = c_d2 + (p - OFF_W2) / H;
+    cb = c_h1 + (p - OFF_W2) % H;
+  } else if (p < OFF_W3) {
+    ca = c_d2 + (p - OFF_B2);
+  } else if (p < OFF_B3) {
+    ca = c_dz + (p - OFF_W3) / H;
+    cb = c_h2 + (p - OFF_W3) % H;
   } else {
-    ca = c_dz + (p - mp.off_b3);
+    ca = c_dz + (p - OFF_B3);
   }
-  let S = mp.act_stride;
   let i0 = chunk * GRAD_CHUNK;
   let i1 = min(mp.n, i0 + GRAD_CHUNK);
   var s = 0.0;

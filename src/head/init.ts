@@ -6,7 +6,8 @@
  * Input: the speaker's views ({@link InitView}: a face crop at native resolution,
  * its orthographic camera, face mask and binding frames) and the number of skin
  * Gaussians to create. Output: {@link BoundGaussians} on the 898 triangle frames
- * (frames 0…897 only; the inner mouth is built separately), in the binding's local
+ * (frames 0…897 only, none on the 18 triangles spanning the mouth opening — see
+ * `mouthTriangles()`; the inner mouth is built separately), in the binding's local
  * units (see `binding.ts`).
  *
  * A future ONNX prior ("Expression-Visual", GGTalker) fits the same contract:
@@ -23,6 +24,7 @@ import { normalSampler, seededRandom } from "../splat/scene.ts";
 import { MESH_TRIANGLE_COUNT } from "../track/canonical_mesh.ts";
 import type { BindingFrames, BoundGaussians } from "./binding.ts";
 import type { CropBox } from "./camera.ts";
+import { mouthTriangles } from "./inner_mouth.ts";
 
 /** One view the initialiser may look at. */
 export interface InitView {
@@ -119,8 +121,9 @@ export class FootageInitializer implements HeadInitializer {
     const extra = Math.max(0, req.count - T);
     const per = new Int32Array(T);
     let n = 0;
+    const mouth = mouthTriangles(req.triangles);
     for (let f = 0; f < T; f++) {
-      per[f] = 1 + Math.round((extra * screen[f]!) / total);
+      per[f] = mouth.has(f) ? 0 : 1 + Math.round((extra * screen[f]!) / total);
       n += per[f]!;
     }
     const rand = seededRandom(req.seed);

@@ -39,6 +39,24 @@ export const JAW_VERTICES = [
   314,
 ] as const;
 
+/**
+ * Triangles of the canonical mesh that span the mouth opening (all three vertices on
+ * the inner lip contour; 18 of them). They carry no skin Gaussians: when the lips
+ * part they would stretch a skin over the opening; the inner mouth shows there instead.
+ */
+export function mouthTriangles(triangles: Uint32Array): Set<number> {
+  const lip = new Set<number>([...UPPER_INNER_LIP, ...LOWER_INNER_LIP]);
+  const out = new Set<number>();
+  for (let f = 0; f < triangles.length / 3; f++) {
+    if (
+      lip.has(triangles[f * 3]!) && lip.has(triangles[f * 3 + 1]!) && lip.has(triangles[f * 3 + 2]!)
+    ) {
+      out.add(f);
+    }
+  }
+  return out;
+}
+
 /** Rigid jaw transform for a deformed mesh relative to the neutral one (both [468, 3] cm). */
 export function fitJaw(
   neutralVertices: ArrayLike<number>,
@@ -125,14 +143,25 @@ export function buildInnerMouth(
       });
     }
   }
-  // Cavity: a dark sheet behind everything, spanning the mouth.
+  // Cavity: dark sheets behind everything, spanning the mouth: one on the head
+  // (lip line +0.6 … −2.6 cm) and one on the jaw, just in front of it (−0.3 … −2.4 cm),
+  // so no opening of the jaw leaves a hole between them.
   for (let a = 0; a <= nu; a++) {
     const u = a / nu;
     const c = along(g.contour, u);
-    for (let dy = 0.6; dy >= -2.2; dy -= 2 * d) {
+    for (let dy = 0.6; dy >= -2.6; dy -= 2 * d) {
       rows.push({
-        pos: [c[0]!, g.mid[1] + dy, g.mid[2] - 2.6],
-        frame: dy > -0.3 ? HEAD_FRAME : JAW_FRAME,
+        pos: [c[0]!, g.mid[1] + dy, g.mid[2] - 2.7],
+        frame: HEAD_FRAME,
+        part: PART.cavity,
+        rgb: [0.07, 0.03, 0.03],
+        s: [d * 1.2, d * 1.2, d * 0.5],
+      });
+    }
+    for (let dy = -0.3; dy >= -2.4; dy -= 2 * d) {
+      rows.push({
+        pos: [c[0]!, g.mid[1] + dy, g.mid[2] - 2.5],
+        frame: JAW_FRAME,
         part: PART.cavity,
         rgb: [0.07, 0.03, 0.03],
         s: [d * 1.2, d * 1.2, d * 0.5],

@@ -1,53 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CpuBackend } from "../splat/mod.ts";
-import { loadCanonicalMesh } from "../track/canonical_mesh.ts";
-import { buildInnerMouth } from "./inner_mouth.ts";
-import { type BoundGaussians } from "./binding.ts";
-import { concatBound } from "./adapt.ts";
-import { readSpeakerModel, type SpeakerModel, writeSpeakerModel } from "./model.ts";
-import { type HeadFrame, renderHead } from "./render.ts";
-import { seededRandom } from "../splat/scene.ts";
-
-const mesh = await loadCanonicalMesh();
-
-/** A small model: 2 Gaussians per triangle with seeded colours, plus the inner mouth. */
-export function tinyModel(seed = 1): SpeakerModel {
-  const r = seededRandom(seed);
-  const n = 898 * 2;
-  const skin: BoundGaussians = {
-    count: n,
-    frame: Int32Array.from({ length: n }, (_, i) => i >> 1),
-    offset: Float32Array.from({ length: n * 3 }, (_, i) => (i % 3 === 2 ? 0 : (r() - 0.5) * 0.3)),
-    logScale: Float32Array.from({ length: n * 3 }, (_, i) => (i % 3 === 2 ? -2.5 : -1)),
-    quat: Float32Array.from({ length: n * 4 }, (_, i) => (i % 4 === 0 ? 1 : 0)),
-    opacityLogit: new Float32Array(n).fill(4),
-    color: Float32Array.from({ length: n * 3 }, () => 0.3 + 0.5 * r()),
-  };
-  const neutral = new Float32Array(468 * 3);
-  const mouth = buildInnerMouth(mesh.vertices);
-  const part = new Uint8Array(n + mouth.gaussians.count);
-  part.set(mouth.part, n);
-  return {
-    gaussians: concatBound(skin, mouth.gaussians),
-    part,
-    neutral,
-    extra: new Map(),
-    info: { seed },
-  };
-}
-
-/** A frontal pose: 10 px per cm, centred in a 200×220 frame. */
-export function frontal(expression = new Float32Array(468 * 3)): HeadFrame {
-  // Canonical y up, image y down: R = diag(1, −1, −1).
-  return {
-    expression,
-    articulation: new Float32Array(8),
-    rotation: Float32Array.from([1, 0, 0, 0, -1, 0, 0, 0, -1]),
-    translation: Float32Array.from([100, 110, 0]),
-    scale: 10,
-  };
-}
+import { readSpeakerModel, writeSpeakerModel } from "./model.ts";
+import { renderHead } from "./render.ts";
+import { frontal, tinyModel } from "./_synthetic.ts";
 
 Deno.test("writeSpeakerModel() + readSpeakerModel() reload to an identical render", async () => {
   const dir = await Deno.makeTempDir();

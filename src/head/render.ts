@@ -11,6 +11,7 @@ import { allocFrames, type BindingFrames, bindToWorld, computeFrames } from "./b
 import { type CropBox, poseToCamera } from "./camera.ts";
 import { fitJaw } from "./inner_mouth.ts";
 import type { SpeakerModel } from "./model.ts";
+import { modelColors } from "./color_source.ts";
 
 /** What drives one rendered frame (CONTRACTS §1). */
 export interface HeadFrame {
@@ -71,18 +72,25 @@ export function poseModel(
 
 /**
  * Renders the posed head into a full frame (or the crop box) of the footage's
- * geometry on a black background (CONTRACTS §1). `alpha` is the coverage.
+ * geometry on a black background (CONTRACTS §1). `alpha` is the coverage. A model
+ * with a colour MLP (`color_mlp.*` in `extra`) is coloured by it unless
+ * `opts.color` is "static".
  */
 export async function renderHead(
   backend: SplatBackend,
   m: SpeakerModel,
   f: HeadFrame,
   target: { width: number; height: number; crop?: CropBox },
+  opts: { color?: "auto" | "static" } = {},
 ): Promise<{ rgb: Float32Array; alpha: Float32Array }> {
   const mesh = await canonicalMesh();
   const frames = framesFor(mesh, m.neutral, f.expression);
   const scene = poseModel(m, frames);
   const camera = poseToCamera(f.rotation, f.translation, f.scale, target);
-  const out = await backend.render(scene, camera, { background: [0, 0, 0] });
+  // Colours: the model's colour MLP for this frame when it has one ("auto"), else static.
+  const colors = opts.color === "static"
+    ? {}
+    : await modelColors(backend, m, scene, frames, f.articulation, camera);
+  const out = await backend.render(scene, camera, { background: [0, 0, 0], ...colors });
   return { rgb: out.rgb, alpha: out.alpha };
 }

@@ -19,44 +19,57 @@ const mirror = (i: number, n: number): number => {
   return i;
 };
 
+/** Mirrored index table for taps −2..2 around every i in [0, n): `[n, 5]`. */
+function mirrorTable(n: number): Int32Array {
+  const t = new Int32Array(n * 5);
+  for (let i = 0; i < n; i++) for (let k = -2; k <= 2; k++) t[i * 5 + k + 2] = mirror(i + k, n);
+  return t;
+}
+
+/**
+ * Separable 5-tap binomial blur with mirrored borders, evaluated only at every
+ * `step`-th pixel in x and y (step 1 = the full blur, 2 = REDUCE's samples).
+ */
+function blurSampled(img: ImageF32, step: number): ImageF32 {
+  const { width: W, height: H, channels: C, data } = img;
+  const OW = Math.ceil(W / step), OH = Math.ceil(H / step);
+  const mx = mirrorTable(W), my = mirrorTable(H);
+  const tmp = new Float32Array(H * OW * C);
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
+    for (let xo = 0; xo < OW; xo++) {
+      const x = xo * step, m = x * 5;
+      const a = (row + mx[m]!) * C, b = (row + mx[m + 1]!) * C, c0 = (row + mx[m + 2]!) * C;
+      const d = (row + mx[m + 3]!) * C, e = (row + mx[m + 4]!) * C, o = (y * OW + xo) * C;
+      for (let c = 0; c < C; c++) {
+        tmp[o + c] = K[0] * data[a + c]! + K[1] * data[b + c]! + K[2] * data[c0 + c]! +
+          K[3] * data[d + c]! +
+          K[4] * data[e + c]!;
+      }
+    }
+  }
+  const out = new Float32Array(OW * OH * C);
+  for (let yo = 0; yo < OH; yo++) {
+    const m = yo * step * 5;
+    const a = my[m]! * OW * C, b = my[m + 1]! * OW * C, c0 = my[m + 2]! * OW * C;
+    const d = my[m + 3]! * OW * C, e = my[m + 4]! * OW * C, o = yo * OW * C;
+    for (let i = 0; i < OW * C; i++) {
+      out[o + i] = K[0] * tmp[a + i]! + K[1] * tmp[b + i]! + K[2] * tmp[c0 + i]! +
+        K[3] * tmp[d + i]! +
+        K[4] * tmp[e + i]!;
+    }
+  }
+  return { width: OW, height: OH, channels: C, data: out };
+}
+
 /** Separable 5-tap binomial blur with mirrored borders. */
 export function blur5(img: ImageF32): ImageF32 {
-  const { width: W, height: H, channels: C, data } = img;
-  const tmp = new Float32Array(data.length), out = new Float32Array(data.length);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      for (let c = 0; c < C; c++) {
-        let s = 0;
-        for (let k = -2; k <= 2; k++) s += K[k + 2]! * data[(y * W + mirror(x + k, W)) * C + c]!;
-        tmp[(y * W + x) * C + c] = s;
-      }
-    }
-  }
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      for (let c = 0; c < C; c++) {
-        let s = 0;
-        for (let k = -2; k <= 2; k++) s += K[k + 2]! * tmp[(mirror(y + k, H) * W + x) * C + c]!;
-        out[(y * W + x) * C + c] = s;
-      }
-    }
-  }
-  return { width: W, height: H, channels: C, data: out };
+  return blurSampled(img, 1);
 }
 
 /** REDUCE: blur then keep even pixels; size ⌈W/2⌉×⌈H/2⌉. */
 export function pyrDown(img: ImageF32): ImageF32 {
-  const b = blur5(img);
-  const W = Math.ceil(img.width / 2), H = Math.ceil(img.height / 2), C = img.channels;
-  const out = new Float32Array(W * H * C);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      for (let c = 0; c < C; c++) {
-        out[(y * W + x) * C + c] = b.data[(2 * y * img.width + 2 * x) * C + c]!;
-      }
-    }
-  }
-  return { width: W, height: H, channels: C, data: out };
+  return blurSampled(img, 2);
 }
 
 /** EXPAND a coarser level to `width`×`height`. */

@@ -25,14 +25,30 @@ export function sampleBilinear(img: ImageF32, x: number, y: number, c: number): 
 /** Bilinear resize to `width`×`height` (pixel centres aligned: x_src = (x + 0.5)·sw/dw − 0.5). */
 export function resizeBilinear(img: ImageF32, width: number, height: number): ImageF32 {
   assertImageShape(img.data, img.width, img.height, img.channels);
-  const C = img.channels;
+  const { width: SW, height: SH, channels: C, data } = img;
+  const taps = (n: number, sn: number) => {
+    const i0 = new Int32Array(n), i1 = new Int32Array(n), f = new Float32Array(n);
+    for (let k = 0; k < n; k++) {
+      let v = (k + 0.5) * (sn / n) - 0.5;
+      v = v < 0 ? 0 : v > sn - 1 ? sn - 1 : v;
+      const a = Math.floor(v);
+      i0[k] = a, i1[k] = a + 1 < sn ? a + 1 : a, f[k] = v - a;
+    }
+    return { i0, i1, f };
+  };
+  const tx = taps(width, SW), ty = taps(height, SH);
   const out = new Float32Array(width * height * C);
-  const sx = img.width / width, sy = img.height / height;
   for (let y = 0; y < height; y++) {
-    const fy = (y + 0.5) * sy - 0.5;
+    const r0 = ty.i0[y]! * SW, r1 = ty.i1[y]! * SW, fy = ty.f[y]!;
     for (let x = 0; x < width; x++) {
-      const fx = (x + 0.5) * sx - 0.5;
-      for (let c = 0; c < C; c++) out[(y * width + x) * C + c] = sampleBilinear(img, fx, fy, c);
+      const a0 = tx.i0[x]!, a1 = tx.i1[x]!, fx = tx.f[x]!;
+      const p00 = (r0 + a0) * C, p01 = (r0 + a1) * C, p10 = (r1 + a0) * C, p11 = (r1 + a1) * C;
+      const o = (y * width + x) * C;
+      for (let c = 0; c < C; c++) {
+        const top = data[p00 + c]! + fx * (data[p01 + c]! - data[p00 + c]!);
+        const bot = data[p10 + c]! + fx * (data[p11 + c]! - data[p10 + c]!);
+        out[o + c] = top + fy * (bot - top);
+      }
     }
   }
   return { width, height, channels: C, data: out };

@@ -167,9 +167,6 @@ export function fpsString(fps: string | number): string {
   return `${Math.round(fps * 1000)}/1000`;
 }
 
-/** Bytes per RGB24 frame. */
-export const rgbFrameBytes = (w: number, h: number): number => w * h * 3;
-
 /**
  * Throw if a full decode produced clearly fewer frames than the container
  * declares (a truncated or damaged file). `expected` null = unknown.

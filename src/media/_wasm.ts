@@ -44,6 +44,27 @@ import type {
   ProbeResult,
 } from "./types.ts";
 
+/**
+ * Largest input file handed to ffmpeg.wasm (bytes). Its heap is 2 GB and holds the
+ * compressed input, up to 192 MB of decoded frames and the output, so a larger
+ * input would fail deep inside ffmpeg with an allocation error.
+ */
+export const WASM_MAX_INPUT_BYTES = 1024 ** 3;
+
+/** An input file's bytes for ffmpeg.wasm, refused with a clear error when too large. */
+async function readForWasm(path: string): Promise<Uint8Array> {
+  const st = await Deno.stat(path);
+  if (st.size > WASM_MAX_INPUT_BYTES) {
+    throw new MediaError(
+      `Cannot read "${path}" with the embedded ffmpeg.wasm: it is ${
+        (st.size / 1024 ** 3).toFixed(2)
+      } GB; the limit is ${WASM_MAX_INPUT_BYTES / 1024 ** 3} GB`,
+      { hint: "install ffmpeg (e.g. apt-get install ffmpeg) so the native backend streams it" },
+    );
+  }
+  return await Deno.readFile(path);
+}
+
 const NODE_MODULES = new URL("../../node_modules/", import.meta.url);
 /** Raw bytes per decode/encode chunk (bounds memory). */
 const CHUNK_BYTES = 192 * 1024 * 1024;
@@ -162,7 +183,7 @@ export class WasmMedia implements MediaBackend {
   ): Promise<T> {
     const ext = path.match(/\.[A-Za-z0-9]{1,5}$/)?.[0] ?? "";
     const name = uniq("in") + ext;
-    await ff.writeFile(name, await Deno.readFile(path));
+    await ff.writeFile(name, await readForWasm(path));
     try {
       return await fn(name);
     } finally {
@@ -217,7 +238,8 @@ export class WasmMedia implements MediaBackend {
     const ff = await this.#load();
     // Keep the compressed input in wasm memory for the whole decode.
     const name = uniq("in") + (path.match(/\.[A-Za-z0-9]{1,5}$/)?.[0] ?? "");
-    await this.#exclusive((f) => f.writeFile(name, Deno.readFileSync(path)));
+    const bytes = await readForWasm(path);
+    await this.#exclusive((f) => f.writeFile(name, bytes));
     try {
       const info = requireVideo(
         await this.#exclusive(() => this.#probeIn(ff, path, name)),
@@ -420,7 +442,7 @@ export class WasmMedia implements MediaBackend {
               await assertInputFile(audio);
               audioName = uniq("aud") +
                 (audio.match(/\.[A-Za-z0-9]{1,5}$/)?.[0] ?? "");
-              await f.writeFile(audioName, await Deno.readFile(audio));
+              await f.writeFile(audioName, await readForWasm(audio));
             }
             try {
               await this.#exec(

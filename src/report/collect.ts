@@ -89,7 +89,12 @@ export function createStepReport(
       }
       ref = { file: base };
     }
-    return { name, ...ref, ...(o.caption !== undefined ? { caption: o.caption } : {}) };
+    return {
+      name,
+      ...ref,
+      ...(o.caption !== undefined ? { caption: o.caption } : {}),
+      ...(o.thumbnail ? { thumbnail: true } : {}),
+    };
   };
   const api: StageReport = {
     file(fileName) {

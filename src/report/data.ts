@@ -17,6 +17,7 @@ const MediaRef = z.object({
   /** Or a declared file output of the step. */
   output: z.string().optional(),
   caption: z.string().optional(),
+  thumbnail: z.boolean().optional(),
 });
 
 const Unit = z.enum(["s", "frame", "iteration"]);
@@ -61,7 +62,7 @@ export type ReportMediaRef = z.infer<typeof MediaRef>;
 
 /** A step's report data with media resolved to absolute paths. */
 export interface LoadedStepReport {
-  images: { name: string; path: string; caption?: string }[];
+  images: { name: string; path: string; caption?: string; thumbnail?: boolean }[];
   videos: { name: string; path: string; caption?: string }[];
   series: ReportSeriesData[];
   metrics: ReportMetricData[];
@@ -90,9 +91,12 @@ export async function readStepReport(
       : r.file !== undefined
       ? join(dir, r.file)
       : undefined;
-    return p === undefined
-      ? null
-      : { name: r.name, path: p, ...(r.caption !== undefined ? { caption: r.caption } : {}) };
+    return p === undefined ? null : {
+      name: r.name,
+      path: p,
+      ...(r.caption !== undefined ? { caption: r.caption } : {}),
+      ...(r.thumbnail ? { thumbnail: true } : {}),
+    };
   };
   const nn = <T>(x: T | null): x is T => x !== null;
   return {

@@ -22,6 +22,8 @@ export interface PageMedia {
   path: string;
   caption?: string;
   sizeBytes: number;
+  /** The step asked for this picture as the clip's thumbnail. */
+  thumbnail?: boolean;
 }
 
 export interface PageStep {
@@ -65,6 +67,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line
 th { font-weight: 600; color: #455a64; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 code, .path { font: 12px ui-monospace, monospace; word-break: break-all; }
+td code, .badge { white-space: nowrap; word-break: normal; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }
 .s-ok, .s-ran { background: var(--ok); } .s-cached { background: #0277bd; }
 .s-failed { background: var(--bad); } .s-not-run { background: #9e9e9e; }
@@ -160,7 +163,8 @@ function fileRows(entries: [string, unknown][]): string {
 /** One clip's report page. */
 export function clipPage(m: ClipPageModel): string {
   const c = m.clip;
-  const maxS = Math.max(1e-6, ...c.steps.map((s) => s.durationS));
+  const shownS = (s: StepRecord) => s.status === "cached" ? s.computeS ?? 0 : s.durationS;
+  const maxS = Math.max(1e-6, ...c.steps.map(shownS));
   const warnings = c.steps.flatMap((s) => s.warnings.map((w) => ({ step: s.id, w })));
   const failedStep = c.steps.find((s) => s.status === "failed");
   const allMetrics = m.steps.flatMap((s) => s.metrics.map((x) => ({ step: s.rec.id, m: x })));
@@ -216,9 +220,13 @@ ${
 <td><span class="badge s-${esc(s.status)}">${
         esc(s.status === "cached" ? "cached (hit)" : s.status === "ran" ? "ran (miss)" : s.status)
       }</span></td>
-<td class="num">${esc(fmtS(s.durationS))}</td>
+<td class="num">${esc(fmtS(s.durationS))}${
+        s.status === "cached" && s.computeS !== undefined
+          ? `<div class="muted">computed in ${esc(fmtS(s.computeS))}</div>`
+          : ""
+      }</td>
 <td><div class="bar ${esc(s.status)}" style="width:${
-        (100 * s.durationS / maxS).toFixed(1)
+        (100 * shownS(s) / maxS).toFixed(1)
       }%"></div></td>
 <td><code>${esc(s.key.slice(0, 12))}</code></td>
 <td>${s.error ? `<span class="unmet">${esc(s.error)}</span>` : ""}${

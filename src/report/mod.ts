@@ -7,7 +7,8 @@
  * with their goals. Nothing is fetched from the network when viewing.
  *
  * Layout: `<dir>/report.html` + `<dir>/files/…` for one clip; for a batch
- * `<dir>/index.html` + `<dir>/<clip>/report.html` + `<dir>/<clip>/files/…`.
+ * `<dir>/index.html` + `<dir>/<clip>/report.html` + `<dir>/<clip>/files/…`, where `<dir>` is
+ * `<output folder>/<workflow name>_batch_report/` by default.
  * With an explicit page path `p/name.html`, its files go to `p/name_files/`.
  *
  * @module
@@ -18,12 +19,16 @@ import type { ClipRecord, RunReport } from "../workflow/run.ts";
 import { type LoadedStepReport, readStepReport, type ReportSeriesData } from "./data.ts";
 import { clipPage, indexPage, type IndexRow, type PageMedia, type PageStep } from "./html.ts";
 import { seriesSvg, stackedSvg, stepTimeSvg } from "./plots.ts";
+import { decodePng, encodeJpeg, thumbnail } from "./pictures.ts";
 
 export { createStepReport, isReportFile, REPORT_DATA_KEY } from "./collect.ts";
 export { readStepReport } from "./data.ts";
 
 /** Videos larger than this are linked by path instead of copied into the report folder. */
 export const MAX_COPY_BYTES = 64 * 1024 * 1024;
+/** PNG pictures larger than this are copied as a JPEG at most {@link MAX_IMAGE_WIDTH} wide. */
+export const MAX_PNG_BYTES = 256 * 1024;
+export const MAX_IMAGE_WIDTH = 1000;
 
 export interface HtmlReportTarget {
   /** Explicit page path (`--report-html`): the clip's report, or the batch's index. */
@@ -78,7 +83,7 @@ async function writeClip(
   const rel = (p: string) => relative(dirname(page), p).split("\\").join("/");
   const copy = async (
     stepId: string,
-    m: { name: string; path: string; caption?: string },
+    m: { name: string; path: string; caption?: string; thumbnail?: boolean },
     limit: number,
   ) => {
     let size = 0;
@@ -87,15 +92,24 @@ async function writeClip(
     } catch {
       return null;
     }
-    const dest = join(filesDir, `${safe(stepId)}-${safe(m.name)}${extname(m.path).toLowerCase()}`);
+    const ext = extname(m.path).toLowerCase();
+    const stem = join(filesDir, `${safe(stepId)}-${safe(m.name)}`);
+    let dest = `${stem}${ext}`;
     const copied = size <= limit;
-    if (copied) await copyFileAtomic(m.path, dest);
+    if (copied && ext === ".png" && size > MAX_PNG_BYTES) {
+      // Keep the page light: a large PNG (e.g. a contact sheet) becomes a JPEG.
+      let img = decodePng(await Deno.readFile(m.path));
+      if (img.width > MAX_IMAGE_WIDTH) img = thumbnail(img, MAX_IMAGE_WIDTH);
+      dest = `${stem}.jpg`;
+      await writeFileAtomic(dest, encodeJpeg(img, 85));
+    } else if (copied) await copyFileAtomic(m.path, dest);
     const out: PageMedia = {
       name: m.name,
       src: copied ? rel(dest) : null,
       path: m.path,
       sizeBytes: size,
       ...(m.caption !== undefined ? { caption: m.caption } : {}),
+      ...(m.thumbnail ? { thumbnail: true } : {}),
     };
     return out;
   };
@@ -134,11 +148,19 @@ async function writeClip(
     clip,
     steps,
     sharedPlots,
-    stepTimeSvg: await stepTimeSvg(clip.steps),
+    // Cached steps are drawn with the time they took when computed.
+    stepTimeSvg: await stepTimeSvg(
+      clip.steps.map((s) => ({
+        id: s.id,
+        status: s.status,
+        durationS: s.status === "cached" ? s.computeS ?? 0 : s.durationS,
+      })),
+    ),
     ...(indexHref !== undefined ? { indexHref } : {}),
   });
   await writeFileAtomic(page, html, { mkdir: true });
-  const firstImage = steps.flatMap((s) => s.images).find((m) => m.src !== null);
+  const images = steps.flatMap((s) => s.images).filter((m) => m.src !== null);
+  const firstImage = images.find((m) => m.thumbnail) ?? images[0];
   return {
     thumb: firstImage ? firstImage.src : null,
     keyMetrics: steps.flatMap((s) => s.metrics.filter((m) => m.key)),
@@ -163,7 +185,7 @@ export async function writeHtmlReports(
   }
   const index = target.path
     ? resolve(target.path)
-    : join(target.outputDir, `${safe(target.name)}_report`, "index.html");
+    : join(target.outputDir, `${safe(target.name)}_batch_report`, "index.html");
   const root = dirname(index);
   const rows: IndexRow[] = [];
   const clips: HtmlReportResult["clips"] = [];

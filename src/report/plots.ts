@@ -99,7 +99,7 @@ function panel(s: ReportSeriesData, xDomain: [number, number] | undefined, heigh
             type: "nominal",
             title: null,
             sort: channels,
-            legend: channels.length > 1 ? { orient: "right", labelLimit: 140 } : null,
+            legend: channels.length > 1 ? { orient: "right", labelLimit: 200 } : null,
           },
         }
         : {}),
@@ -161,7 +161,11 @@ export function stepTimeSvg(
   steps: { id: string; status: string; durationS: number }[],
 ): Promise<string> {
   return toSvg({
-    title: { text: "Time per step", anchor: "start", fontSize: 12 },
+    title: {
+      text: "Time per step (cached: the time it took when computed)",
+      anchor: "start",
+      fontSize: 12,
+    },
     width: WIDTH - 120,
     height: { step: 16 },
     data: { values: steps.map((s) => ({ step: s.id, status: s.status, s: s.durationS })) },

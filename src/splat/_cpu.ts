@@ -176,6 +176,32 @@ export class CpuBackend implements SplatBackend {
     });
   }
 
+  renderLossBackward(
+    scene: GaussianScene,
+    camera: Camera,
+    target: Float32Array,
+    loss?: LossOptions,
+    opts?: RenderOptions,
+  ): Promise<{ loss: number; output: RenderOutput; grads: SceneGrads }> {
+    return attempt(() => {
+      assertScene(scene);
+      const ws = this.#ws;
+      const f = forwardCpu(scene, camera, opts, ws);
+      const l = photometricLoss(
+        f.rgb,
+        target,
+        f.width,
+        f.height,
+        loss?.ssimWeight ?? 0.2,
+        loss?.mask,
+        ws,
+      );
+      const g2 = rasterizeBackward(f, l.grad, undefined, ws);
+      const grads = toSceneGrads(preprocessBackward(scene, f.proj, g2, ws));
+      return { loss: l.loss, output: toOutput(f, opts?.withCount ?? false), grads };
+    });
+  }
+
   createOptimizer(scene: GaussianScene, adam: AdamOptions): SceneOptimizer {
     return new CpuOptimizer(scene, adam);
   }

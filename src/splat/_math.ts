@@ -408,11 +408,6 @@ export function projectCovarianceBackward(
     dj12 * (v.fy * inY * ty * iz3 + v.fy * yc * iz2);
 }
 
-/** Determinant of a 2D covariance (a, b, c); the conic exists when it is > 0. */
-export function det2(a: number, b: number, c: number): number {
-  return a * c - b * b;
-}
-
 /**
  * Conic (inverse 2D covariance) of (a, b, c) into `out[o..o+3]`; returns false
  * (the reference culls) when the determinant is 0.

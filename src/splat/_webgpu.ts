@@ -167,6 +167,52 @@ export class WebGpuBackend implements SplatBackend {
     };
   }
 
+  renderLossBackward(
+    scene: GaussianScene,
+    camera: Camera,
+    target: Float32Array,
+    loss?: LossOptions,
+    opts?: RenderOptions,
+  ): Promise<{ loss: number; output: RenderOutput; grads: SceneGrads }> {
+    return this.ctx.guard(() => this.#renderLossBackward(scene, camera, target, loss, opts));
+  }
+
+  async #renderLossBackward(
+    scene: GaussianScene,
+    camera: Camera,
+    target: Float32Array,
+    loss?: LossOptions,
+    opts?: RenderOptions,
+  ): Promise<{ loss: number; output: RenderOutput; grads: SceneGrads }> {
+    const bg = background(opts);
+    const { layout, params } = this.#upload(scene);
+    deviceColorsIn(opts, layout, params);
+    const r = this.renderer;
+    const f = await r.forward(params, layout, camera, bg);
+    const np = f.width * f.height;
+    const { dRgb, read } = await r.loss(
+      f.width,
+      f.height,
+      r.buf("out_rgb", 12 * np),
+      target,
+      loss?.ssimWeight ?? 0.2,
+      loss?.mask,
+    );
+    const grads = r.buf("scene_grads", 4 * layout.total);
+    await r.backward(f, params, grads, dRgb, undefined, undefined);
+    opts?.deviceColors?.readColorGrads(grads, layout.offColors);
+    const nn = layout.n;
+    const { out: output, extra: [g, abs] } = await this.#output(f, opts, [
+      { buffer: grads, bytes: 4 * layout.total },
+      { buffer: r.buf("mean2d_abs", 4 * Math.max(1, nn)), bytes: 4 * nn },
+    ]);
+    return {
+      loss: await read(),
+      output,
+      grads: { ...unpackParams(new Float32Array(g!), layout), means2dAbs: new Float32Array(abs!) },
+    };
+  }
+
   loss(
     rendered: RenderOutput,
     target: Float32Array,

@@ -10,6 +10,7 @@
  * @module
  */
 import { SplatInputError } from "./errors.ts";
+import { readInputFile } from "./ply.ts";
 import type { PinholeCamera } from "./types.ts";
 
 const HINT =
@@ -43,6 +44,20 @@ function num(v: unknown, name: string, field: string, positive = false): number 
   return v;
 }
 
+/**
+ * Sizes a camera file may ask for, checked before anything is allocated: a render
+ * holds float RGB + alpha + depth per pixel (≈ 20 bytes), so 8192×8192 is ≈ 1.3 GB;
+ * real 3DGS captures are far below (≈ 1–2 k px).
+ */
+export const CAMERA_LIMITS = {
+  /** Longest image side (pixels). */
+  maxSide: 16384,
+  /** Most pixels of one image. */
+  maxPixels: 8192 * 8192,
+  /** Largest cameras.json read (bytes): ≈ 200 k cameras. */
+  maxFileBytes: 64 * 1024 * 1024,
+} as const;
+
 /** Converts one `cameras.json` entry (already parsed) to a world-to-camera pinhole camera. */
 export function cameraFromJson(entry: unknown, name = "cameras.json"): PinholeCamera {
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
@@ -52,6 +67,15 @@ export function cameraFromJson(entry: unknown, name = "cameras.json"): PinholeCa
   const width = num(e.width, name, "width", true), height = num(e.height, name, "height", true);
   if (!Number.isInteger(width) || !Number.isInteger(height)) {
     fail(name, `width/height must be integers`);
+  }
+  if (
+    width > CAMERA_LIMITS.maxSide || height > CAMERA_LIMITS.maxSide ||
+    width * height > CAMERA_LIMITS.maxPixels
+  ) {
+    fail(
+      name,
+      `the image would be ${width}×${height}; the limit is ${CAMERA_LIMITS.maxSide} px a side and ${CAMERA_LIMITS.maxPixels} pixels (8192×8192)`,
+    );
   }
   const fx = num(e.fx, name, "fx", true), fy = num(e.fy, name, "fy", true);
   const pos = e.position;
@@ -145,8 +169,9 @@ export function parseCameraFile(
 export async function readCamera(path: string, pick: CameraPick = {}): Promise<PinholeCamera> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = new TextDecoder().decode(await readInputFile(path, CAMERA_LIMITS.maxFileBytes));
   } catch (e) {
+    if (e instanceof SplatInputError) throw e;
     throw new SplatInputError(
       `Cannot read camera "${path}": ${e instanceof Error ? e.message : String(e)}`,
       {

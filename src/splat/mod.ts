@@ -26,6 +26,7 @@
  */
 import type { SplatBackend } from "./types.ts";
 import { CpuBackend } from "./_cpu.ts";
+import { createWebGpuBackend } from "./_webgpu.ts";
 import { SplatBackendError } from "./errors.ts";
 import { randomScene, simplePinhole } from "./scene.ts";
 
@@ -43,6 +44,7 @@ export {
 } from "./densify.ts";
 export { decodePly, encodePly, readPly, writeFileAtomic, writePly } from "./ply.ts";
 export {
+  CAMERA_LIMITS,
   cameraFromJson,
   type CameraJson,
   type CameraPick,
@@ -105,26 +107,11 @@ function withReason(backend: SplatBackend, reason: string): SelectedBackend {
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** Creates the WebGPU backend (module written separately: `_webgpu.ts`). */
+/** Creates the WebGPU backend (`_webgpu.ts`), as a SplatBackendError when there is no adapter. */
 async function createWebGpu(): Promise<SplatBackend> {
-  let mod: { createWebGpuBackend?: () => Promise<SplatBackend> };
-  try {
-    // A computed specifier keeps this module loadable when the WebGPU files are absent.
-    mod = await import(new URL("./_webgpu.ts", import.meta.url).href);
-  } catch (e) {
-    throw new SplatBackendError(`WebGPU backend cannot be loaded: ${errText(e)}`, {
-      hint: "use --backend cpu",
-      cause: e,
-    });
-  }
-  if (typeof mod.createWebGpuBackend !== "function") {
-    throw new SplatBackendError("WebGPU backend module has no createWebGpuBackend()", {
-      hint: "use --backend cpu",
-    });
-  }
   try {
     // Adapter/device requests must not hang the caller (e.g. a wedged driver).
-    return await withTimeout(mod.createWebGpuBackend(), 60_000, "WebGPU adapter/device request");
+    return await withTimeout(createWebGpuBackend(), 60_000, "WebGPU adapter/device request");
   } catch (e) {
     throw new SplatBackendError(`WebGPU is not available here: ${errText(e)}`, {
       hint: "use --backend cpu, or install a Vulkan/GL driver (e.g. Mesa llvmpipe)",

@@ -296,11 +296,33 @@ export async function writePly(path: string, scene: GaussianScene): Promise<void
   await writeFileAtomic(path, encodePly(scene));
 }
 
-/** Reads an input file, turning I/O errors into a {@link SplatInputError} naming it. */
-export async function readInputFile(path: string): Promise<Uint8Array> {
+/** Largest scene file read (bytes): one ArrayBuffer; ≈ 8 M Gaussians with SH degree 3. */
+export const MAX_SCENE_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * Reads an input file of at most `maxBytes`, turning I/O errors into a
+ * {@link SplatInputError} naming it; devices, FIFOs and folders are refused.
+ */
+export async function readInputFile(
+  path: string,
+  maxBytes: number = MAX_SCENE_FILE_BYTES,
+): Promise<Uint8Array> {
   try {
+    const st = await Deno.stat(path);
+    if (!st.isFile) {
+      throw new SplatInputError(`Cannot read "${path}": it is not a regular file`, {
+        hint: "pass the path of a file",
+      });
+    }
+    if (st.size > maxBytes) {
+      throw new SplatInputError(
+        `Cannot read "${path}": it is ${st.size} bytes; the limit is ${maxBytes}`,
+        { hint: "pass a smaller file" },
+      );
+    }
     return await Deno.readFile(path);
   } catch (e) {
+    if (e instanceof SplatInputError) throw e;
     throw new SplatInputError(
       `Cannot read "${path}": ${e instanceof Error ? e.message : String(e)}`,
       { hint: "check the path", cause: e },

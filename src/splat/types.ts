@@ -184,6 +184,18 @@ export interface SplatBackend extends Disposable {
     target: Float32Array,
     opts?: LossOptions,
   ): Promise<{ loss: number; grads: ImageGrads }>;
+  /**
+   * Forward, photometric loss against `target` [H, W, 3] and backward in one pass:
+   * the same result as `render` + `loss` + `renderBackward` without the second
+   * forward (for optimisers that keep their parameters on the host, e.g. the head).
+   */
+  renderLossBackward(
+    scene: GaussianScene,
+    camera: Camera,
+    target: Float32Array,
+    loss?: LossOptions,
+    opts?: RenderOptions,
+  ): Promise<{ loss: number; output: RenderOutput; grads: SceneGrads }>;
   /** An optimiser whose parameters and Adam state live on this backend's device. */
   createOptimizer(scene: GaussianScene, adam: AdamOptions): SceneOptimizer;
 }

@@ -8,6 +8,7 @@ import { jawDisplacedLandmarks, warpFaceRgba } from "../composite/standin.ts";
 import { openMedia } from "../media/mod.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { runWorkflow } from "../workflow/run.ts";
+import { REGISTRY } from "./mod.ts";
 
 Deno.test({
   name:
@@ -56,7 +57,7 @@ outputs:
         JSON.stringify(join(dir, "out", "v.mkv"))
       } }
 `;
-      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: [] });
+      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: [] });
       const report = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
       assert.equal(report.clips[0]!.status, "ok", report.clips[0]!.error);
       const outs = media.decodeVideo(join(dir, "out", "v.mkv"))[Symbol.asyncIterator]();

@@ -4,16 +4,18 @@
  * `.safetensors` file (format in `src/track/track_file.ts`), plus an optional
  * preview video (mesh and pose axes over the footage) and PNG contact sheet.
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { z } from "zod";
 import { trackClip } from "../track/mod.ts";
-import { defineStage } from "../workflow/stage.ts";
+import { defineStage, type StageReport } from "../workflow/stage.ts";
+import { readTrack } from "../track/track_file.ts";
+import { reportArticulation } from "../report/articulation.ts";
 
 const box = z.tuple([z.number(), z.number(), z.number().positive(), z.number().positive()]);
 
 export default defineStage({
   type: "face.track",
-  version: 1,
+  version: 2,
   description:
     "Track the speaker's 3D face mesh, head pose, expression, blinks and articulation per frame",
   params: z.strictObject({
@@ -98,6 +100,17 @@ export default defineStage({
         info.sceneCuts.join(", ") || "none"
       }`,
     );
+    await reportTrack(ctx.report, ctx.output("track"), ctx.stepId, p.video, p.max_fit_error_cm);
+    if (p.preview) {
+      ctx.report.image("contact_sheet", {
+        output: "contact_sheet",
+        caption: "tracking contact sheet",
+      });
+      ctx.report.video("preview", {
+        output: "preview",
+        caption: "mesh and pose axes over the footage",
+      });
+    }
     return {
       values: {
         frames: info.frameCount,
@@ -107,3 +120,51 @@ export default defineStage({
     };
   },
 });
+
+/** Declare the track's measured articulation, quality series and metrics for the report. */
+async function reportTrack(
+  report: StageReport,
+  trackPath: string,
+  stepId: string,
+  video: string,
+  maxFitErrorCm: number,
+): Promise<void> {
+  const t = await readTrack(trackPath);
+  const { fps, frameCount, firstFrameIndex, foundCount } = t.clip;
+  if (frameCount === 0 || !(fps > 0)) return;
+  reportArticulation(report, "articulation", {
+    title: `Articulation measured on ${basename(video)} (step ${stepId})`,
+    articulation: t.f32("articulation"),
+    frames: frameCount,
+    startS: firstFrameIndex / fps,
+    fps,
+    plot: "measured",
+  });
+  const fit = t.f32("fit_error_cm"); // [T]
+  report.series("quality", {
+    title: "Tracking quality",
+    x: { unit: "s", start: firstFrameIndex / fps, step: 1 / fps },
+    channels: { confidence: t.f32("confidence"), fit_error_cm: fit },
+    yLabel: "confidence / cm",
+  });
+  const found = t.u8("found");
+  const fitFound = [...fit].filter((_, i) => found[i] === 1).sort((a, b) => a - b);
+  report.metric("tracked_share", foundCount / frameCount, {
+    goal: { min: 0.95 },
+    description: "share of frames with the speaker's face tracked",
+    key: true,
+  });
+  report.metric(
+    "median_fit_error_cm",
+    fitFound.length ? fitFound[Math.floor(fitFound.length / 2)]! : null,
+    {
+      unit: "cm",
+      goal: { max: maxFitErrorCm },
+      description:
+        "median rigid-fit residual of tracked frames (the quality gate's limit is the goal)",
+    },
+  );
+  report.metric("scene_cuts", [...t.u8("scene_cut")].filter((v) => v === 1).length, {
+    description: "shots detected (tracking re-initialised)",
+  });
+}

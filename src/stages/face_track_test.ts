@@ -9,6 +9,7 @@ import { loadCanonicalMesh } from "../track/canonical_mesh.ts";
 import { readTrack } from "../track/track_file.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { runWorkflow } from "../workflow/run.ts";
+import { REGISTRY } from "./mod.ts";
 
 Deno.test({
   name:
@@ -36,9 +37,9 @@ outputs:
         JSON.stringify(join(dir, "out", "s.png"))
       } }
 `;
-      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: [] });
+      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: [] });
       const report = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
-      assert.equal(report.clips[0]!.status, "ok", report.clips[0]!.error);
+      assert.equal(report.clips[0]!.status, "ok", String(report.clips[0]!.error));
       const tr = await readTrack(join(dir, "out", "t.safetensors"));
       const T = 40;
       assert.equal(tr.clip.frameCount, T);

@@ -20,10 +20,11 @@ import { describeStyle } from "../audio/style.ts";
 import { readTrack } from "../track/track_file.ts";
 import { DubError } from "../errors.ts";
 import { defineStage } from "../workflow/stage.ts";
+import { reportArticulation } from "../report/articulation.ts";
 
 export default defineStage({
   type: "lipsync.expression",
-  version: 2,
+  version: 3,
   description:
     "Articulation track at the video frame rate from speech features (learned prior or baseline)",
   params: z.strictObject({
@@ -88,6 +89,15 @@ export default defineStage({
       modelPath: p.model,
       vad: opts.vad,
       ...(style ? { style } : {}),
+    });
+    reportArticulation(ctx.report, "articulation", {
+      title: `Driving articulation (${p.method}${style ? ", speaker style" : ""})`,
+      articulation: result.video,
+      frames: result.frames,
+      startS: 0,
+      fps: fps.num / fps.den,
+      plot: "driving",
+      order: 2,
     });
     return { values: { frames: result.frames } };
   },

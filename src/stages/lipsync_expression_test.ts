@@ -7,6 +7,7 @@ import { type RunEvent, runWorkflow } from "../workflow/run.ts";
 import { readArticulation, readFeatures } from "../audio/mod.ts";
 import { ARTICULATION_DIM } from "../articulation/mod.ts";
 import { writeSafetensors } from "../tensor/safetensors.ts";
+import { REGISTRY } from "./mod.ts";
 
 Deno.test({
   name: "lipsync.expression turns audio.features output into a frame-exact articulation track",
@@ -69,14 +70,14 @@ outputs:
         JSON.stringify(join(dir, "out", "feat.safetensors"))
       } }
 `;
-      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: [] });
+      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: [] });
       const events: RunEvent[] = [];
       const report = await runWorkflow(wf, {
         cacheDir: join(dir, "cache"),
         media,
         onEvent: (e) => events.push(e),
       });
-      assert.equal(report.clips[0]!.status, "ok", report.clips[0]!.error);
+      assert.equal(report.clips[0]!.status, "ok", String(report.clips[0]!.error));
       const feat = await readFeatures(join(dir, "out", "feat.safetensors"));
       const lips = await readArticulation(join(dir, "out", "lips.safetensors"));
       const base = await readArticulation(join(dir, "out", "base.safetensors"));
@@ -131,7 +132,7 @@ steps:
         JSON.stringify(bad)
       } }
 `;
-      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { sets: [] });
+      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: [] });
       const report = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
       assert.equal(report.clips[0]!.status, "failed");
       assert.match(report.clips[0]!.error ?? "", /Cannot load audio prior ".*bad\.onnx"/);

@@ -68,6 +68,16 @@ let humanModule: Promise<Any> | null = null;
  */
 let queue: Promise<unknown> = Promise.resolve();
 let lastOwner: symbol | null = null;
+/**
+ * The one Human instance of the process, created and loaded once. Loading several
+ * instances at the same time raced on the shared tfjs wasm backend ("Backend 'wasm'
+ * has not yet been initialized") when a batch started many clip jobs at once.
+ */
+let sharedHuman: Promise<Any> | null = null;
+/** How many times the face models were loaded in this process (for tests). */
+export let faceModelLoads = 0;
+
+const MODEL_DIR = new URL("node_modules/@vladmandic/human/models/", ROOT);
 
 function loadHumanModule(): Promise<Any> {
   humanModule ??= import(
@@ -82,62 +92,84 @@ function loadHumanModule(): Promise<Any> {
   return humanModule;
 }
 
-/** Create a detector with its models loaded (≈1 s). */
+/** The process's Human instance with its models loaded (created on first use, ≈1 s). */
+function loadHuman(): Promise<Any> {
+  sharedHuman ??= (async () => {
+    const mod = await loadHumanModule();
+    const Human = mod.Human ?? mod.default?.Human;
+    const human = new Human({
+      backend: "wasm",
+      wasmPath: new URL("node_modules/@tensorflow/tfjs-backend-wasm/dist/", ROOT).href,
+      modelBasePath: MODEL_DIR.href,
+      cacheModels: false,
+      debug: false,
+      async: false,
+      warmup: "none",
+      // 1 = never invalidate carried-over boxes because the frame changed; we decide
+      // when to re-detect (scene cuts, lost face, every `redetectEvery` frames).
+      cacheSensitivity: 1,
+      face: {
+        enabled: true,
+        detector: {
+          rotation: true,
+          // Crop = mesh box × scale. Measured RMS rigid-fit residual on cap12 (square input):
+          // 1.4 (Human's default) 0.57 cm, 1.6 0.38, 1.7 0.33, 1.8 0.32, 2.0 0.40.
+          scale: 1.8,
+          maxDetected: 4,
+          skipFrames: 10,
+          skipTime: 1e12,
+          minConfidence: 0.3,
+          return: false,
+        },
+        mesh: { enabled: true },
+        iris: { enabled: false },
+        attention: { enabled: false },
+        emotion: { enabled: false },
+        description: { enabled: false },
+        antispoof: { enabled: false },
+        liveness: { enabled: false },
+      },
+      body: { enabled: false },
+      hand: { enabled: false },
+      object: { enabled: false },
+      gesture: { enabled: false },
+      segmentation: { enabled: false },
+      filter: { enabled: false },
+    });
+    try {
+      faceModelLoads++;
+      await human.load();
+    } catch (e) {
+      const missing = !(await Deno.stat(new URL("facemesh.json", MODEL_DIR)).then(
+        () => true,
+        () => false,
+      ));
+      throw new Error(
+        `Cannot load the face models from "${MODEL_DIR.pathname}": ${(e as Error).message}${
+          missing
+            ? "; the model files are missing: run `deno install` in the repository"
+            : "; run again with --verbose and report the error if it persists"
+        }`,
+        { cause: e },
+      );
+    }
+    return human;
+  })().catch((e) => {
+    sharedHuman = null; // a later call may retry
+    throw e;
+  });
+  return sharedHuman;
+}
+
+/** Create a detector (the models are loaded once per process, on first use). */
 export async function createFaceDetector(
   opts: DetectorOptions = {},
 ): Promise<FaceDetector> {
-  const mod = await loadHumanModule();
-  const Human = mod.Human ?? mod.default?.Human;
   const maxFaces = opts.maxFaces ?? 4;
   const minScore = opts.minScore ?? 0.3;
   const redetectEvery = opts.redetectEvery ?? 10;
   const maxInputSide = opts.maxInputSide ?? 960;
-  const human = new Human({
-    backend: "wasm",
-    wasmPath: new URL("node_modules/@tensorflow/tfjs-backend-wasm/dist/", ROOT).href,
-    modelBasePath: new URL("node_modules/@vladmandic/human/models/", ROOT).href,
-    cacheModels: false,
-    debug: false,
-    async: false,
-    warmup: "none",
-    // 1 = never invalidate carried-over boxes because the frame changed; we decide
-    // when to re-detect (scene cuts, lost face, every `redetectEvery` frames).
-    cacheSensitivity: 1,
-    face: {
-      enabled: true,
-      detector: {
-        rotation: true,
-        // Crop = mesh box × scale. Measured RMS rigid-fit residual on cap12 (square input):
-        // 1.4 (Human's default) 0.57 cm, 1.6 0.38, 1.7 0.33, 1.8 0.32, 2.0 0.40.
-        scale: 1.8,
-        maxDetected: maxFaces,
-        skipFrames: redetectEvery,
-        skipTime: 1e12,
-        minConfidence: minScore,
-        return: false,
-      },
-      mesh: { enabled: true },
-      iris: { enabled: false },
-      attention: { enabled: false },
-      emotion: { enabled: false },
-      description: { enabled: false },
-      antispoof: { enabled: false },
-      liveness: { enabled: false },
-    },
-    body: { enabled: false },
-    hand: { enabled: false },
-    object: { enabled: false },
-    gesture: { enabled: false },
-    segmentation: { enabled: false },
-    filter: { enabled: false },
-  });
-  try {
-    await human.load();
-  } catch (e) {
-    throw new Error(
-      `Cannot load the face models: ${(e as Error).message}; reinstall @vladmandic/human@3.3.6`,
-    );
-  }
+  const human = await loadHuman();
   const tf = human.tf;
   let lastSize = "";
   let padded: Uint8Array | null = null; // [side, side, 3]
@@ -155,7 +187,10 @@ export async function createFaceDetector(
     const force = redetect || size !== lastSize || lastOwner !== owner;
     lastOwner = owner;
     lastSize = size;
+    // The instance is shared: this detector's settings apply to its own (serialised) calls.
     human.config.face.detector.skipFrames = force ? 0 : redetectEvery;
+    human.config.face.detector.maxDetected = maxFaces;
+    human.config.face.detector.minConfidence = minScore;
     // The detector resizes its input to 256×256: pad the frame to a square (right
     // and bottom, so coordinates are unchanged) so that wide frames are not
     // squeezed. (Human's own \`detector.square\` option misplaces the boxes.)

@@ -14,6 +14,12 @@ import { createFaceDetector, type FaceDetector, type RawFace } from "./detector.
 import { DEFAULT_ONE_EURO, FAST_ONE_EURO, OneEuroFilter, type OneEuroParams } from "./filter.ts";
 import { applyPose, eulerFromRotation, fitPoseRobust, type HeadPose, unapplyPose } from "./pose.ts";
 import { colorHistogram, histogramSimilarity, SceneCutDetector } from "./scene.ts";
+import {
+  type MouthAppearance,
+  mouthAppearance,
+  OcclusionGate,
+  type OcclusionVerdict,
+} from "./occlusion.ts";
 
 /** A box `[x, y, w, h]` in pixels. */
 export type Box = [number, number, number, number];
@@ -74,6 +80,8 @@ export interface FrameTrack {
   confidence: number;
   /** RMS residual of the rigid fit over the core rigid landmarks, cm (NaN when no face). */
   fitErrorCm: number;
+  /** Occlusion cues of the speaker's mouth (null when no face was picked); see occlusion.ts. */
+  occlusion?: (MouthAppearance & OcclusionVerdict) | null;
   box: Box | null;
   /** [468, 3] smoothed landmarks: x, y image pixels; z pixels, relative, + away from camera. */
   landmarks: Float32Array | null;
@@ -199,6 +207,7 @@ export class FaceTracker implements Disposable {
   /** Procrustes-basis landmarks minus the face contour: the quality-gate set. */
   #core: number[];
   #fitCount = 0;
+  #gate = new OcclusionGate();
 
   private constructor(
     mesh: CanonicalMesh,
@@ -263,6 +272,7 @@ export class FaceTracker implements Disposable {
       this.#resetFilters();
       this.#kz = 1;
       this.#fitCount = 0;
+      this.#gate.reset();
     }
     const redetect = this.#frames === 0 || sceneCut || gap > 1;
     this.#frames++;
@@ -276,6 +286,7 @@ export class FaceTracker implements Disposable {
       faceCount: faces.length,
       confidence: 0,
       fitErrorCm: NaN,
+      occlusion: null,
       box: null,
       landmarks: null,
       rawLandmarks: null,
@@ -311,8 +322,15 @@ export class FaceTracker implements Disposable {
     const limit = this.#fitCount >= 10
       ? Math.min(this.options.maxFitErrorCm, 1.35 * this.#fitEma)
       : this.options.maxFitErrorCm;
+    // The geometry alone sits on a knife edge (wasm- and native-decoded frames,
+    // which differ at ≈ 40 dB, flipped half of a covered mouth's frames), so the
+    // mouth's appearance and hysteresis over time decide with it (occlusion.ts).
+    const appearance = mouthAppearance(frame, raw);
+    const verdict = this.#gate.update(appearance, fit / limit);
+    base.occlusion = { ...appearance, ...verdict };
     base.confidence = face.meshScore * Math.min(1, Math.max(0, 1.5 - fit / limit));
-    if (face.meshScore < this.options.minConfidence || fit > limit) {
+    if (verdict.covered) base.confidence = Math.min(base.confidence, 0.49);
+    if (face.meshScore < this.options.minConfidence || verdict.covered) {
       base.status = "low_confidence";
       this.#resetFilters();
       return base;

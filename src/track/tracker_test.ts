@@ -124,7 +124,15 @@ Deno.test("FaceTracker marks frames with the mouth covered instead of returning 
   const { tracks } = await trackAll(frames);
   const covered = tracks.slice(12, 22);
   const marked = covered.filter((t) => !t.found);
-  assert.ok(marked.length >= 8, `${marked.length}/10 covered frames marked`);
+  // Measured 10/10 with native- and with wasm-decoded frames (`deno task test --bare`);
+  // the rigid-fit residual alone marked 8–9 (native) and 5 (wasm).
+  assert.ok(marked.length >= 9, `${marked.length}/10 covered frames marked`);
+  // The appearance cue decides with margin: the mouth's texture under the block is
+  // far below its limit (0.55 of the speaker's own), and clean frames far above.
+  for (const t of covered) assert.ok(t.occlusion!.textureRatio < 0.3, `frame ${t.index}`);
+  for (const t of tracks.slice(5, 12)) {
+    assert.ok(t.found && t.occlusion!.textureRatio > 0.75, `clean frame ${t.index}`);
+  }
   for (const t of marked) {
     assert.equal(t.status, "low_confidence");
     assert.equal(t.landmarks, null);

@@ -1,18 +1,30 @@
 /**
- * Content-addressed step cache behind a small store interface (a local folder
- * now; a shared or object store later). An entry is a folder of output files plus
- * `manifest.json` recording each file's size and sha256. Entries are built in a
- * staging folder and renamed into place, so a half-written entry never looks
- * finished; a manifest that fails validation is a miss, never a crash.
+ * Content-addressed step cache behind a small, location-free store interface:
+ * manifests by cache key, blobs by sha256, and `materialise` to get local files
+ * for an entry. The folder store below is what every machine mounts today (a
+ * network filesystem); an object store can implement the same primitives later.
  *
- * Layout: `<dir>/steps/<key[0..2]>/<key>/`, staging `<dir>/staging/<key>.<rand>/`.
+ * Safe for concurrent writers on different machines: a blob is written under a
+ * temporary name and renamed into place (same content under the same name, so
+ * the last rename is as good as the first); a manifest is published with an
+ * atomic create-if-absent (hard link) so the first valid one wins unless
+ * `replace`; every read validates the manifest and verifies each blob's size and
+ * sha256, so a partial or corrupt entry is a miss, never a crash.
+ *
+ * Folder layout: `<dir>/manifests/<key[0..2]>/<key>.json`,
+ * `<dir>/blobs/<sha[0..2]>/<sha256><ext>` (the output's extension is kept so
+ * tools that look at it still work), materialised entries
+ * `<dir>/tree/<key[0..2]>/<key>/<name>` (hard links to the blobs), staging
+ * `<dir>/staging/<key>.<rand>/`.
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { join } from "node:path";
+import { hostname } from "node:os";
+import { dirname, extname, join } from "node:path";
 import { z } from "zod";
+import { pidAlive } from "../atomic.ts";
 import type { JsonValue } from "./stage.ts";
 
 export const MANIFEST_VERSION = 1;
@@ -28,53 +40,88 @@ const JsonSchema: z.ZodType<JsonValue> = z.lazy(() =>
   ])
 );
 
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
 /** The machine's record of one cache entry (versioned, validated on read). */
 export const ManifestSchema = z.object({
   manifestVersion: z.literal(MANIFEST_VERSION),
-  key: z.string().regex(/^[0-9a-f]{64}$/),
+  key: Sha256,
   stepType: z.string(),
   stepVersion: z.number(),
   createdAt: z.string(),
   durationS: z.number(),
-  files: z.record(z.string(), z.object({ name: z.string(), size: z.number(), sha256: z.string() })),
+  /** Output name → file name (for its extension), size and content hash. */
+  files: z.record(
+    z.string(),
+    z.object({
+      // A relative path inside the entry (e.g. `_report/data.json`), never leaving it.
+      name: z.string().regex(/^(?![/\\])(?!.*(?:^|[/\\])\.\.(?:[/\\]|$))[^\0]+$/),
+      size: z.number(),
+      sha256: Sha256,
+    }),
+  ),
   values: z.record(z.string(), JsonSchema),
   warnings: z.array(z.string()).default([]),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
+/** Where an output lives, the same on every machine: `{key, name, sha256}`. */
+export interface OutputRef {
+  key: string;
+  name: string;
+  sha256: string;
+}
+
 export interface CacheEntry {
   manifest: Manifest;
-  /** Output name → absolute path of the cached file. */
+  /** Output name → local path of the verified file (from `materialise`). */
   paths: Record<string, string>;
 }
 
+/** A local folder an entry is built in before it is committed. */
 export interface Staging {
   key: string;
   dir: string;
 }
 
-/** Where step results are stored. */
-export interface CacheStore {
-  /** A valid entry for `key`, or null (missing, partial or corrupt = miss). */
-  get(key: string, opts?: { verify?: boolean }): Promise<CacheEntry | null>;
-  /** Start building an entry: an empty staging folder. */
-  begin(key: string): Promise<Staging>;
+/** The store primitives: nothing here exposes where or how things are kept. */
+export interface BlobStore {
+  /** Shown to the user (never credentials). */
+  readonly description: string;
+  /** The valid manifest for `key`, or null (missing, unreadable or invalid = miss). */
+  getManifest(key: string): Promise<Manifest | null>;
   /**
-   * Finish: hash the staged files, write the manifest, publish atomically. An
-   * existing valid entry for the key is kept (and returned) unless `replace`.
+   * Publish a manifest atomically. An existing valid one (blobs present and
+   * verified) is kept and returned unless `replace`.
    */
+  putManifest(m: Manifest, opts?: { replace?: boolean }): Promise<Manifest>;
+  hasBlob(sha256: string, ext?: string): Promise<boolean>;
+  /** Store a local file by content (it may be moved); returns its hash and size. */
+  putBlob(path: string, opts?: { move?: boolean }): Promise<{ sha256: string; size: number }>;
+  /** Local, verified files of an entry (output name → path), or null if a blob is missing or corrupt. */
+  materialise(m: Manifest): Promise<Record<string, string> | null>;
+}
+
+/** Where step results are stored: the primitives plus building entries. */
+export interface CacheStore extends BlobStore {
+  /** A valid entry for `key` with local files, or null (a miss). */
+  get(key: string): Promise<CacheEntry | null>;
+  /** Start building an entry: an empty local staging folder. */
+  begin(key: string): Promise<Staging>;
+  /** Store the staged files as blobs, then publish the manifest (see `putManifest`). */
   commit(
     staging: Staging,
     info: Omit<Manifest, "files" | "key" | "manifestVersion" | "createdAt">,
     files: Record<string, string>,
     opts?: { replace?: boolean },
   ): Promise<CacheEntry>;
-  /** Remove staging folders of killed runs; returns how many. */
-  sweepStaging(): Promise<number>;
   /** Throw away a staging folder. */
   discard(staging: Staging): Promise<void>;
-  /** Remove an entry (e.g. for --force). */
+  /** Remove leftovers of killed writers; returns how many. */
+  sweepStaging(): Promise<number>;
+  /** Forget an entry (its blobs may be shared and stay). */
   remove(key: string): Promise<void>;
+  /** The folder of a folder store (run records live beside the cache). */
   readonly root: string;
 }
 
@@ -107,46 +154,195 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-export class LocalCacheStore implements CacheStore {
+/** The output references of an entry, for reports: the same on every machine. */
+export function outputRefs(m: Manifest): Record<string, OutputRef> {
+  return Object.fromEntries(
+    Object.entries(m.files).map(([k, f]) => [k, { key: m.key, name: f.name, sha256: f.sha256 }]),
+  );
+}
+
+const HOST = hostname();
+
+/** Age after which a leftover of another machine (whose processes we cannot see) is swept. */
+const FOREIGN_STALE_MS = 24 * 3600e3;
+
+const rand = () => crypto.randomUUID().slice(0, 8);
+
+/**
+ * The folder store. Verified blobs are remembered per process by (path, size,
+ * mtime), so a batch does not re-hash the same file for every clip.
+ */
+export class FolderCacheStore implements CacheStore {
+  readonly #verified = new Map<string, string>();
   constructor(readonly root: string) {}
 
-  #entryDir(key: string): string {
-    return join(this.root, "steps", key.slice(0, 2), key);
+  get description(): string {
+    return this.root;
   }
 
-  async get(key: string, opts: { verify?: boolean } = {}): Promise<CacheEntry | null> {
-    const dir = this.#entryDir(key);
-    let manifest: Manifest;
+  #manifestPath(key: string): string {
+    return join(this.root, "manifests", key.slice(0, 2), `${key}.json`);
+  }
+  #blobPath(sha256: string, ext = ""): string {
+    return join(this.root, "blobs", sha256.slice(0, 2), `${sha256}${ext}`);
+  }
+
+  async getManifest(key: string): Promise<Manifest | null> {
+    if (!/^[0-9a-f]{64}$/.test(key)) return null;
     try {
       const parsed = ManifestSchema.safeParse(
-        JSON.parse(await Deno.readTextFile(join(dir, "manifest.json"))),
+        JSON.parse(await Deno.readTextFile(this.#manifestPath(key))),
       );
-      if (!parsed.success || parsed.data.key !== key) return null;
-      manifest = parsed.data;
+      return parsed.success && parsed.data.key === key ? parsed.data : null;
     } catch {
       return null;
     }
+  }
+
+  async #verify(path: string, size: number, sha256: string): Promise<boolean> {
+    try {
+      const st = await Deno.stat(path);
+      if (!st.isFile || st.size !== size) return false;
+      const memo = `${path}:${st.size}:${st.mtime?.getTime() ?? 0}`;
+      if (this.#verified.get(memo) === sha256) return true;
+      if ((await hashFile(path)) !== sha256) return false;
+      this.#verified.set(memo, sha256);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async hasBlob(sha256: string, ext = ""): Promise<boolean> {
+    return await Deno.stat(this.#blobPath(sha256, ext)).then((s) => s.isFile, () => false);
+  }
+
+  async putBlob(path: string, opts: { move?: boolean } = {}): Promise<
+    { sha256: string; size: number }
+  > {
+    const sha256 = await hashFile(path);
+    const size = (await Deno.stat(path)).size;
+    const dest = this.#blobPath(sha256, extname(path));
+    // A present, verified blob is the same content: nothing to do.
+    if (await this.#verify(dest, size, sha256)) {
+      if (opts.move) await Deno.remove(path).catch(() => {});
+      return { sha256, size };
+    }
+    await Deno.mkdir(join(dest, ".."), { recursive: true });
+    const tmp = `${dest}.${rand()}.partial`;
+    try {
+      if (opts.move) {
+        try {
+          await Deno.rename(path, tmp);
+        } catch {
+          await Deno.copyFile(path, tmp); // another filesystem
+        }
+      } else await Deno.copyFile(path, tmp);
+      // Check what landed on the (possibly network) filesystem before publishing it.
+      if ((await hashFile(tmp)) !== sha256) {
+        throw new Error(`Cache blob ${sha256} changed while being stored`);
+      }
+      await Deno.rename(tmp, dest); // atomic; replaces a corrupt blob of the same name
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
+    return { sha256, size };
+  }
+
+  /**
+   * The entry's files under `tree/<key>/` with their names (sub-folders kept), as
+   * hard links to the blobs (copies where links are not possible). A tree that
+   * does not match the manifest (replaced entry, repaired blob) is rebuilt.
+   */
+  async materialise(m: Manifest): Promise<Record<string, string> | null> {
+    const dir = join(this.root, "tree", m.key.slice(0, 2), m.key);
     const paths: Record<string, string> = {};
-    for (const [name, f] of Object.entries(manifest.files)) {
-      const p = join(dir, f.name);
-      try {
-        const st = await Deno.stat(p);
-        if (!st.isFile || st.size !== f.size) return null;
-        if (opts.verify !== false && (await hashFile(p)) !== f.sha256) return null;
-      } catch {
+    let intact = true;
+    for (const [name, f] of Object.entries(m.files)) {
+      paths[name] = join(dir, f.name);
+      if (intact && !(await this.#verify(paths[name]!, f.size, f.sha256))) intact = false;
+    }
+    if (intact) return paths;
+    for (const f of Object.values(m.files)) {
+      if (!(await this.#verify(this.#blobPath(f.sha256, extname(f.name)), f.size, f.sha256))) {
         return null;
       }
-      paths[name] = p;
     }
-    return { manifest, paths };
+    const tmp = `${dir}.${rand()}.partial`;
+    try {
+      for (const f of Object.values(m.files)) {
+        const p = join(tmp, f.name);
+        await Deno.mkdir(dirname(p), { recursive: true });
+        const blob = this.#blobPath(f.sha256, extname(f.name));
+        await Deno.link(blob, p).catch(() => Deno.copyFile(blob, p));
+      }
+      await Deno.mkdir(dirname(dir), { recursive: true });
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await Deno.rename(tmp, dir);
+          break;
+        } catch {
+          // Another reader built it meanwhile (fine if it verifies), or a stale tree is in
+          // the way: move it aside (never delete-then-rename into a live path).
+          if (await this.#treeMatches(dir, m)) return paths;
+          const trash = join(this.root, "staging", `trash-${m.key}.${rand()}`);
+          await Deno.mkdir(dirname(trash), { recursive: true });
+          await Deno.rename(dir, trash).catch(() => {});
+          await Deno.remove(trash, { recursive: true }).catch(() => {});
+        }
+      }
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+    return (await this.#treeMatches(dir, m)) ? paths : null;
+  }
+
+  async #treeMatches(dir: string, m: Manifest): Promise<boolean> {
+    for (const f of Object.values(m.files)) {
+      if (!(await this.#verify(join(dir, f.name), f.size, f.sha256))) return false;
+    }
+    return true;
+  }
+
+  async putManifest(m: Manifest, opts: { replace?: boolean } = {}): Promise<Manifest> {
+    const dest = this.#manifestPath(m.key);
+    await Deno.mkdir(join(dest, ".."), { recursive: true });
+    const tmp = `${dest}.${rand()}.partial`;
+    await Deno.writeTextFile(tmp, JSON.stringify(m, null, 2));
+    try {
+      if (!opts.replace) {
+        try {
+          // Create-if-absent, atomic on local and network filesystems.
+          await Deno.link(tmp, dest);
+          return m;
+        } catch (e) {
+          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+          const existing = await this.getManifest(m.key);
+          if (existing && (await this.materialise(existing))) return existing;
+          // Invalid or with missing blobs: ours replaces it.
+        }
+      }
+      await Deno.rename(tmp, dest);
+      return m;
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
+    }
+  }
+
+  async get(key: string): Promise<CacheEntry | null> {
+    const manifest = await this.getManifest(key);
+    if (!manifest) return null;
+    const paths = await this.materialise(manifest);
+    return paths ? { manifest, paths } : null;
   }
 
   async begin(key: string): Promise<Staging> {
-    const dir = join(this.root, "staging", `${key}.${crypto.randomUUID().slice(0, 8)}`);
+    const dir = join(this.root, "staging", `${key}.${rand()}`);
     await Deno.mkdir(dir, { recursive: true });
     await Deno.writeTextFile(
       join(dir, ".incomplete"),
-      `${new Date().toISOString()} pid ${Deno.pid}\n`,
+      `${new Date().toISOString()} pid ${Deno.pid} host ${HOST}\n`,
     );
     return { key, dir };
   }
@@ -157,79 +353,25 @@ export class LocalCacheStore implements CacheStore {
     files: Record<string, string>,
     opts: { replace?: boolean } = {},
   ): Promise<CacheEntry> {
-    const out: Manifest["files"] = {};
-    for (const [name, fileName] of Object.entries(files)) {
-      const p = join(staging.dir, fileName);
-      const st = await Deno.stat(p);
-      out[name] = { name: fileName, size: st.size, sha256: await hashFile(p) };
-    }
-    const manifest: Manifest = {
-      manifestVersion: MANIFEST_VERSION,
-      key: staging.key,
-      createdAt: new Date().toISOString(),
-      ...info,
-      files: out,
-    };
-    await Deno.writeTextFile(join(staging.dir, "manifest.json"), JSON.stringify(manifest, null, 2));
-    await Deno.remove(join(staging.dir, ".incomplete"));
-    const dest = this.#entryDir(staging.key);
-    await Deno.mkdir(join(dest, ".."), { recursive: true });
-    // Publish by rename, never delete-then-rename, so concurrent writers of the
-    // same key (batch clips sharing a step, two processes on one cache) cannot
-    // remove each other's entry. An existing entry that verifies (full hashes)
-    // wins unless `replace`; a corrupt one is moved aside first.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        await Deno.rename(staging.dir, dest);
-        break;
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists || /not empty|exists/i.test(String(e)))) {
-          throw e;
-        }
-        const existing = await this.get(staging.key);
-        if (existing && !opts.replace) {
-          await this.discard(staging);
-          return existing;
-        }
-        const trash = join(
-          this.root,
-          "staging",
-          `trash-${staging.key}.${crypto.randomUUID().slice(0, 8)}`,
-        );
-        await Deno.rename(dest, trash).catch(() => {});
-        await Deno.remove(trash, { recursive: true }).catch(() => {});
-      }
-    }
-    const entry = await this.get(staging.key, { verify: false });
-    if (!entry) throw new Error(`Cache entry ${staging.key} vanished after commit`);
-    return entry;
-  }
-
-  /** Remove staging folders left by runs that were killed (their process is gone). */
-  async sweepStaging(): Promise<number> {
-    const dir = join(this.root, "staging");
-    let removed = 0;
     try {
-      for await (const e of Deno.readDir(dir)) {
-        const p = join(dir, e.name);
-        let stale = e.name.startsWith("trash-");
-        try {
-          const marker = await Deno.readTextFile(join(p, ".incomplete"));
-          const pid = Number(/pid (\d+)/.exec(marker)?.[1]);
-          if (pid && pid !== Deno.pid && Deno.build.os === "linux") {
-            stale = !(await Deno.stat(`/proc/${pid}`).then(() => true, () => false));
-          } else if (!pid) stale = true;
-        } catch {
-          const st = await Deno.stat(p).catch(() => null);
-          stale ||= !!st?.mtime && Date.now() - st.mtime.getTime() > 24 * 3600e3;
-        }
-        if (stale) {
-          await Deno.remove(p, { recursive: true }).catch(() => {});
-          removed++;
-        }
+      const out: Manifest["files"] = {};
+      for (const [name, fileName] of Object.entries(files)) {
+        const b = await this.putBlob(join(staging.dir, fileName), { move: true });
+        out[name] = { name: fileName, size: b.size, sha256: b.sha256 };
       }
-    } catch { /* no staging folder */ }
-    return removed;
+      const manifest = await this.putManifest({
+        manifestVersion: MANIFEST_VERSION,
+        key: staging.key,
+        createdAt: new Date().toISOString(),
+        ...info,
+        files: out,
+      }, opts);
+      const paths = await this.materialise(manifest);
+      if (!paths) throw new Error(`Cache entry ${staging.key} does not verify after commit`);
+      return { manifest, paths };
+    } finally {
+      await this.discard(staging);
+    }
   }
 
   async discard(staging: Staging): Promise<void> {
@@ -237,6 +379,59 @@ export class LocalCacheStore implements CacheStore {
   }
 
   async remove(key: string): Promise<void> {
-    await Deno.remove(this.#entryDir(key), { recursive: true }).catch(() => {});
+    await Deno.remove(this.#manifestPath(key)).catch(() => {});
+    await Deno.remove(join(this.root, "tree", key.slice(0, 2), key), { recursive: true })
+      .catch(() => {});
+  }
+
+  /**
+   * Remove staging folders of dead writers: of this machine when their process
+   * is gone, of other machines (sharing the folder) only after a day; and
+   * `.partial` temporaries older than an hour.
+   */
+  async sweepStaging(): Promise<number> {
+    let removed = 0;
+    const dir = join(this.root, "staging");
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        const p = join(dir, e.name);
+        let stale: boolean;
+        try {
+          const marker = await Deno.readTextFile(join(p, ".incomplete"));
+          const pid = Number(/pid (\d+)/.exec(marker)?.[1]);
+          const host = /host (\S+)/.exec(marker)?.[1];
+          const st = await Deno.stat(p);
+          const age = Date.now() - (st.mtime?.getTime() ?? Date.now());
+          if (host !== undefined && host !== HOST) stale = age > FOREIGN_STALE_MS;
+          else stale = !pid || (pid !== Deno.pid && !pidAlive(pid));
+        } catch {
+          const st = await Deno.stat(p).catch(() => null);
+          stale = !!st?.mtime && Date.now() - st.mtime.getTime() > FOREIGN_STALE_MS;
+        }
+        if (stale) {
+          await Deno.remove(p, { recursive: true }).catch(() => {});
+          removed++;
+        }
+      }
+    } catch { /* no staging folder */ }
+    for (const sub of ["blobs", "manifests", "tree"]) {
+      try {
+        for await (const shard of Deno.readDir(join(this.root, sub))) {
+          for await (const e of Deno.readDir(join(this.root, sub, shard.name))) {
+            if (!e.name.endsWith(".partial")) continue;
+            const p = join(this.root, sub, shard.name, e.name);
+            const st = await Deno.stat(p).catch(() => null);
+            if (st?.mtime && Date.now() - st.mtime.getTime() > 3600e3) {
+              await Deno.remove(p, { recursive: true }).catch(() => {});
+              removed++;
+            }
+          }
+        }
+      } catch { /* none */ }
+    }
+    return removed;
   }
 }
+
+/** The folder store under its historical name. */
+export { FolderCacheStore as LocalCacheStore };

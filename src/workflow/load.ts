@@ -6,10 +6,10 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { type Document, isMap, isPair, isScalar, LineCounter, parseDocument } from "yaml";
+import { type Document, isMap, isPair, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import { z } from "zod";
 import { DubError } from "../errors.ts";
-import { findStage, STAGES } from "../stages/mod.ts";
+import type { StageRegistry } from "./registry.ts";
 import { findRefs, type Ref, refText, walkStrings, wholeRef } from "./refs.ts";
 import { type StepDecl, type WorkflowFile, WorkflowSchema } from "./schema.ts";
 
@@ -49,6 +49,10 @@ export interface LoadedWorkflow {
   deps: Map<string, Set<string>>;
   /** Input values given with --set (file paths there are relative to the current folder). */
   cwdInputs: Record<string, unknown>;
+  /** The step types this workflow was validated against (passed in by the caller). */
+  registry: StageRegistry;
+  /** The text and `--set` overrides it was loaded from (what a queue job carries). */
+  source: { text: string; sets: readonly string[] };
   /** Source position of a value, for errors raised later (at run time). */
   locate(path: (string | number)[]): { line: number; col: number };
 }
@@ -187,16 +191,57 @@ function decodeUtf8(file: string, bytes: Uint8Array): string {
   }
 }
 
+/**
+ * Limits on a workflow file (a hand-written file is a few KB): its size, and YAML
+ * aliases (`*name`), each of which may expand to a whole subtree ("billion laughs").
+ */
+export const WORKFLOW_LIMITS = {
+  /**
+   * Largest workflow file read (bytes). 256 KiB is ~50× the largest workflow here
+   * and parses in about a second even when it is all keys (measured: 20 000 keys
+   * in 2.5 s with the duplicate-key check below on a loaded 2-core machine; yaml's
+   * own `uniqueKeys` check is quadratic: 25 s).
+   */
+  maxBytes: 256 * 1024,
+  /** Most alias nodes in a workflow. */
+  maxAliases: 64,
+  /** Most nodes an alias may expand to, summed (yaml's `maxAliasCount` budget). */
+  maxAliasExpansion: 1000,
+} as const;
+
 /** Load and validate a workflow. Throws {@link WorkflowError} listing every problem. */
 export async function loadWorkflow(
   pathArg: string,
-  opts: { sets?: readonly string[] } = {},
+  opts: { sets?: readonly string[]; registry: StageRegistry },
 ): Promise<LoadedWorkflow> {
   const path = resolve(pathArg);
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    const st = await Deno.stat(path);
+    if (!st.isFile) {
+      throw new DubError("usage", `Cannot read workflow "${pathArg}": it is not a regular file`, {
+        hint: "pass the path of a workflow YAML file",
+      });
+    }
+    if (st.size > WORKFLOW_LIMITS.maxBytes) {
+      throw new DubError(
+        "workflow",
+        `${path}: the workflow file is ${st.size} bytes; the limit is ${WORKFLOW_LIMITS.maxBytes}`,
+        {
+          hint: "a workflow names inputs, models and steps; put data in files it references",
+        },
+      );
+    }
+    bytes = await readAtMost(path, WORKFLOW_LIMITS.maxBytes + 1);
+    if (bytes.length > WORKFLOW_LIMITS.maxBytes) {
+      throw new DubError(
+        "workflow",
+        `${path}: the workflow file is larger than the limit of ${WORKFLOW_LIMITS.maxBytes} bytes`,
+        { hint: "a workflow names inputs, models and steps; put data in files it references" },
+      );
+    }
   } catch (e) {
+    if (e instanceof DubError) throw e;
     const why = e instanceof Deno.errors.NotFound ? "file not found" : (e as Error).message;
     throw new DubError("usage", `Cannot read workflow "${pathArg}": ${why}`, {
       hint: "pass the path of a workflow YAML file",
@@ -205,14 +250,30 @@ export async function loadWorkflow(
   return parseWorkflow(path, decodeUtf8(path, bytes), opts);
 }
 
+/** The first `max` bytes of a file (never more, whatever the file claims). */
+async function readAtMost(path: string, max: number): Promise<Uint8Array> {
+  using f = await Deno.open(path);
+  const buf = new Uint8Array(max);
+  let n = 0;
+  while (n < max) {
+    const r = await f.read(buf.subarray(n));
+    if (r === null) break;
+    n += r;
+  }
+  return buf.subarray(0, n);
+}
+
 /** Validate workflow text (exported for tests). */
 export function parseWorkflow(
   path: string,
   text: string,
-  opts: { sets?: readonly string[] } = {},
+  opts: { sets?: readonly string[]; registry: StageRegistry },
 ): LoadedWorkflow {
+  const findStage = opts.registry.find;
+  const STAGES = opts.registry.stages;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Duplicate keys are checked below in linear time (yaml's own check is quadratic).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const pos = (offset: number) => {
     const p = lineCounter.linePos(offset);
     return { line: p.line, col: p.col };
@@ -220,13 +281,62 @@ export function parseWorkflow(
   const diags: Diagnostic[] = [];
   const at = (offset: number, message: string) =>
     diags.push({ file: path, ...pos(offset), message });
-  for (const e of doc.errors) at(e.pos[0], e.message.split("\n")[0]!);
+  for (const e of doc.errors) {
+    if (e.code === "MULTIPLE_DOCS") {
+      at(e.pos[0], "a workflow file holds one YAML document; remove this `---` and what follows");
+    } else at(e.pos[0], e.message.split("\n")[0]!);
+  }
   if (diags.length) throw new WorkflowError(diags);
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : null;
+        if (k === null) continue;
+        if (seen.has(k)) {
+          at(
+            isScalar(pair.key) ? pair.key.range?.[0] ?? 0 : 0,
+            `duplicate key "${k}" (a key may appear once per mapping)`,
+          );
+        }
+        seen.add(k);
+      }
+    },
+  });
+  if (diags.length) throw new WorkflowError(diags);
+  if (text.length > WORKFLOW_LIMITS.maxBytes) {
+    at(0, `the workflow is larger than the limit of ${WORKFLOW_LIMITS.maxBytes} bytes`);
+    throw new WorkflowError(diags);
+  }
+  // Aliases: bounded in number and in what they expand to.
+  const aliases: number[] = [];
+  visit(doc, {
+    Alias(_, node) {
+      aliases.push(node.range?.[0] ?? 0);
+    },
+  });
+  if (aliases.length > WORKFLOW_LIMITS.maxAliases) {
+    at(
+      aliases[WORKFLOW_LIMITS.maxAliases]!,
+      `too many YAML aliases (${aliases.length}; the limit is ${WORKFLOW_LIMITS.maxAliases})`,
+    );
+    throw new WorkflowError(diags, "write the values out instead of repeating `*alias` references");
+  }
 
   const locate = (p: Path) => pos(nodeOffset(doc, p));
   const atPath = (p: Path, message: string) => diags.push({ file: path, ...locate(p), message });
 
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: WORKFLOW_LIMITS.maxAliasExpansion });
+  } catch (e) {
+    if (!(e instanceof ReferenceError) || aliases.length === 0) throw e;
+    at(
+      aliases[0]!,
+      `YAML aliases expand to too much data (an "alias bomb"; the limit is ${WORKFLOW_LIMITS.maxAliasExpansion} nodes)`,
+    );
+    throw new WorkflowError(diags, "write the values out instead of nesting `*alias` references");
+  }
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
     at(0, "a workflow is a YAML mapping with `version`, `inputs`, `steps`…");
     throw new WorkflowError(diags);
@@ -285,7 +395,7 @@ export function parseWorkflow(
     // References inside `with`.
     walkStrings(s.with, ["steps", i, "with"], (str, p) => {
       for (const f of findRefs(str)) {
-        const err = checkRef(f.ref, f.expr, wf, s.id);
+        const err = checkRef(f.ref, f.expr, wf, s.id, findStage);
         if (err) atPath(p, err);
         else if (f.ref?.kind === "steps") deps.get(s.id)!.add(f.ref.step);
       }
@@ -332,7 +442,7 @@ export function parseWorkflow(
       atPath(p, `output "${name}": "from" must be a reference like \${{ steps.ID.outputs.NAME }}`);
       continue;
     }
-    const err = checkRef(r, refText(r), wf, null);
+    const err = checkRef(r, refText(r), wf, null, findStage);
     if (err) atPath(p, err);
     else {
       const stage = findStage(wf.steps.find((s) => s.id === r.step)!.uses);
@@ -381,7 +491,17 @@ export function parseWorkflow(
     atPath(["steps", i, "with"], `steps form a cycle: ${cycle.join(" → ")}`);
     throw new WorkflowError(diags);
   }
-  return { path, dir: dirname(path), file: wf, order, deps, locate, cwdInputs };
+  return {
+    path,
+    dir: dirname(path),
+    file: wf,
+    order,
+    deps,
+    locate,
+    cwdInputs,
+    registry: opts.registry,
+    source: { text, sets: [...(opts.sets ?? [])] },
+  };
 
   function knownKeys(p: Path): string[] {
     if (p.length === 0) return Object.keys(WorkflowSchema.shape);
@@ -399,6 +519,7 @@ function checkRef(
   expr: string,
   wf: WorkflowFile,
   self: string | null,
+  findStage: StageRegistry["find"],
 ): string | null {
   if (!r) {
     return `invalid reference "\${{ ${expr} }}"; use inputs.NAME, models.NAME or steps.ID.outputs.NAME`;

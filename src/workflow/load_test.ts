@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadWorkflow, parseWorkflow, WorkflowError } from "./load.ts";
+import { REGISTRY } from "../stages/mod.ts";
 
 const F = "/tmp/wf.yaml";
 const ok = `version: 1
@@ -30,7 +31,7 @@ outputs:
 
 function diag(text: string): string {
   try {
-    parseWorkflow(F, text);
+    parseWorkflow(F, text, { registry: REGISTRY });
   } catch (e) {
     assert.ok(e instanceof WorkflowError, `expected WorkflowError, got ${e}`);
     return e.message;
@@ -39,7 +40,7 @@ function diag(text: string): string {
 }
 
 Deno.test("parseWorkflow() orders steps by their references (DAG)", () => {
-  const wf = parseWorkflow(F, ok);
+  const wf = parseWorkflow(F, ok, { registry: REGISTRY });
   assert.deepEqual(wf.order.map((s) => s.id), ["rep", "enc"]);
   assert.deepEqual([...wf.deps.get("enc")!], ["rep"]);
 });
@@ -101,16 +102,19 @@ Deno.test("parseWorkflow() rejects duplicate ids, bad versions and YAML syntax e
 });
 
 Deno.test("parseWorkflow() applies --set to inputs and step parameters and rejects unknown targets", () => {
-  const wf = parseWorkflow(F, ok, { sets: ["footage=other.mp4", "enc.crf=28"] });
+  const wf = parseWorkflow(F, ok, {
+    registry: REGISTRY,
+    sets: ["footage=other.mp4", "enc.crf=28"],
+  });
   assert.equal(wf.file.steps.find((s) => s.id === "enc")!.with.crf, 28);
   const inp = wf.file.inputs.footage;
   assert.ok(typeof inp === "object" && inp.default === "other.mp4");
   assert.deepEqual(wf.cwdInputs, { footage: "other.mp4" });
   assert.throws(
-    () => parseWorkflow(F, ok, { sets: ["nope=1"] }),
+    () => parseWorkflow(F, ok, { registry: REGISTRY, sets: ["nope=1"] }),
     /--set nope: the workflow has no input "nope"/,
   );
-  assert.throws(() => parseWorkflow(F, ok, { sets: ["enc.crf=99"] }), /crf/);
+  assert.throws(() => parseWorkflow(F, ok, { registry: REGISTRY, sets: ["enc.crf=99"] }), /crf/);
 });
 
 Deno.test("loadWorkflow() rejects a non-UTF-8 file with the position of the bad byte", async () => {
@@ -120,13 +124,13 @@ Deno.test("loadWorkflow() rejects a non-UTF-8 file with the position of the bad 
   const latin1 = new Uint8Array([...bytes.subarray(0, 20), 0xe9, 0x0a]);
   await Deno.writeFile(p, latin1);
   await assert.rejects(
-    loadWorkflow(p),
+    loadWorkflow(p, { registry: REGISTRY }),
     (e) =>
       e instanceof WorkflowError &&
       /latin1\.yaml:2:10: the file is not valid UTF-8/.test(e.message),
   );
   await assert.rejects(
-    loadWorkflow(join(dir, "missing.yaml")),
+    loadWorkflow(join(dir, "missing.yaml"), { registry: REGISTRY }),
     /Cannot read workflow .*file not found/,
   );
   await Deno.remove(dir, { recursive: true });

@@ -1,8 +1,9 @@
 /** `dub plan`: which steps are cached and which will run, and why. */
-import { findStage } from "../stages/mod.ts";
 import { type CacheStore, LocalCacheStore } from "./cache.ts";
+import { clipJobs } from "./jobs.ts";
 import type { LoadedWorkflow } from "./load.ts";
-import { clipJobs, explainChange, readExplainState, resolveStep } from "./run.ts";
+import { FolderRunRecords, type RunRecords } from "./records.ts";
+import { explainChange, resolveStep } from "./resolve.ts";
 import type { JsonValue } from "./stage.ts";
 
 export interface PlannedStep {
@@ -20,12 +21,19 @@ export interface ClipPlan {
 
 export async function planWorkflow(
   wf: LoadedWorkflow,
-  opts: { cacheDir: string; store?: CacheStore; force?: boolean | string; batch?: string },
+  opts: {
+    cacheDir: string;
+    store?: CacheStore;
+    records?: RunRecords;
+    force?: boolean | string;
+    batch?: string;
+  },
 ): Promise<ClipPlan[]> {
   const store = opts.store ?? new LocalCacheStore(opts.cacheDir);
+  const records = opts.records ?? new FolderRunRecords(store.root);
   const plans: ClipPlan[] = [];
   for (const job of await clipJobs(wf, opts.batch)) {
-    const state = await readExplainState(store.root, wf, job.name);
+    const state = await records.readState(wf.path, job.name);
     const results = new Map<
       string,
       { paths: Record<string, string>; values: Record<string, JsonValue> }
@@ -69,7 +77,6 @@ export async function planWorkflow(
         willRun.add(step.id);
         steps.push({ ...base, status: "blocked", reason: (e as Error).message });
       }
-      void findStage;
     }
     plans.push({ clip: job.name, steps });
   }

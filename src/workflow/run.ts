@@ -1,63 +1,42 @@
 /**
- * The runner. One clip's run is a pure function of (workflow, the clip's
- * inputs, the cache): steps run in DAG order, each cached by content key
- * (step type + version + resolved params + input/model content hashes). A batch
- * is a set of independent clip jobs with bounded concurrency; a failing clip is
- * reported and the others go on.
+ * The runner: a workflow's clip jobs (one, or one per clip of a batch) checked
+ * before anything runs, handed to an {@link Executor} (this process by default,
+ * `dub worker`s through a queue otherwise), then the run report and the HTML
+ * report. One clip's run (`clip.ts`) is a pure function of (workflow, the clip's
+ * inputs, the cache); each step is cached by a content key (`resolve.ts`).
  *
  * @module
  */
 import { basename, dirname, extname, join, resolve } from "node:path";
-import type { z } from "zod";
-import { copyFileAtomic, writeFileAtomic } from "../atomic.ts";
+import { sweepPartials, writeFileAtomic } from "../atomic.ts";
 import { DubError } from "../errors.ts";
 import type { MediaBackend } from "../media/types.ts";
-import { findStage } from "../stages/mod.ts";
-import { type CacheEntry, type CacheStore, hashFile, hashJson, LocalCacheStore } from "./cache.ts";
-import { expandBatch } from "./batch.ts";
-import type { LoadedWorkflow } from "./load.ts";
-import { findRefs, interpolate, mapStrings, type Ref, refText, walkStrings } from "./refs.ts";
-import type { JsonValue, StageContext } from "./stage.ts";
-import { createStepReport, isReportFile, REPORT_DATA_KEY } from "../report/collect.ts";
 import { writeHtmlReports } from "../report/mod.ts";
+import { type CacheStore, LocalCacheStore } from "./cache.ts";
+import { reportForFile, type RunEvent, type RunReport } from "./events.ts";
+import { type Executor, LocalExecutor } from "./executor.ts";
+import {
+  checkRegularFiles,
+  checkWritable,
+  describeWriteError,
+  readFilesOf,
+  readsInside,
+  writeConflicts,
+  type WriteFile,
+  writeHint,
+} from "./guard.ts";
+import { type ClipJob, clipJobs, markDuplicateOutputs, outputPath } from "./jobs.ts";
+import { concurrencyCap } from "./limits.ts";
+import type { LoadedWorkflow } from "./load.ts";
+import { FolderRunRecords, type RunRecords } from "./records.ts";
 
-/** Events for progress display and `--json` (NDJSON). */
-export type RunEvent =
-  | { type: "run_start"; workflow: string; clips: number; media: string; cacheDir: string }
-  | { type: "clip_start"; clip: string }
-  | { type: "step_start"; clip: string; step: string; uses: string; key: string; cached: boolean }
-  | {
-    type: "step_progress";
-    clip: string;
-    step: string;
-    done: number;
-    total?: number;
-    unit?: string;
-    ratePerS?: number;
-  }
-  | { type: "step_log"; clip: string; step: string; level: "info" | "warn"; message: string }
-  | {
-    type: "step_end";
-    clip: string;
-    step: string;
-    status: "cached" | "ran" | "failed";
-    durationS: number;
-    key: string;
-    error?: string;
-  }
-  | { type: "output_written"; clip: string; name: string; path: string }
-  /** The HTML report: `path` is the page to open (report.html, or a batch's index.html). */
-  | { type: "report_written"; path: string; clips: string[] }
-  | { type: "report_failed"; error: string }
-  | { type: "clip_end"; clip: string; status: "ok" | "failed"; durationS: number; error?: string }
-  | {
-    type: "summary";
-    ok: number;
-    failed: number;
-    durationS: number;
-    report: string;
-    failedClips: { clip: string; error: string }[];
-  };
+// The runner's parts, re-exported for callers that used to find them here.
+export type { ClipRecord, RunEvent, RunReport, StepRecord } from "./events.ts";
+export { clipJobs, outputPath, resolveInputs } from "./jobs.ts";
+export type { ClipJob } from "./jobs.ts";
+export { explainChange, resolveStep } from "./resolve.ts";
+export type { ResolvedStep, StepJob } from "./resolve.ts";
+export { runClipJob } from "./clip.ts";
 
 export interface RunOptions {
   cacheDir: string;
@@ -71,168 +50,86 @@ export interface RunOptions {
   onEvent?: (e: RunEvent) => void;
   signal?: AbortSignal;
   store?: CacheStore;
+  /** Run records (explain state, reports); default: folders beside the cache. */
+  records?: RunRecords;
+  /** Where clips run; default: this process ({@link LocalExecutor}). */
+  executor?: Executor;
   /** Also write the run report here. */
   reportPath?: string;
+  /** Called with the error object of each failed clip (for `--verbose` cause chains). */
+  onClipError?: (clip: string, error: unknown) => void;
   /** The HTML report's page path, or false for none (default: a folder next to the outputs). */
   reportHtml?: string | false;
 }
 
-export interface StepRecord {
-  id: string;
-  uses: string;
-  key: string;
-  status: "cached" | "ran" | "failed" | "not-run";
-  durationS: number;
-  outputs: Record<string, string>;
-  values: Record<string, JsonValue>;
-  warnings: string[];
-  error?: string;
-  /** The step's report data (`_report/data.json` in its cache entry), when it declared any. */
-  report?: string;
-}
-
-export interface ClipRecord {
-  clip: string;
-  inputs: Record<string, unknown>;
-  status: "ok" | "failed";
-  durationS: number;
-  steps: StepRecord[];
-  outputs: Record<string, string>;
-  error?: string;
-  errorKind?: string;
-  hint?: string;
-}
-
-export interface RunReport {
-  reportVersion: 1;
-  workflow: string;
-  startedAt: string;
-  durationS: number;
-  media: string;
-  cacheDir: string;
-  clips: ClipRecord[];
-}
-
-/** One clip job: the workflow plus the values of its inputs. */
-export interface ClipJob {
-  name: string;
-  inputs: Record<string, unknown>;
-  /** Template values for output paths. */
-  stem: string;
-  /** Set when the job cannot run (e.g. a batch clip without its audio). */
-  error?: string;
-}
-
-/** Resolve the workflow's input values (file inputs to absolute paths). */
-export function resolveInputs(
-  wf: LoadedWorkflow,
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, decl] of Object.entries(wf.file.inputs)) {
-    const isObj = typeof decl === "object";
-    let v: unknown = name in overrides ? overrides[name] : isObj ? decl.default : decl;
-    const type = isObj
-      ? decl.type
-      : typeof decl === "number"
-      ? "number"
-      : typeof decl === "boolean"
-      ? "boolean"
-      : "string";
-    if (v === undefined) {
-      out[name] = undefined;
-      continue;
-    }
-    if (type === "file") v = resolve(name in overrides ? Deno.cwd() : wf.dir, String(v));
-    else if (type === "number") {
-      const n = Number(v);
-      if (!Number.isFinite(n)) {
-        throw new DubError("workflow", `Input "${name}" must be a number, got "${v}"`);
-      }
-      v = n;
-    } else if (type === "boolean") v = v === true || v === "true";
-    out[name] = v;
-  }
-  for (const [name, val] of Object.entries(wf.cwdInputs ?? {})) {
-    const decl = wf.file.inputs[name];
-    if (typeof decl === "object" && decl.type === "file" && !(name in overrides)) {
-      out[name] = resolve(Deno.cwd(), String(val));
-    }
-  }
-  return out;
-}
-
-/** The clip jobs of a run: one for a plain run, one per clip for a batch. */
-export async function clipJobs(wf: LoadedWorkflow, batchOverride?: string): Promise<ClipJob[]> {
-  const base = resolveInputs(wf);
-  const batch = wf.file.batch;
-  const pattern = batchOverride
-    ? resolve(Deno.cwd(), batchOverride)
-    : batch
-    ? resolve(wf.dir, batch.clips)
-    : null;
-  if (!pattern) {
-    const stem = typeof base[firstFileInput(wf) ?? ""] === "string"
-      ? basename(String(base[firstFileInput(wf)!]), extname(String(base[firstFileInput(wf)!])))
-      : wf.file.name ?? "run";
-    return [{ name: wf.file.name ?? basename(wf.path, extname(wf.path)), inputs: base, stem }];
-  }
-  const input = batch?.input ?? firstFileInput(wf);
-  if (!input) {
-    throw new DubError("workflow", `Cannot batch "${wf.path}": it has no file input`, {
-      hint: "declare an input with `type: file`",
-    });
-  }
-  return await expandBatch(wf, pattern, input, batch?.pair ?? {}, base);
-}
-
-function firstFileInput(wf: LoadedWorkflow): string | undefined {
-  return Object.entries(wf.file.inputs).find(([, d]) => typeof d === "object" && d.type === "file")
-    ?.[0];
-}
-
+/** Run a workflow (one clip or a batch). Never throws for a failing clip: see the report. */
 /** Run a workflow (one clip or a batch). Never throws for a failing clip: see the report. */
 export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise<RunReport> {
   const t0 = performance.now();
   const store = opts.store ?? new LocalCacheStore(opts.cacheDir);
+  const records = opts.records ?? new FolderRunRecords(store.root);
   const emit = opts.onEvent ?? (() => {});
   const jobs = await clipJobs(wf, opts.batch);
   markDuplicateOutputs(wf, jobs);
+  await preflight(wf, jobs, {
+    cacheDir: store.root,
+    ...(opts.reportPath !== undefined ? { reportPath: opts.reportPath } : {}),
+    ...(typeof opts.reportHtml === "string" ? { reportHtmlPath: opts.reportHtml } : {}),
+    batch: opts.batch !== undefined || wf.file.batch !== undefined,
+  });
   await store.sweepStaging();
+  let executor = opts.executor;
+  let notice: string | undefined;
+  if (!executor) {
+    const requested = Math.max(1, opts.concurrency ?? wf.file.batch?.concurrency ?? 1);
+    const cap = concurrencyCap(opts.media.name);
+    const concurrency = Math.min(requested, cap.jobs);
+    if (concurrency < requested) {
+      notice = `Concurrency lowered from ${requested} to ${concurrency}: ${cap.reason}`;
+    }
+    executor = new LocalExecutor({ store, records, media: opts.media, concurrency });
+  }
   emit({
     type: "run_start",
     workflow: wf.path,
     clips: jobs.length,
-    media: opts.media.name,
-    cacheDir: store.root,
+    media: executor.name,
+    cacheDir: executor.cacheDescription,
   });
-  const concurrency = Math.max(1, opts.concurrency ?? wf.file.batch?.concurrency ?? 1);
-  const records: ClipRecord[] = new Array(jobs.length);
-  const inflight = new Map<string, Promise<CacheEntry>>();
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      records[i] = await runClip(wf, jobs[i]!, { ...opts, store, onEvent: emit, inflight });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  if (notice) emit({ type: "notice", message: notice });
+  const clipRecords = await executor.run(wf, jobs, {
+    emit,
+    ...(opts.force !== undefined ? { force: opts.force } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onClipError ? { onClipError: opts.onClipError } : {}),
+  });
   const report: RunReport = {
     reportVersion: 1,
     workflow: wf.path,
     startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
     durationS: (performance.now() - t0) / 1000,
-    media: opts.media.name,
-    cacheDir: store.root,
-    clips: records,
+    media: executor.name,
+    cacheDir: executor.cacheDescription,
+    clips: clipRecords,
   };
-  const reportFile = join(
-    store.root,
-    "runs",
-    `${report.startedAt.replace(/[:.]/g, "-")}-${basename(wf.path, extname(wf.path))}.json`,
-  );
-  await writeJsonAtomic(reportFile, report);
-  if (opts.reportPath) await writeJsonAtomic(resolve(opts.reportPath), report);
+  const reportFile = await records.writeRun(reportForFile(report)).catch((e) => {
+    throw new DubError(
+      "step",
+      `Cannot write the run report in "${store.root}": ${describeWriteError(e, store.root)}`,
+      { hint: writeHint(e, "cache folder (--cache-dir)"), cause: e },
+    );
+  });
+  if (opts.reportPath) {
+    await writeJsonAtomic(resolve(opts.reportPath), reportForFile(report)).catch((e) => {
+      throw new DubError(
+        "usage",
+        `Cannot write the report "${opts.reportPath}": ${
+          describeWriteError(e, dirname(resolve(opts.reportPath!)))
+        }`,
+        { hint: writeHint(e, "report (--report)"), cause: e },
+      );
+    });
+  }
   if (opts.reportHtml !== false && wf.file.report !== false && jobs.length > 0) {
     // A report that cannot be written does not fail the run (its outputs are written).
     try {
@@ -250,10 +147,10 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
       emit({ type: "report_failed", error: (e as Error).message });
     }
   }
-  const failed = records.filter((r) => r.status === "failed");
+  const failed = clipRecords.filter((r) => r.status === "failed");
   emit({
     type: "summary",
-    ok: records.length - failed.length,
+    ok: clipRecords.length - failed.length,
     failed: failed.length,
     durationS: report.durationS,
     report: opts.reportPath ? resolve(opts.reportPath) : reportFile,
@@ -266,454 +163,93 @@ function writeJsonAtomic(path: string, v: unknown): Promise<void> {
   return writeFileAtomic(path, JSON.stringify(v, null, 2) + "\n", { mkdir: true });
 }
 
-/** Memoised content hashes for one run (path → sha256). */
-const hashMemo = new Map<string, { mtime: number; size: number; hash: Promise<string> }>();
-async function contentHash(path: string): Promise<string> {
-  const st = await Deno.stat(path);
-  const m = hashMemo.get(path);
-  const mtime = st.mtime?.getTime() ?? 0;
-  if (m && m.mtime === mtime && m.size === st.size) return await m.hash;
-  const hash = hashFile(path);
-  hashMemo.set(path, { mtime, size: st.size, hash });
-  return await hash;
-}
-
-/** What a step will be run with, and its cache key. */
-export interface ResolvedStep {
-  id: string;
-  uses: string;
-  params: Record<string, unknown>;
-  key: string;
-  /** Key components, for explaining why a step re-runs. */
-  components: { type: string; version: number; params: Record<string, string> };
-}
-
-/** Upstream results by step id (file output paths and values). */
-type Results = Map<string, { paths: Record<string, string>; values: Record<string, JsonValue> }>;
-
-/** Resolve a step's parameters against inputs and upstream results, check files, compute its key. */
-export async function resolveStep(
+/**
+ * Before any step runs: every file the run will write is checked against every
+ * file it reads (see guard.ts) and for being writable. A conflict in a single run,
+ * or one that involves the report or cache, fails the run (exit 2); in a batch a
+ * clip with a conflicting output fails alone. Partial files of killed runs left
+ * in the output folders are swept.
+ */
+export async function preflight(
   wf: LoadedWorkflow,
-  index: number,
-  inputs: Record<string, unknown>,
-  results: Results,
-): Promise<ResolvedStep> {
-  const step = wf.file.steps[index]!;
-  const stage = findStage(step.uses)!;
-  const where = () => {
-    const p = wf.locate(["steps", index, "with"]);
-    return `${wf.path}:${p.line}:${p.col}`;
-  };
-  const lookup = (r: Ref): unknown => {
-    if (r.kind === "inputs") {
-      const v = inputs[r.name];
-      if (v === undefined) {
-        throw new DubError("workflow", `${where()}: input "${r.name}" has no value`, {
-          hint: `give it a default in the workflow or pass --set ${r.name}=VALUE`,
-        });
-      }
-      return v;
-    }
-    if (r.kind === "models") {
-      const m = wf.file.models[r.name]!;
-      return resolve(wf.dir, typeof m === "string" ? m : m.path);
-    }
-    const res = results.get(r.step);
-    if (!res) throw new DubError("step", `${where()}: step "${r.step}" has not produced results`);
-    if (r.output in res.paths) return res.paths[r.output];
-    if (r.output in res.values) return res.values[r.output];
-    throw new DubError("step", `${where()}: step "${r.step}" did not produce "${refText(r)}"`);
-  };
-  const raw = mapStrings(step.with, (s) => interpolate(s, lookup)) as Record<string, unknown>;
-  const parsed = stage.params.safeParse(raw);
-  if (!parsed.success) {
-    const msg = parsed.error.issues.map((i: z.core.$ZodIssue) =>
-      `parameter "${i.path.join(".")}": ${i.message}`
-    ).join("; ");
-    throw new DubError("workflow", `${where()}: step "${step.id}" (${step.uses}) ${msg}`);
-  }
-  const params = parsed.data as Record<string, unknown>;
-  const paramHashes: Record<string, string> = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (stage.fileParams.includes(k) && v !== undefined && v !== null) {
-      // Relative paths written in `with:` are relative to the workflow file.
-      const files = (Array.isArray(v) ? v.map(String) : [String(v)]).map((f) => resolve(wf.dir, f));
-      params[k] = Array.isArray(v) ? files : files[0];
-      const hashes: string[] = [];
-      for (const f of files) {
-        try {
-          hashes.push(await contentHash(f));
-        } catch (e) {
-          const nf = e instanceof Deno.errors.NotFound;
-          throw new DubError(
-            "input",
-            `Cannot read "${f}" (step "${step.id}", parameter "${k}"): ${
-              nf ? "file not found" : (e as Error).message
-            }`,
-            {
-              hint: nf
-                ? "check the path; relative paths in a workflow are relative to the workflow file"
-                : undefined as never,
-            },
-          );
-        }
-      }
-      paramHashes[k] = hashJson({ files: hashes });
-    } else {
-      paramHashes[k] = hashJson(v);
-    }
-  }
-  // Models referenced anywhere in `with` are hashed by content (and checked against a declared sha256).
-  const models: Record<string, string> = {};
-  const modelRefs = new Set<string>();
-  walkStrings(step.with, [], (str) => {
-    for (const f of findRefs(str)) if (f.ref?.kind === "models") modelRefs.add(f.ref.name);
-  });
-  for (const name of [...modelRefs].sort()) {
-    const decl = wf.file.models[name]!;
-    const file = resolve(wf.dir, typeof decl === "string" ? decl : decl.path);
-    let hash: string;
-    try {
-      hash = await contentHash(file);
-    } catch {
-      throw new DubError("input", `Cannot read model "${name}" at "${file}": file not found`, {
-        hint: "fix the path under models: in the workflow",
-      });
-    }
-    if (typeof decl === "object" && decl.sha256 && decl.sha256 !== hash) {
-      throw new DubError(
-        "input",
-        `Model "${name}" at "${file}" has sha256 ${hash}, but the workflow expects ${decl.sha256}`,
-        {
-          hint: "use the model the workflow was written for, or update its sha256",
-        },
-      );
-    }
-    models[name] = hash;
-  }
-  if (Object.keys(models).length) paramHashes["models"] = hashJson(models);
-  const components = { type: stage.type, version: stage.version, params: paramHashes };
-  return { id: step.id, uses: step.uses, params, key: hashJson(components), components };
-}
-
-interface ExplainState {
-  steps: Record<string, ResolvedStep["components"] & { key: string }>;
-}
-function statePath(root: string, wf: LoadedWorkflow, clip: string): string {
-  return join(root, "state", `${hashJson([wf.path, clip]).slice(0, 32)}.json`);
-}
-export async function readExplainState(
-  root: string,
-  wf: LoadedWorkflow,
-  clip: string,
-): Promise<ExplainState> {
-  try {
-    return JSON.parse(await Deno.readTextFile(statePath(root, wf, clip))) as ExplainState;
-  } catch {
-    return { steps: {} };
-  }
-}
-
-/** Why a step's key differs from the one recorded last time. */
-export function explainChange(
-  prev: (ResolvedStep["components"] & { key: string }) | undefined,
-  cur: ResolvedStep,
-): string {
-  if (!prev) return "never run";
-  if (prev.key === cur.key) return "its cache entry is missing or corrupt";
-  if (prev.type !== cur.components.type) {
-    return `step type changed (${prev.type} → ${cur.components.type})`;
-  }
-  if (prev.version !== cur.components.version) {
-    return `step version changed (${prev.version} → ${cur.components.version})`;
-  }
-  const changed = [...new Set([...Object.keys(prev.params), ...Object.keys(cur.components.params)])]
-    .filter((k) => prev.params[k] !== cur.components.params[k]);
-  const stage = findStage(cur.uses);
-  return changed.map((k) =>
-    stage?.fileParams.includes(k) ? `content of "${k}" changed` : `parameter "${k}" changed`
-  ).join(", ") || "inputs changed";
-}
-
-async function runClip(
-  wf: LoadedWorkflow,
-  job: ClipJob,
-  opts: RunOptions & {
-    store: CacheStore;
-    onEvent: (e: RunEvent) => void;
-    inflight: Map<string, Promise<CacheEntry>>;
+  jobs: ClipJob[],
+  opts: {
+    cacheDir: string;
+    reportPath?: string;
+    reportHtmlPath?: string;
+    batch: boolean;
+    checkWritable?: boolean;
   },
-): Promise<ClipRecord> {
-  const t0 = performance.now();
-  const emit = opts.onEvent;
-  const clip = job.name;
-  emit({ type: "clip_start", clip });
-  const record: ClipRecord = {
-    clip,
-    inputs: job.inputs,
-    status: "ok",
-    durationS: 0,
-    steps: [],
-    outputs: {},
-  };
-  const results: Results = new Map();
-  /** Every file a step read: outputs must never overwrite one of them. */
-  const readFiles: string[] = [];
-  const state = await readExplainState(opts.store.root, wf, clip);
-  try {
-    if (job.error) {
-      throw new DubError("input", job.error, {
-        hint: "add the missing file or set batch.pair in the workflow",
-      });
-    }
-    for (const step of wf.order) {
-      if (opts.signal?.aborted) throw new DubError("interrupted", "Interrupted");
-      const index = wf.file.steps.indexOf(step);
-      const stage = findStage(step.uses)!;
-      const rs = await resolveStep(wf, index, job.inputs, results);
-      for (const k of stage.fileParams) {
-        const v = rs.params[k];
-        if (typeof v === "string") readFiles.push(v);
-        else if (Array.isArray(v)) readFiles.push(...v.map(String));
-      }
-      const force = opts.force === true || opts.force === step.id;
-      const srec: StepRecord = {
-        id: step.id,
-        uses: step.uses,
-        key: rs.key,
-        status: "not-run",
-        durationS: 0,
-        outputs: {},
-        values: {},
-        warnings: [],
-      };
-      record.steps.push(srec);
-      const ts = performance.now();
-      // Another clip of this batch may be computing the same step right now.
-      const pending = force ? undefined : opts.inflight.get(rs.key);
-      let entry: CacheEntry | null = force
-        ? null
-        : pending
-        ? await pending.catch(() => null)
-        : await opts.store.get(rs.key);
-      emit({
-        type: "step_start",
-        clip,
-        step: step.id,
-        uses: step.uses,
-        key: rs.key,
-        cached: entry !== null,
-      });
-      if (entry) {
-        srec.status = "cached";
-      } else {
-        const running = executeStep(wf, rs, stage, clip, opts, srec, force);
-        if (!force) opts.inflight.set(rs.key, running);
-        entry = await running.finally(() => opts.inflight.delete(rs.key)).catch((e) => {
-          srec.status = "failed";
-          srec.durationS = (performance.now() - ts) / 1000;
-          srec.error = (e as Error).message;
-          emit({
-            type: "step_end",
-            clip,
-            step: step.id,
-            status: "failed",
-            durationS: srec.durationS,
-            key: rs.key,
-            error: srec.error,
+): Promise<void> {
+  const writable = opts.checkWritable !== false;
+  if (writable) {
+    await checkWritable(opts.cacheDir, "cache folder", { folder: true, kind: "usage" })
+      .catch((e) => {
+        if (e instanceof DubError) {
+          throw new DubError("usage", e.message, {
+            hint: `pass --cache-dir (or set DUB_CACHE_DIR) to a writable folder`,
+            cause: e.cause,
           });
-          throw e;
-        });
-        srec.status = "ran";
-      }
-      srec.durationS = (performance.now() - ts) / 1000;
-      srec.outputs = Object.fromEntries(
-        Object.entries(entry.paths).filter(([k]) => !isReportFile(k)),
-      );
-      if (entry.paths[REPORT_DATA_KEY]) srec.report = entry.paths[REPORT_DATA_KEY];
-      srec.values = entry.manifest.values;
-      if (srec.status === "cached") srec.warnings = entry.manifest.warnings;
-      results.set(step.id, { paths: entry.paths, values: entry.manifest.values });
-      state.steps[step.id] = { ...rs.components, key: rs.key };
-      emit({
-        type: "step_end",
-        clip,
-        step: step.id,
-        status: srec.status,
-        durationS: srec.durationS,
-        key: rs.key,
+        }
+        throw e;
+      });
+    if (opts.reportPath) await checkWritable(opts.reportPath, "report (--report)");
+    if (opts.reportHtmlPath) {
+      await checkWritable(opts.reportHtmlPath, "HTML report (--report-html)");
+    }
+  }
+  const runWrites: WriteFile[] = [];
+  const writeDirs: { path: string; role: string }[] = [];
+  if (opts.reportPath) {
+    runWrites.push({ path: resolve(opts.reportPath), role: "the report (--report)", from: "cli" });
+  }
+  if (opts.reportHtmlPath) {
+    const page = resolve(opts.reportHtmlPath);
+    runWrites.push({ path: page, role: "the HTML report (--report-html)", from: "cli" });
+    // A single clip's pictures go to a folder beside the page (a batch's to per-clip
+    // folders named after the clips; only the pages are checked there).
+    if (!opts.batch) {
+      writeDirs.push({
+        path: join(dirname(page), `${basename(page, extname(page))}_files`),
+        role: "the HTML report's pictures folder",
       });
     }
-    for (const [name, o] of Object.entries(wf.file.outputs)) {
-      const r = /steps\.([^.]+)\.outputs\.([^\s}]+)/.exec(o.from)!;
-      const src = results.get(r[1]!)?.paths[r[2]!];
-      if (!src) {
-        throw new DubError("step", `Output "${name}": step "${r[1]}" produced no file "${r[2]}"`);
-      }
-      const dest = outputPath(wf, o.path, job);
-      await publishOutput(src, dest, [...Object.values(job.inputs), ...readFiles]);
-      record.outputs[name] = dest;
-      emit({ type: "output_written", clip, name, path: dest });
-    }
-  } catch (e) {
-    record.status = "failed";
-    record.error = (e as Error).message;
-    record.errorKind = e instanceof DubError ? e.kind : "step";
-    if (e instanceof DubError && e.hint) record.hint = e.hint;
-    // The error object itself (cause chain for --verbose), kept out of the JSON report.
-    Object.defineProperty(record, "exception", { value: e, enumerable: false });
-  } finally {
-    await writeJsonAtomic(statePath(opts.store.root, wf, clip), state).catch(() => {});
   }
-  record.durationS = (performance.now() - t0) / 1000;
-  emit({
-    type: "clip_end",
-    clip,
-    status: record.status,
-    durationS: record.durationS,
-    ...(record.error ? { error: record.error } : {}),
-  });
-  return record;
-}
-
-async function executeStep(
-  wf: LoadedWorkflow,
-  rs: ResolvedStep,
-  // deno-lint-ignore no-explicit-any
-  stage: import("./stage.ts").StageDef<any>,
-  clip: string,
-  opts: RunOptions & { store: CacheStore; onEvent: (e: RunEvent) => void },
-  srec: StepRecord,
-  replace: boolean,
-): Promise<CacheEntry> {
-  const emit = opts.onEvent;
-  const staging = await opts.store.begin(rs.key);
-  const tmpDir = await Deno.makeTempDir({ prefix: `dub-${rs.id}-` });
-  const ts = performance.now();
-  let lastEmit = 0;
-  const files: Record<string, string> = {};
-  const report = createStepReport(staging.dir, stage.outputs);
-  const ctx: StageContext = {
-    report: report.api,
-    stepId: rs.id,
-    outDir: staging.dir,
-    tmpDir,
-    media: opts.media,
-    signal: opts.signal ?? new AbortController().signal,
-    output(name: string): string {
-      const spec = stage.outputs[name];
-      if (!spec || spec.kind !== "file") {
-        throw new RangeError(`Step type "${stage.type}" declares no file output "${name}"`);
-      }
-      files[name] = `${name}${spec.ext.startsWith(".") ? spec.ext : `.${spec.ext}`}`;
-      return join(staging.dir, files[name]!);
-    },
-    progress(done: number, total?: number, unit?: string) {
-      const now = performance.now();
-      if (now - lastEmit < 100 && done !== total) return;
-      lastEmit = now;
-      const el = (now - ts) / 1000;
-      emit({
-        type: "step_progress",
-        clip,
-        step: rs.id,
-        done,
-        ...(total !== undefined ? { total } : {}),
-        ...(unit !== undefined ? { unit } : {}),
-        ...(el > 0 ? { ratePerS: done / el } : {}),
-      });
-    },
-    log(message: string) {
-      emit({ type: "step_log", clip, step: rs.id, level: "info", message });
-    },
-    warn(message: string) {
-      srec.warnings.push(message);
-      emit({ type: "step_log", clip, step: rs.id, level: "warn", message });
-    },
-  };
-  try {
-    const result = await stage.run(ctx, rs.params);
-    for (const [name, f] of Object.entries(files)) {
-      try {
-        await Deno.stat(join(staging.dir, f));
-      } catch {
-        delete files[name];
-      }
-    }
-    Object.assign(files, await report.finish(files));
-    return await opts.store.commit(
-      staging,
-      {
-        stepType: stage.type,
-        stepVersion: stage.version,
-        durationS: (performance.now() - ts) / 1000,
-        values: result.values ?? {},
-        warnings: srec.warnings,
-      },
-      files,
-      { replace },
-    );
-  } catch (e) {
-    await opts.store.discard(staging);
-    if (e instanceof DubError) throw e;
-    if (opts.signal?.aborted) throw new DubError("interrupted", "Interrupted", { cause: e });
-    const p = wf.locate(["steps", wf.file.steps.findIndex((s) => s.id === rs.id), "uses"]);
-    throw new DubError("step", `Step "${rs.id}" (${stage.type}) failed: ${(e as Error).message}`, {
-      cause: e,
-      hint: `see ${wf.path}:${p.line}:${p.col}; run with --verbose for details`,
-    });
-  } finally {
-    await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
-  }
-}
-
-/** Copy a cached output to its destination atomically; refuse to overwrite an input. */
-async function publishOutput(src: string, dest: string, inputs: unknown[]): Promise<void> {
-  const real = async (p: string) => {
-    try {
-      return await Deno.realPath(p);
-    } catch {
-      return resolve(p);
-    }
-  };
-  const d = await real(dest);
-  for (const v of inputs) {
-    if (typeof v === "string" && v.length > 0 && (await real(v)) === d) {
-      throw new DubError(
-        "workflow",
-        `Refusing to write output "${dest}": it is one of the inputs`,
-        {
-          hint: "choose an output path that differs from the input files",
-        },
-      );
-    }
-  }
-  try {
-    await copyFileAtomic(src, dest, { mkdir: true });
-  } catch (e) {
-    throw new DubError("step", `Cannot write output "${dest}": ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-}
-
-/** Destination of a workflow output for one clip job. */
-export function outputPath(wf: LoadedWorkflow, template: string, job: ClipJob): string {
-  const clip = job.name.replace(/[/\\]/g, "_");
-  return resolve(wf.dir, template.replaceAll("{stem}", job.stem).replaceAll("{clip}", clip));
-}
-
-/** In a batch, two clips writing the same output path (a.mp4 and a.mov → {stem}) is an error for the later ones. */
-function markDuplicateOutputs(wf: LoadedWorkflow, jobs: ClipJob[]): void {
-  const seen = new Map<string, string>();
+  const dirs = new Set<string>();
   for (const job of jobs) {
-    for (const o of Object.values(wf.file.outputs)) {
-      const dest = outputPath(wf, o.path, job);
-      const first = seen.get(dest);
-      if (first !== undefined && first !== job.name) {
-        job.error ??=
-          `Clips "${first}" and "${job.name}" would both write "${dest}"; rename one of them or put {clip} in the output path`;
-      } else seen.set(dest, job.name);
+    if (job.error) continue;
+    const outs = Object.entries(wf.file.outputs).map(([name, o]) => ({
+      path: outputPath(wf, o.path, job),
+      role: `output "${name}"`,
+      from: "workflow" as const,
+    }));
+    for (const o of outs) dirs.add(dirname(o.path));
+    const reads = readFilesOf(wf, job.inputs);
+    try {
+      await checkRegularFiles(reads);
+    } catch (e) {
+      if (!opts.batch) throw e;
+      job.error = (e as Error).message;
+      continue;
+    }
+    const problems = await writeConflicts(reads, [...runWrites, ...outs], opts.cacheDir);
+    problems.push(...await readsInside(reads, writeDirs));
+    if (problems.length === 0) continue;
+    const hint = "choose output and report paths that differ from the workflow, its inputs, " +
+      "models and the cache folder";
+    const runWide = problems.some((p) => /the (HTML )?report/.test(p));
+    if (!opts.batch || runWide) throw new DubError("workflow", problems.join("\n"), { hint });
+    job.error = problems.join("; ");
+    job.errorKind = "workflow";
+  }
+  if (writable) {
+    for (const d of dirs) {
+      await checkWritable(d, "output folder", {
+        folder: true,
+        kind: "workflow",
+        hint: "change the output path under outputs: in the workflow, or make the folder writable",
+      });
+      await sweepPartials(d);
     }
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { z } from "zod";
 import type { MediaBackend } from "../media/types.ts";
+import type { SelectedBackend } from "../splat/mod.ts";
 
 /** JSON-serialisable value (for value outputs stored in the cache manifest). */
 export type JsonValue =
@@ -47,6 +48,16 @@ export interface StageContext {
    * They are stored with the step's cache entry, so a cached re-run reports them too.
    */
   readonly report: StageReport;
+  /**
+   * The run's splat backend for `choice` (default "auto"): created, and for "auto"
+   * calibrated, once per run and shared by its steps; disposed when the run ends.
+   */
+  splat(choice?: "auto" | "cpu" | "webgpu"): Promise<SelectedBackend>;
+  /**
+   * A directory that survives an interrupted run of this step (same cache key), for
+   * checkpoints of long steps; removed once the step succeeds.
+   */
+  readonly checkpointDir: string;
 }
 
 /**
@@ -79,6 +90,8 @@ export interface ReportMediaOptions {
   output?: string;
   /** One line under the picture. */
   caption?: string;
+  /** Use this picture as the clip's thumbnail in a batch's index (default: the first picture). */
+  thumbnail?: boolean;
 }
 
 export interface ReportSeries {

@@ -1,0 +1,252 @@
+/**
+ * `deno task eval:dub`: the dubbing workflow measured end to end.
+ *
+ * Runs a dub workflow (default `workflows/demo.yaml`, with the same cache as
+ * `dub run`, so after `deno task demo` it only measures), then on its outputs:
+ *
+ * 1. Lip-sync on the final video: the encoded mp4 is tracked with the face tracker
+ *    (`face.track`'s code) and its measured articulation compared with the driving
+ *    articulation (`lipsync.expression`'s output): Pearson r for jaw_open and
+ *    lip_aperture (goal ≥ 0.8), the share of driven closures (bilabial_closure ≥ 0.5
+ *    or silence: speech gate < 0.5) that come out closed (measured bilabial_closure
+ *    ≥ 0.5; goal ≥ 90 %), and the lag (frames, + = late) maximising the correlation
+ *    of jaw_open + lip_aperture (goal |lag| ≤ 1). The same for the undubbed footage
+ *    (its own track) against the new dialogue: the baseline the dub must beat.
+ * 2. Seam: on every 5th frame, mean gradient magnitude on the mask's 50 % contour
+ *    ÷ the mean 3–6 px either side (goal ≤ 1.1), next to the same ratio on the
+ *    footage at the same contour (what the picture itself has there).
+ * 3. Untouched region: pixels outside the mask of the lossless composite that differ
+ *    from the decoded footage segment (goal 0, i.e. PSNR = ∞ before encoding).
+ * 4. Temporal: on still-head frames (rigid landmarks moving < 0.5 px), mean
+ *    |frame − previous| inside the mask (mask ≥ 50 %), composite vs the footage.
+ *
+ *   deno task eval:dub [--workflow workflows/demo.yaml] [--set footage=x.mp4 --set dialogue=y.wav]
+ *     [--media auto|native|wasm] [--out .cache/eval_dub]
+ *
+ * Writes `<out>/eval_dub.json` and `<out>/frames_*.png` (footage | dubbed | mask) to look at.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join, resolve } from "node:path";
+import { ARTICULATION_DIM, channelIndex } from "../../articulation/mod.ts";
+import { RIGID_LANDMARKS } from "../../composite/fill.ts";
+import { maskedMeanAbsDiff, seamRidge, untouchedDifferences } from "../../composite/metrics.ts";
+import { writePng } from "../../image/png.ts";
+import { type MediaChoice, openMedia } from "../../media/mod.ts";
+import type { MediaBackend } from "../../media/types.ts";
+import { readSafetensors } from "../../tensor/safetensors.ts";
+import { trackClip } from "../../track/track_clip.ts";
+import { readTrack } from "../../track/track_file.ts";
+import { loadWorkflow } from "../../workflow/load.ts";
+import { runWorkflow, type StepRecord } from "../../workflow/run.ts";
+import { bestLag, closureShare, pearson } from "../head/metrics.ts";
+import { REGISTRY } from "../../stages/mod.ts";
+
+const C = ARTICULATION_DIM;
+const JAW = channelIndex("jaw_open"),
+  AP = channelIndex("lip_aperture"),
+  BIL = channelIndex("bilabial_closure");
+const log = (s: string) => console.log(s);
+
+/** Lip-sync numbers of one measured articulation `[T, C]` against the driving one. */
+export function lipSync(
+  drive: Float32Array,
+  gate: Float32Array | null,
+  measured: Float32Array,
+  n: number,
+) {
+  const ch = (a: Float32Array, c: number) => Array.from({ length: n }, (_, t) => a[t * C + c]!);
+  const driven = Array.from(
+    { length: n },
+    (_, t) => drive[t * C + BIL]! >= 0.5 || (gate !== null && gate[t]! < 0.5),
+  );
+  const closed = Array.from({ length: n }, (_, t) => measured[t * C + BIL]! >= 0.5);
+  const sum = (a: Float32Array) =>
+    Array.from({ length: n }, (_, t) => a[t * C + JAW]! + a[t * C + AP]!);
+  return {
+    r_jaw_open: pearson(ch(drive, JAW), ch(measured, JAW)),
+    r_lip_aperture: pearson(ch(drive, AP), ch(measured, AP)),
+    closures: driven.filter(Boolean).length,
+    closed_share: closureShare(driven, closed),
+    lag_frames: bestLag(sum(drive), sum(measured), 6).lag,
+  };
+}
+
+function stepOf(steps: StepRecord[], uses: string, last = false): StepRecord {
+  const s = last ? steps.findLast((x) => x.uses === uses) : steps.find((x) => x.uses === uses);
+  if (!s) throw new Error(`The workflow has no ${uses} step; eval:dub needs a full dub workflow`);
+  return s;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      workflow: { type: "string", default: "workflows/demo.yaml" },
+      set: { type: "string", multiple: true, default: [] },
+      media: { type: "string", default: "auto" },
+      out: { type: "string", default: ".cache/eval_dub" },
+    },
+  });
+  const out = resolve(values.out!);
+  await Deno.mkdir(out, { recursive: true });
+  await using media = await openMedia({ backend: values.media as MediaChoice });
+  const wf = await loadWorkflow(values.workflow!, { registry: REGISTRY, sets: values.set! });
+  const t0 = performance.now();
+  const report = await runWorkflow(wf, {
+    cacheDir: Deno.env.get("DUB_CACHE_DIR") ?? resolve(wf.dir, ".dub-cache"),
+    media,
+    reportHtml: false,
+    onEvent: (e) => {
+      if (e.type === "step_end") {
+        log(`  ${e.step}: ${e.status} (${e.durationS.toFixed(1)} s)`);
+      }
+    },
+  });
+  const clip = report.clips[0]!;
+  if (clip.status !== "ok") throw new Error(`The workflow failed: ${clip.error}`);
+  log(
+    `workflow ${values.workflow}: ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s (${media.name} media)`,
+  );
+  const steps = clip.steps;
+  const segment = stepOf(steps, "video.trim").outputs.video!;
+  const track = stepOf(steps, "face.track").outputs.track!;
+  const articulation = stepOf(steps, "lipsync.expression").outputs.articulation!;
+  const render = stepOf(steps, "head.render");
+  const composite = stepOf(steps, "body.inpaint").outputs.video!;
+  const encoded = stepOf(steps, "video.encode", true).outputs.video!;
+
+  // 1. Lip-sync of the final video vs the undubbed footage.
+  const { tensors } = await readSafetensors(articulation);
+  const drive = tensors.get("articulation")!.data as Float32Array;
+  const gate = (tensors.get("gate")?.data as Float32Array | undefined) ?? null;
+  const footTrack = await readTrack(track);
+  const tmp = await Deno.makeTempDir();
+  let dubTrack;
+  try {
+    await trackClip(media, encoded, { outPath: join(tmp, "dub.safetensors"), tmpDir: tmp });
+    dubTrack = await readTrack(join(tmp, "dub.safetensors"));
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+  const n = Math.min(drive.length / C, footTrack.clip.frameCount, dubTrack.clip.frameCount);
+  const lipsDub = lipSync(drive, gate, dubTrack.f32("articulation"), n);
+  const lipsFootage = lipSync(drive, gate, footTrack.f32("articulation"), n);
+
+  // 2–4. Seam, untouched region, temporal stability (streamed, frame by frame).
+  const pic = await compositeMeasures(
+    media,
+    segment,
+    composite,
+    render.outputs.mask!,
+    footTrack,
+    out,
+  );
+  const result = {
+    workflow: values.workflow,
+    media: media.name,
+    frames: n,
+    lip_sync: { dubbed: lipsDub, footage_baseline: lipsFootage },
+    ...pic,
+  };
+  await Deno.writeTextFile(join(out, "eval_dub.json"), JSON.stringify(result, null, 2));
+  const f = (v: number | null) => (v === null || !Number.isFinite(v) ? "n/a" : v.toFixed(3));
+  log(`\nlip-sync over ${n} frames (goal r ≥ 0.8, closed ≥ 90 %, |lag| ≤ 1)`);
+  log(`                    dubbed    footage (baseline)`);
+  for (const k of ["r_jaw_open", "r_lip_aperture", "closed_share", "lag_frames"] as const) {
+    log(`  ${k.padEnd(16)} ${f(lipsDub[k]).padStart(8)}  ${f(lipsFootage[k]).padStart(8)}`);
+  }
+  log(`  driven closures: ${lipsDub.closures}`);
+  log(
+    `seam ratio (goal ≤ 1.1): composite ${f(pic.seam.composite)}, footage at the same contour ${
+      f(pic.seam.footage)
+    }`,
+  );
+  log(
+    `untouched pixels that differ (goal 0): ${pic.untouched_differences} over ${pic.frames_compared} frames`,
+  );
+  log(
+    `temporal |Δ| in the mask on ${pic.temporal.still_pairs} still-head frame pairs: composite ${
+      f(pic.temporal.composite)
+    }, footage ${f(pic.temporal.footage)} (8-bit levels)`,
+  );
+  log(`\nwrote ${join(out, "eval_dub.json")}`);
+}
+
+async function compositeMeasures(
+  media: MediaBackend,
+  segment: string,
+  composite: string,
+  maskPath: string,
+  footTrack: Awaited<ReturnType<typeof readTrack>>,
+  out: string,
+) {
+  const lm = footTrack.f32("landmarks"), found = footTrack.u8("found");
+  const { width: W, height: H } = footTrack.clip;
+  const src = media.decodeVideo(segment)[Symbol.asyncIterator]();
+  const msk = media.decodeVideo(maskPath, { pixelFormat: "gray" })[Symbol.asyncIterator]();
+  let t = 0, untouched = 0;
+  const seams: number[] = [], seamsSrc: number[] = [], tdC: number[] = [], tdF: number[] = [];
+  let prev: { c: Uint8Array; s: Uint8Array } | null = null;
+  const shots = new Set([30, 100, 180]);
+  try {
+    for await (const c of media.decodeVideo(composite)) {
+      const s = await src.next(), m = await msk.next();
+      if (s.done || m.done) break;
+      const mask = m.value.data;
+      untouched += untouchedDifferences(c.data, s.value.data, mask);
+      if (t % 5 === 0) {
+        const a = seamRidge(c.data, mask, W, H), b = seamRidge(s.value.data, mask, W, H);
+        if (a && b) seams.push(a.ratio), seamsSrc.push(b.ratio);
+      }
+      // Still head: rigid landmarks move < 0.5 px on average since the previous frame.
+      if (prev && t > 0 && t < footTrack.clip.frameCount && found[t] && found[t - 1]) {
+        let d = 0;
+        for (const i of RIGID_LANDMARKS) {
+          d += Math.hypot(
+            lm[(t * 468 + i) * 3]! - lm[((t - 1) * 468 + i) * 3]!,
+            lm[(t * 468 + i) * 3 + 1]! - lm[((t - 1) * 468 + i) * 3 + 1]!,
+          );
+        }
+        if (d / RIGID_LANDMARKS.length < 0.5 && mask.some((v) => v >= 128)) {
+          tdC.push(maskedMeanAbsDiff(c.data, prev.c, mask));
+          tdF.push(maskedMeanAbsDiff(s.value.data, prev.s, mask));
+        }
+      }
+      if (shots.has(t)) {
+        const img = new Uint8Array(W * 3 * H * 3);
+        for (let y = 0; y < H; y++) {
+          for (let x = 0; x < W; x++) {
+            for (let k = 0; k < 3; k++) {
+              img[(y * 3 * W + x) * 3 + k] = s.value.data[(y * W + x) * 3 + k]!;
+              img[(y * 3 * W + W + x) * 3 + k] = c.data[(y * W + x) * 3 + k]!;
+              img[(y * 3 * W + 2 * W + x) * 3 + k] = mask[y * W + x]!;
+            }
+          }
+        }
+        await writePng(join(out, `frames_${t}.png`), {
+          width: 3 * W,
+          height: H,
+          channels: 3,
+          data: img,
+        });
+      }
+      prev = { c: c.data, s: s.value.data };
+      t++;
+    }
+  } finally {
+    await src.return?.(undefined);
+    await msk.return?.(undefined);
+  }
+  const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : null);
+  return {
+    frames_compared: t,
+    untouched_differences: untouched,
+    seam: { composite: mean(seams), footage: mean(seamsSrc), frames: seams.length },
+    temporal: { composite: mean(tdC), footage: mean(tdF), still_pairs: tdC.length },
+  };
+}
+
+if (import.meta.main) await main();

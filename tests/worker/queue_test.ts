@@ -1,0 +1,290 @@
+/**
+ * The queue end to end with a real redis-server and `dub worker` subprocesses:
+ * a batch through several workers (password-protected Redis, nothing printed
+ * names the password), a worker killed mid-job, a worker stopped with SIGTERM, a
+ * bad clip, Redis restarted mid-batch, two submitters. Skips (naming
+ * redis-server) where Debian's `redis-server` is not installed. Clips are tiny
+ * (64×48, 10 frames) so the tests measure the queue, not the media.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openMedia } from "../../src/media/mod.ts";
+import { hashFile, LocalCacheStore } from "../../src/workflow/cache.ts";
+import {
+  DubProcess,
+  type LogLine,
+  makeClips,
+  queueWorkflow,
+  redisMissing,
+  RedisServer,
+  sleep,
+  startWorker,
+} from "./_harness.ts";
+
+const missing = await redisMissing();
+const media = await openMedia();
+
+function queueTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: missing !== null,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}
+if (missing) console.warn(`skipping queue tests: ${missing}`);
+
+interface Setup {
+  dir: string;
+  cache: string;
+  wf: string;
+  clips: string[];
+  redis: RedisServer;
+  workers: DubProcess[];
+}
+
+type WorkerOpts = Partial<Parameters<typeof startWorker>[1]>;
+
+async function setup(
+  nClips: number,
+  nWorkers: number,
+  opts: { password?: string; worker?: WorkerOpts } = {},
+): Promise<Setup> {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "dub-queue-" }));
+  const clips = await makeClips(media, join(dir, "clips"), nClips);
+  const wf = join(dir, "wf.yaml");
+  await Deno.writeTextFile(wf, queueWorkflow());
+  const redis = await RedisServer.start(opts.password ? { password: opts.password } : {});
+  const cache = join(dir, "cache");
+  const s: Setup = { dir, cache, wf, clips, redis, workers: [] };
+  for (let i = 0; i < nWorkers; i++) addWorker(s, opts.worker);
+  for (const w of s.workers) await w.waitFor((l) => l.type === "worker_ready");
+  return s;
+}
+
+function addWorker(s: Setup, opts: WorkerOpts = {}): DubProcess {
+  const w = startWorker(s.redis.url, { cacheDir: s.cache, roots: [s.dir], ...opts });
+  s.workers.push(w);
+  return w;
+}
+
+async function teardown(s: Setup): Promise<void> {
+  for (const w of s.workers) w.kill("SIGTERM");
+  for (const w of s.workers) await w.done();
+  await s.redis.dispose();
+  await Deno.remove(s.dir, { recursive: true }).catch(() => {});
+}
+
+function submit(s: Setup, extra: string[] = []): DubProcess {
+  return new DubProcess(["run", s.wf, "--queue", s.redis.url, "--json", ...extra]);
+}
+
+/** Completed jobs per clip name across workers (`job_end` ok lines). */
+function completions(workers: DubProcess[]): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const w of workers) {
+    for (const l of w.lines) {
+      if (l.type === "job_end" && l.status === "ok") {
+        m[String(l.clip)] = (m[String(l.clip)] ?? 0) + 1;
+      }
+    }
+  }
+  return m;
+}
+const once = (names: string[]) => Object.fromEntries(names.map((n) => [n, 1]));
+const clipNames = (s: Setup) => s.clips.map((c) => c.split("/").pop()!);
+const summaryOf = (p: DubProcess) => p.lines.find((l) => l.type === "summary") as LogLine;
+const outPath = (s: Setup, clip: string) =>
+  join(s.dir, "out", `${clip.replace(/\.mp4$/, "")}_dubbed.mp4`);
+
+/** Every cache entry verifies (manifest, sizes and sha256 of all its files). */
+async function assertCacheIntact(cacheDir: string): Promise<number> {
+  const store = new LocalCacheStore(cacheDir);
+  let n = 0;
+  for await (const shard of Deno.readDir(join(cacheDir, "manifests"))) {
+    for await (const e of Deno.readDir(join(cacheDir, "manifests", shard.name))) {
+      if (!e.name.endsWith(".json")) continue;
+      const key = e.name.replace(/\.json$/, "");
+      assert.ok(await store.get(key), `cache entry ${key} does not verify`);
+      n++;
+    }
+  }
+  return n;
+}
+
+queueTest(
+  "dub run --queue: a batch through two workers, every clip once, no credential printed, re-submit adds no work",
+  async () => {
+    const password = "s3cret-pw";
+    const s = await setup(4, 2, { password });
+    try {
+      const sub = submit(s, ["--report", join(s.dir, "report.json")]);
+      assert.equal(await sub.done(), 0, sub.stderr.join("\n"));
+      assert.equal(summaryOf(sub).ok, 4);
+      assert.deepEqual(completions(s.workers), once(clipNames(s)));
+      for (const c of clipNames(s)) {
+        const p = await media.probe(outPath(s, c));
+        assert.equal(p.video?.frameCount, 10);
+        assert.equal(p.audio.length, 1);
+      }
+      // The workers' events reach the submitter: both steps of every clip.
+      assert.equal(sub.lines.filter((l) => l.type === "step_end").length, 8);
+      const report = await Deno.readTextFile(join(s.dir, "report.json"));
+      assert.equal(JSON.parse(report).clips.length, 4);
+      // Re-submitting the same batch finds the finished jobs: no worker runs anything.
+      const again = submit(s);
+      assert.equal(await again.done(), 0);
+      assert.deepEqual(completions(s.workers), once(clipNames(s)));
+      // No output anywhere names the password.
+      const all = [sub, again, ...s.workers].flatMap((p) => [
+        ...p.lines.map((l) => JSON.stringify(l)),
+        ...p.stderr,
+      ]).join("\n") + report;
+      assert.ok(!all.includes(password), "the Redis password was printed");
+      assert.ok(all.includes("redis://***@127.0.0.1"), "the redacted URL is shown");
+    } finally {
+      await teardown(s);
+    }
+  },
+);
+
+queueTest(
+  "dub worker killed with SIGKILL mid-job: another worker finishes the clip once, same output, cache intact",
+  async () => {
+    // A short lock: the dead worker's job is taken up about 3 s after the kill.
+    const s = await setup(1, 2, { worker: { lockS: 3 } });
+    try {
+      const clip = clipNames(s)[0]!;
+      // Reference: the same clip run locally with a cache of its own.
+      const ref = new DubProcess([
+        "run",
+        s.wf,
+        "--json",
+        "--cache-dir",
+        join(s.dir, "ref-cache"),
+      ]);
+      assert.equal(await ref.done(), 0, ref.stderr.join("\n"));
+      const want = await hashFile(outPath(s, clip));
+      await Deno.remove(join(s.dir, "out"), { recursive: true });
+
+      const sub = submit(s);
+      // Kill whichever worker starts encoding (its step is writing into the cache).
+      let victim: DubProcess | undefined;
+      const t0 = Date.now();
+      while (!victim && Date.now() - t0 < 120_000) {
+        victim = s.workers.find((w) =>
+          w.lines.some((l) =>
+            l.type === "worker_event" && (l.event as LogLine).type === "step_start" &&
+            (l.event as LogLine).step === "enc"
+          )
+        );
+        await sleep(10);
+      }
+      assert.ok(victim, "no worker started the clip");
+      victim.kill("SIGKILL");
+      assert.equal(await sub.done(), 0, sub.stderr.join("\n"));
+      const survivor = s.workers.find((w) => w !== victim)!;
+      assert.deepEqual(completions(s.workers), { [clip]: 1 });
+      assert.ok(survivor.lines.some((l) => l.type === "job_end" && l.status === "ok"));
+      assert.equal(await hashFile(outPath(s, clip)), want);
+      assert.ok((await assertCacheIntact(s.cache)) >= 2);
+    } finally {
+      await teardown(s);
+    }
+  },
+);
+
+queueTest(
+  "dub worker on SIGTERM hands a running job back (grace over) and exits 0; another worker finishes it",
+  async () => {
+    const s = await setup(1, 1, { worker: { graceS: 0.05 } });
+    try {
+      const sub = submit(s);
+      const first = s.workers[0]!;
+      await first.waitFor((l) => l.type === "job_start", 120_000);
+      first.kill("SIGTERM");
+      assert.equal(await first.done(), 0, first.stderr.join("\n"));
+      const ended = first.lines.find((l) => l.type === "job_end");
+      // Either it finished within the grace period or it handed the job back.
+      assert.ok(ended && (ended.status === "handed_back" || ended.status === "ok"));
+      addWorker(s);
+      assert.equal(await sub.done(), 0, sub.stderr.join("\n"));
+      assert.deepEqual(completions(s.workers), once(clipNames(s)));
+      if (ended.status === "handed_back") {
+        // Handing back is not a failed attempt.
+        const second = s.workers[1]!.lines.find((l) => l.type === "job_start")!;
+        assert.equal(second.attempt, 1);
+      }
+    } finally {
+      await teardown(s);
+    }
+  },
+);
+
+queueTest(
+  "dub run --queue: a bad clip fails after its retries, the others finish, exit 4",
+  async () => {
+    const s = await setup(2, 2);
+    try {
+      await Deno.writeFile(
+        join(s.dir, "clips", "broken.mp4"),
+        new TextEncoder().encode("not a video"),
+      );
+      await Deno.copyFile(join(s.dir, "clips", "clip_00.wav"), join(s.dir, "clips", "broken.wav"));
+      const sub = submit(s, ["--attempts", "2"]);
+      assert.equal(await sub.done(), 4, sub.stderr.join("\n"));
+      const sum = summaryOf(sub);
+      assert.equal(sum.ok, 2);
+      assert.equal(sum.failed, 1);
+      const failed = sum.failedClips as { clip: string; error: string }[];
+      assert.equal(failed[0]!.clip, "broken.mp4");
+      assert.match(failed[0]!.error, /broken\.mp4/);
+      const tries = s.workers.flatMap((w) =>
+        w.lines.filter((l) => l.type === "job_start" && l.clip === "broken.mp4")
+      );
+      assert.equal(tries.length, 2);
+      assert.deepEqual(completions(s.workers), once(["clip_00.mp4", "clip_01.mp4"]));
+    } finally {
+      await teardown(s);
+    }
+  },
+);
+
+queueTest(
+  "dub run --queue: Redis restarted mid-batch, workers and submitter reconnect, batch completes",
+  async () => {
+    // A long lock so the restart does not also look like a dead worker.
+    const s = await setup(4, 2, { worker: { lockS: 30 } });
+    try {
+      const sub = submit(s);
+      await Promise.race(s.workers.map((w) => w.waitFor((l) => l.type === "job_end", 120_000)));
+      await s.redis.restart(1000);
+      assert.equal(await sub.done(), 0, sub.stderr.join("\n"));
+      assert.equal(summaryOf(sub).ok, 4);
+      for (const c of clipNames(s)) await Deno.stat(outPath(s, c));
+      assert.deepEqual(completions(s.workers), once(clipNames(s)));
+    } finally {
+      await teardown(s);
+    }
+  },
+);
+
+queueTest(
+  "two submitters and three workers on one Redis: every clip done exactly once",
+  async () => {
+    const s = await setup(6, 3);
+    try {
+      const a = submit(s);
+      const b = submit(s);
+      const why = (p: DubProcess) => JSON.stringify(summaryOf(p)) + p.stderr.join("\n");
+      assert.equal(await a.done(), 0, why(a));
+      assert.equal(await b.done(), 0, why(b));
+      assert.equal(summaryOf(a).ok, 6);
+      assert.equal(summaryOf(b).ok, 6);
+      assert.deepEqual(completions(s.workers), once(clipNames(s)));
+    } finally {
+      await teardown(s);
+    }
+  },
+);
