@@ -26,6 +26,12 @@ const full = args.includes("--full");
 const iterations = Number(opt("--iterations") ?? (full ? STAGE_DEFAULT_ITERATIONS : 150));
 const backends = (opt("--backends") ?? "cpu,webgpu").split(",") as ("cpu" | "webgpu")[];
 
+/** Process CPU seconds (user + system) from /proc: on a shared machine the honest cost. */
+function cpuSeconds(): number {
+  const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
 function peakRssMb(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -44,6 +50,7 @@ if (args.includes("--child")) {
     Deno.exit(0);
   }
   const t0 = performance.now();
+  const c0 = cpuSeconds();
   let tLoop = 0;
   const r = await adaptSpeaker(media, backend, {
     video,
@@ -56,6 +63,7 @@ if (args.includes("--child")) {
     },
   });
   const total = (performance.now() - t0) / 1000;
+  const cpuS = cpuSeconds() - c0;
   const loopS = (performance.now() - tLoop) / 1000;
   const perIt = loopS / Math.max(1, iterations - 1);
   const setupS = total - r.seconds;
@@ -64,6 +72,7 @@ if (args.includes("--child")) {
     backend: backend.name,
     iterations,
     totalS: total,
+    cpuS,
     setupS,
     msPerIteration: perIt * 1000,
     extrapolatedDefaultS: setupS + perIt * STAGE_DEFAULT_ITERATIONS,
@@ -83,7 +92,7 @@ console.log(
   }; load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`,
 );
 console.log(
-  "backend | gaussians | setup s | ms/iteration | total s | default-run s (goal ≤ 600) | peak RSS MB | final loss",
+  "backend | gaussians | setup s | ms/iteration | total wall s | process CPU s | default-run wall s (goal ≤ 600) | peak RSS MB | final loss",
 );
 for (const b of backends) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -112,6 +121,7 @@ for (const b of backends) {
       r.setupS.toFixed(1),
       r.msPerIteration.toFixed(0),
       r.totalS.toFixed(1),
+      r.cpuS.toFixed(1),
       full ? r.totalS.toFixed(0) : `≈${r.extrapolatedDefaultS.toFixed(0)}`,
       r.peakRssMb.toFixed(0),
       r.finalLoss.toFixed(4),

@@ -105,6 +105,26 @@ ${extra}`;
     const html = await Deno.readTextFile(page);
     assert.match(html, /<section id="metrics">/);
     assert.ok(Deno.statSync(join(dir, "elsewhere", "r_files")).isDirectory);
+    // A clip that fails before its first step: the page still lists the step, as not run.
+    const missing = join(dir, "missing.mp4");
+    const failed = await runWorkflow(
+      parseWorkflow(
+        join(dir, "wf.yaml"),
+        text("").replace(JSON.stringify(clip), JSON.stringify(missing)),
+        {
+          registry: REGISTRY,
+          sets: [],
+        },
+      ),
+      { cacheDir: join(dir, "cache"), media, reportHtml: join(dir, "failed.html") },
+    );
+    assert.equal(failed.clips[0]!.status, "failed");
+    const failedHtml = await Deno.readTextFile(join(dir, "failed.html"));
+    assert.match(
+      failedHtml,
+      /<td>probe<\/td><td><code>media\.probe<\/code><\/td>\s*<td><span class="badge s-not-run">not-run/,
+    );
+    assert.match(failedHtml, /missing\.mp4/);
     await media[Symbol.asyncDispose]?.();
     await Deno.remove(dir, { recursive: true });
   },

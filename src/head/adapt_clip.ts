@@ -85,6 +85,8 @@ export async function adaptSpeaker(
     lr: opts.lr ?? null,
     densify: opts.densify ?? null,
     poseRefine: opts.poseRefine ?? null,
+    offsetLrDecay: opts.offsetLrDecay ?? null,
+    pruneOutside: opts.pruneOutside ?? null,
     iterations: opts.iterations,
     ...(opts.color === "mlp" ? { color: "mlp", colorLr: opts.colorLr ?? null } : {}),
   });

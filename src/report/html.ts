@@ -67,6 +67,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line
 th { font-weight: 600; color: #455a64; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 code, .path { font: 12px ui-monospace, monospace; word-break: break-all; }
+td code, .badge { white-space: nowrap; word-break: normal; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; }
 .s-ok, .s-ran { background: var(--ok); } .s-cached { background: #0277bd; }
 .s-failed { background: var(--bad); } .s-not-run { background: #9e9e9e; }

@@ -39,6 +39,8 @@ export interface HtmlReportTarget {
   name: string;
   /** Whether this is a batch (an index page plus one report per clip). */
   batch: boolean;
+  /** The workflow's steps in run order: steps a clip never reached are listed as not run. */
+  steps?: { id: string; uses: string }[];
 }
 
 export interface HtmlReportResult {
@@ -73,11 +75,31 @@ async function loadSteps(clip: ClipRecord): Promise<(LoadedStepReport | null)[]>
 /** Build one clip's page into `page` with its files in `filesDir`; returns the first picture (relative to the page) for thumbnails. */
 async function writeClip(
   report: RunReport,
-  clip: ClipRecord,
+  reached: ClipRecord,
+  planned: { id: string; uses: string }[],
   page: string,
   filesDir: string,
   indexHref?: string,
 ): Promise<{ thumb: string | null; keyMetrics: LoadedStepReport["metrics"] }> {
+  // Steps after a failure never ran: list them too, as not run.
+  const missing = planned.filter((p) => !reached.steps.some((s) => s.id === p.id));
+  const clip: ClipRecord = {
+    ...reached,
+    steps: [
+      ...reached.steps,
+      ...missing.map((p) => ({
+        id: p.id,
+        uses: p.uses,
+        key: "",
+        status: "not-run" as const,
+        durationS: 0,
+        outputs: {},
+        refs: {},
+        values: {},
+        warnings: [],
+      })),
+    ],
+  };
   const loaded = await loadSteps(clip);
   await freshFilesDir(filesDir);
   const rel = (p: string) => relative(dirname(page), p).split("\\").join("/");
@@ -180,7 +202,7 @@ export async function writeHtmlReports(
     const filesDir = target.path
       ? join(dirname(page), `${basename(page, extname(page))}_files`)
       : join(dirname(page), "files");
-    await writeClip(report, clip, page, filesDir);
+    await writeClip(report, clip, target.steps ?? [], page, filesDir);
     return { path: page, clips: [{ clip: clip.clip, path: page }] };
   }
   const index = target.path
@@ -194,6 +216,7 @@ export async function writeHtmlReports(
     const r = await writeClip(
       report,
       clip,
+      target.steps ?? [],
       page,
       join(dirname(page), "files"),
       relative(dirname(page), index),

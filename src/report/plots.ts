@@ -99,7 +99,7 @@ function panel(s: ReportSeriesData, xDomain: [number, number] | undefined, heigh
             type: "nominal",
             title: null,
             sort: channels,
-            legend: channels.length > 1 ? { orient: "right", labelLimit: 140 } : null,
+            legend: channels.length > 1 ? { orient: "right", labelLimit: 200 } : null,
           },
         }
         : {}),

@@ -10,7 +10,8 @@
  * Rules: a Gaussian whose mean |dL/dmean2D| over the views where it was visible
  * is ≥ `gradThreshold` is cloned when its largest scale is ≤ `scaleThreshold`,
  * else split into two samples drawn from it (position + R·(ε ∘ σ), ε ~ N(0, 1))
- * with scales / 1.6; then every row with opacity < `minOpacity` is dropped. Row
+ * with scales / 1.6; then every row with opacity < `minOpacity` (or marked by the
+ * caller in `drop`) is dropped. Row
  * order: survivors, clones, split children (two per split Gaussian). New rows
  * (clones, children) start with fresh optimiser state.
  *
@@ -30,6 +31,8 @@ export interface DensifyInput {
   /** Largest standard deviation, in the units of `scaleThreshold`. */
   maxScale: ArrayLike<number>; // [N]
   opacityLogits: ArrayLike<number>; // [N]
+  /** Rows to drop whatever their opacity (non-zero = drop; their clones go too). */
+  drop?: ArrayLike<number>; // [N]
 }
 
 /** The decision: output row k is a copy of input row `source[k]`. */
@@ -85,7 +88,10 @@ export function planDensify(input: DensifyInput, opts: DensifyOptions): DensifyP
   }
   const minLogit = Math.log(opts.minOpacity / (1 - opts.minOpacity));
   const keep: number[] = [];
-  for (let j = 0; j < cand; j++) if (!(input.opacityLogits[src[j]!]! < minLogit)) keep.push(j);
+  for (let j = 0; j < cand; j++) {
+    const i = src[j]!;
+    if (!(input.opacityLogits[i]! < minLogit) && !input.drop?.[i]) keep.push(j);
+  }
   const m = keep.length;
   const plan: DensifyPlan = {
     count: m,

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isIP } from "node:net";
 import { DubError } from "../errors.ts";
 
 /** What ioredis needs to connect (a subset of its options). */
@@ -14,8 +15,8 @@ export interface RedisTarget {
   db: number;
   username?: string;
   password?: string;
-  /** Present for `rediss://` (TLS); `servername` for SNI. */
-  tls?: { servername: string; rejectUnauthorized: boolean };
+  /** Present for `rediss://` (TLS); `servername` for SNI (host names only, not IP addresses). */
+  tls?: { servername?: string; rejectUnauthorized: boolean };
 }
 
 /** Parse a Redis URL; throws a usage error naming the (redacted) URL. */
@@ -49,7 +50,8 @@ export function parseRedisUrl(url: string): RedisTarget {
   if (u.password) t.password = decodeURIComponent(u.password);
   // `rediss://host?insecure=1` accepts a self-signed certificate (tests, private networks).
   if (u.protocol === "rediss:") {
-    t.tls = { servername: host, rejectUnauthorized: u.searchParams.get("insecure") !== "1" };
+    const rejectUnauthorized = u.searchParams.get("insecure") !== "1";
+    t.tls = isIP(host) ? { rejectUnauthorized } : { servername: host, rejectUnauthorized };
   }
   return t;
 }

@@ -14,6 +14,8 @@ Deno.test("parseRedisUrl() reads host, port, db, user and password; rediss:// tu
   assert.equal(t.password, "p@ss");
   assert.deepEqual(t.tls, { servername: "queue.example", rejectUnauthorized: true });
   assert.equal(parseRedisUrl("rediss://h?insecure=1").tls?.rejectUnauthorized, false);
+  // SNI takes host names only: an IP address gets no servername (TLS would refuse it).
+  assert.deepEqual(parseRedisUrl("rediss://10.1.2.3:6380").tls, { rejectUnauthorized: true });
   assert.equal(parseRedisUrl("redis://:only@h").password, "only");
 });
 

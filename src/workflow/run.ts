@@ -141,6 +141,7 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
           : join(store.root, "reports"),
         name: wf.file.name ?? basename(wf.path, extname(wf.path)),
         batch: jobs.length > 1 || wf.file.batch !== undefined || opts.batch !== undefined,
+        steps: wf.order.map((s) => ({ id: s.id, uses: s.uses })),
       });
       emit({ type: "report_written", path: html.path, clips: html.clips.map((c) => c.path) });
     } catch (e) {
