@@ -5,7 +5,8 @@
  *
  *   deno run -A bench/color_mlp_bench.ts [--quick]
  *
- * CPU: wall ms and process CPU ms (single-threaded). WebGPU: wall ms of the device
+ * CPU: wall ms and process CPU ms (single-threaded). WebGPU: wall ms (and process
+ * CPU ms, which on llvmpipe is the software GPU's work, robust to machine load) of the device
  * path used during adaptation (`encodeForward` into a device buffer +
  * `encodeBackward` from one, as with `RenderOptions.deviceColors`; waits for the
  * queue, no read-back), and of the host-array path (`forward` + `backward`, which
@@ -78,13 +79,14 @@ if (backend) {
     using mlp = new WebGpuColorMlp(backend, state);
     const out = ctx.device.createBuffer({ size: 12 * n, usage: 0x80 | 0x4 | 0x8 });
     ctx.write(out, up); // stands in for the splatter's colour gradient
-    const dev: number[] = [], host: number[] = [], adam: number[] = [];
+    const dev: number[] = [], devCpu: number[] = [], host: number[] = [], adam: number[] = [];
     for (let k = 0; k <= reps; k++) {
+      const c0 = cpuMs();
       let t0 = performance.now();
       mlp.encodeForward(cond, dirs, { buffer: out, offset: 0 });
       mlp.encodeBackward({ buffer: out, offset: 0 });
       await ctx.idle();
-      const d = performance.now() - t0;
+      const d = performance.now() - t0, dc = cpuMs() - c0;
       t0 = performance.now();
       mlp.encodeStep(LR);
       await ctx.idle();
@@ -95,11 +97,13 @@ if (backend) {
       await mlp.gradients();
       const h = performance.now() - t0;
       if (k === 0) continue;
-      dev.push(d), adam.push(a), host.push(h);
+      dev.push(d), devCpu.push(dc), adam.push(a), host.push(h);
     }
     out.destroy();
     rows.push(
-      `webgpu  N=${n}: fwd+bwd ${median(dev).toFixed(1)} ms wall on the device path, ${
+      `webgpu  N=${n}: fwd+bwd ${median(dev).toFixed(1)} ms wall / ${
+        median(devCpu).toFixed(1)
+      } ms CPU (llvmpipe's threads) on the device path, ${
         median(host).toFixed(1)
       } ms with host arrays (+ upload/read-back); Adam ${median(adam).toFixed(1)} ms`,
     );

@@ -92,7 +92,7 @@ console.log(
   }; load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`,
 );
 console.log(
-  "backend | gaussians | setup s | ms/iteration | total s | default-run s (goal ≤ 600) | peak RSS MB | final loss",
+  "backend | gaussians | setup s | ms/iteration | total wall s | process CPU s | default-run wall s (goal ≤ 600) | peak RSS MB | final loss",
 );
 for (const b of backends) {
   const out = await new Deno.Command(Deno.execPath(), {

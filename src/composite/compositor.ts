@@ -24,9 +24,16 @@
 import type { ImageF32 } from "../image/types.ts";
 import { multibandBlend } from "./blend.ts";
 import { ColorStats, type ColorTransform, IDENTITY_COLOR, smoothColorTransforms } from "./color.ts";
-import { CleanPlate, fitSimilarity, type Inpainter } from "./fill.ts";
-import { estimateNoise, grainToAdd, Rng } from "./grain.ts";
-import { distanceTransform, faceSizePx, type LowerFaceMasker, rasterTriangles } from "./mask.ts";
+import { applySimilarity, CleanPlate, fitSimilarity, type Inpainter } from "./fill.ts";
+import { estimateNoise, grainToAdd, gridGauss } from "./grain.ts";
+import {
+  distanceTransform,
+  faceSizePx,
+  type LowerFaceMasker,
+  rasterScalar,
+  rasterTriangles,
+} from "./mask.ts";
+import { blur5 } from "../image/pyramid.ts";
 
 export interface Box {
   x: number;
@@ -48,6 +55,10 @@ export interface CompositeOptions {
   blendLevels?: number;
   /** Seed of the grain noise (default 0). */
   seed?: number;
+  /** Use the render only where the driven mesh moved away from the tracked one (default false: it weakened the driven mouth in the demo). */
+  motionGate?: boolean;
+  /** Fade the render out over this share of the face size inside its silhouette where the footage shows the face (default 0.08; 0.02 elsewhere). */
+  edgeFade?: number;
 }
 
 /**
@@ -137,6 +148,8 @@ export class Analysis {
   readonly #noiseR: number[][] = [];
   #frames = 0;
   plate: CleanPlate | null = null;
+  /** Landmarks `[468, 2]` of the first composited frame: the head-aligned frame of the grain. */
+  reference: Float32Array | null = null;
   colors: ColorTransform[] = [];
   grain: [number, number, number] = [0, 0, 0];
   footageNoise: [number, number, number] = [0, 0, 0];
@@ -169,6 +182,7 @@ export class Analysis {
       return;
     }
     const size = faceSizePx(f.trackedLandmarks);
+    this.reference ??= f.trackedLandmarks.slice();
     const b = grow(mb, Math.ceil(0.05 * size), W, H);
     const sel = skinSamples(this.masker, f.trackedLandmarks, f.drivenLandmarks, f.rgba, W, b, size);
     const stats = new ColorStats();
@@ -269,6 +283,70 @@ export function softenAlpha(alpha: Float32Array, rgb: Float32Array, w: number, h
   }
 }
 
+/**
+ * Fade the render out inside its silhouette (alpha ≥ 0.5 region), in place: over
+ * `widePx` where `footageFace` is 1 (the footage shows the face there, so its own
+ * edge is the better picture) and `narrowPx` elsewhere (new territory, e.g. a chin
+ * that moved down). Splat renders often carry background-coloured Gaussians at the
+ * face edge; this keeps them out of the composite.
+ */
+export function fadeRenderEdge(
+  alpha: Float32Array,
+  w: number,
+  h: number,
+  footageFace: Uint8Array,
+  widePx: number,
+  narrowPx: number,
+): void {
+  if (widePx <= 0 && narrowPx <= 0) return;
+  const outside = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) outside[i] = alpha[i]! < 0.5 ? 1 : 0;
+  const d = distanceTransform(outside, w, h);
+  for (let i = 0; i < w * h; i++) {
+    if (outside[i]) continue;
+    const f = footageFace[i] ? widePx : narrowPx;
+    if (f <= 0) continue;
+    const t = Math.min(1, d[i]! / f);
+    alpha[i] = alpha[i]! * t * t * (3 - 2 * t);
+  }
+}
+
+/**
+ * Where the render is needed: 0 where the driven mesh coincides with the tracked
+ * one (the footage already shows that face; the render would only add its own
+ * small errors), rising to 1 where the driven mesh moved by ≥ 2 % of the face
+ * size (mouth, jaw). The per-vertex displacement is interpolated over the driven
+ * mesh, taken as large outside it (new territory), and blurred so the weight is
+ * smooth. `[h, w]` over box `b`.
+ */
+export function motionWeight(
+  tracked: Float32Array,
+  driven: Float32Array,
+  tris: Uint32Array,
+  b: Box,
+  size: number,
+): Float32Array {
+  const disp = new Float32Array(468);
+  for (let v = 0; v < 468; v++) {
+    disp[v] = Math.hypot(
+      driven[v * 2]! - tracked[v * 2]!,
+      driven[v * 2 + 1]! - tracked[v * 2 + 1]!,
+    );
+  }
+  const d0 = 0.004 * size, d1 = 0.02 * size;
+  const field = rasterScalar(driven, tris, disp, b, d1);
+  let img: ImageF32 = { width: b.w, height: b.h, channels: 1, data: field };
+  // Blur ≈ 3 % of the face size (repeated [1 4 6 4 1] passes, σ ≈ 1 px each).
+  const passes = Math.max(1, Math.min(12, Math.round((0.03 * size) ** 2)));
+  for (let k = 0; k < passes; k++) img = blur5(img);
+  const out = new Float32Array(b.w * b.h);
+  for (let i = 0; i < out.length; i++) {
+    const t = Math.min(1, Math.max(0, (img.data[i]! - d0) / (d1 - d0)));
+    out[i] = t * t * (3 - 2 * t);
+  }
+  return out;
+}
+
 /** Statistics of one composited frame. */
 export interface FrameStats {
   /** Pixels written (mask > 0). */
@@ -318,8 +396,20 @@ export async function compositeFrame(
     }
   }
   softenAlpha(alpha, rc, b.w, b.h);
-  // 1. Background: the old lower face removed and filled.
+  if (opts.motionGate === true) {
+    const wm = motionWeight(f.trackedLandmarks, f.drivenLandmarks, an.masker.allTriangles, b, size);
+    for (let i = 0; i < n; i++) alpha[i] = alpha[i]! * wm[i]!;
+  }
+  const footageFace = rasterTriangles(f.trackedLandmarks, an.masker.allTriangles, b);
+  fadeRenderEdge(alpha, b.w, b.h, footageFace, (opts.edgeFade ?? 0.08) * size, 0.02 * size);
+  // 1. Background: where the old lower face is not covered by the new face (the hole),
+  // what was behind it; elsewhere the footage itself (so a soft render edge that lies
+  // on the footage's own face edge blends with that edge, not with the wall).
   const old = dilatedRaster(f.trackedLandmarks, an.masker.lowerTriangles, b, 0.05 * size);
+  const oldNear = dilatedRaster(f.trackedLandmarks, an.masker.lowerTriangles, b, 0.02 * size);
+  const cover = rasterTriangles(f.drivenLandmarks, an.masker.allTriangles, b);
+  const hole = new Uint8Array(n);
+  for (let i = 0; i < n; i++) hole[i] = oldNear[i] && !cover[i] && m[i]! > 0 ? 1 : 0;
   const bg: ImageF32 = { width: b.w, height: b.h, channels: 3, data: s.data.slice() };
   const unknown = new Uint8Array(n);
   let filledTemporal = 0, filledSpatial = 0;
@@ -331,24 +421,21 @@ export async function compositeFrame(
       if (!old[i] || m[i] === 0) continue;
       if (toRef && an.plate!.lookup(toRef, b.x + x + 0.5, b.y + y + 0.5, px)) {
         bg.data[i * 3] = px[0]!, bg.data[i * 3 + 1] = px[1]!, bg.data[i * 3 + 2] = px[2]!;
-        if (alpha[i]! < 0.999) filledTemporal++;
+        if (hole[i]) filledTemporal++;
       } else {
+        // Every unseen old-face pixel is unknown to the inpainter, so the old face's
+        // colours do not leak into the hole; only hole pixels take the result.
         unknown[i] = 1;
-        if (alpha[i]! < 0.999) filledSpatial++;
+        if (hole[i]) filledSpatial++;
       }
     }
   }
-  // Pixels of the old face the render fully covers need no fill; the inpainter still
-  // treats them as unknown so old-face colours do not leak into the hole.
-  let fill = bg;
-  if (unknown.some((v) => v === 1)) fill = await inpainter.inpaint(bg, unknown);
+  const fill = unknown.some((v) => v === 1) ? await inpainter.inpaint(bg, unknown) : bg;
   // 2. Render over the background.
   const comp = new Float32Array(n * 3);
   for (let i = 0; i < n; i++) {
-    const a = alpha[i]!;
-    for (let c = 0; c < 3; c++) {
-      comp[i * 3 + c] = a * rc[i * 3 + c]! + (1 - a) * fill.data[i * 3 + c]!;
-    }
+    const a = alpha[i]!, under = hole[i] ? fill.data : s.data;
+    for (let c = 0; c < 3; c++) comp[i * 3 + c] = a * rc[i * 3 + c]! + (1 - a) * under[i * 3 + c]!;
   }
   // 3. Multi-band blend into the footage.
   const blended = multibandBlend(
@@ -359,7 +446,9 @@ export async function compositeFrame(
   );
   // 4–5. Grain, then write only mask > 0.
   const out = src.slice();
-  const rng = new Rng(((opts.seed ?? 0) * 7919 + t * 104729 + 1) >>> 0);
+  // Grain is a noise field fixed to the head (reference frame's pixel grid).
+  const toGrain = fitSimilarity(f.trackedLandmarks, an.reference ?? f.trackedLandmarks);
+  const seed = opts.seed ?? 0;
   const sf2 = an.footageNoise.map((v) => v * v), sr2 = an.renderNoise.map((v) => v * v);
   const grain = opts.grain !== false;
   let changed = 0;
@@ -369,9 +458,13 @@ export async function compositeFrame(
       const mi = m[i]!;
       if (mi === 0) continue;
       const k = Math.min(1, 4 * mi), w = k * mi;
-      const a = alpha[i]!, filled = old[i] ? 1 : 0;
+      const a = alpha[i]!, filled = hole[i]!;
       const p = ((b.y + y) * W + b.x + x) * 3;
-      const g = grain ? rng.gauss() : 0;
+      let g = 0;
+      if (grain) {
+        const [rx, ry] = applySimilarity(toGrain, b.x + x + 0.5, b.y + y + 0.5);
+        g = gridGauss(Math.floor(rx), Math.floor(ry), seed);
+      }
       for (let c = 0; c < 3; c++) {
         const sv = s.data[i * 3 + c]!;
         // Grain: the output mixes footage (σf) with render (σr) or smooth fill (≈ 0)

@@ -50,28 +50,21 @@ export function grainToAdd(footage: number[], render: number[]): [number, number
   ];
 }
 
-/** A small seeded PRNG (mulberry32) with Gaussian samples (Box–Muller). */
-export class Rng {
-  #s: number;
-  #spare: number | null = null;
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  uniform(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  gauss(): number {
-    if (this.#spare !== null) {
-      const v = this.#spare;
-      this.#spare = null;
-      return v;
-    }
-    const u = Math.max(1e-12, this.uniform()), v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.#spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
+/** A 32-bit integer hash (lowbias32) of a value. */
+function hash32(v: number): number {
+  v = Math.imul(v ^ (v >>> 16), 0x7feb352d);
+  v = Math.imul(v ^ (v >>> 15), 0x846ca68b);
+  return (v ^ (v >>> 16)) >>> 0;
+}
+
+/**
+ * A standard normal value fixed to the integer grid point (ix, iy): a noise field
+ * that does not change from frame to frame where the head does not move, so added
+ * grain does not boil (footage grain after compression is nearly static too).
+ */
+export function gridGauss(ix: number, iy: number, seed = 0): number {
+  const h1 = hash32((ix * 73856093) ^ hash32((iy * 19349663) ^ seed));
+  const h2 = hash32(h1 ^ 0x9e3779b9);
+  const u = (h1 + 1) / 4294967297, v = h2 / 4294967296;
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }

@@ -179,6 +179,44 @@ export function rasterTriangles(
   return out;
 }
 
+/**
+ * Rasterise a per-vertex scalar (`values` `[468]`) over triangles `tris` of `lm`
+ * (`[468, 2]` px) into `[box.h, box.w]` by barycentric interpolation; pixels no
+ * triangle covers get `outside`.
+ */
+export function rasterScalar(
+  lm: Float32Array,
+  tris: Uint32Array,
+  values: Float32Array,
+  box: { x: number; y: number; w: number; h: number },
+  outside = 0,
+): Float32Array {
+  const out = new Float32Array(box.w * box.h).fill(outside);
+  for (let f = 0; f < tris.length; f += 3) {
+    const ia = tris[f]!, ib = tris[f + 1]!, ic = tris[f + 2]!;
+    const ax = lm[ia * 2]! - box.x, ay = lm[ia * 2 + 1]! - box.y;
+    const bx = lm[ib * 2]! - box.x, by = lm[ib * 2 + 1]! - box.y;
+    const cx = lm[ic * 2]! - box.x, cy = lm[ic * 2 + 1]! - box.y;
+    const det = (bx - ax) * (cy - ay) - (cx - ax) * (by - ay);
+    if (Math.abs(det) < 1e-9) continue;
+    const x0 = Math.max(0, Math.floor(Math.min(ax, bx, cx) - 0.5));
+    const x1 = Math.min(box.w - 1, Math.ceil(Math.max(ax, bx, cx) - 0.5));
+    const y0 = Math.max(0, Math.floor(Math.min(ay, by, cy) - 0.5));
+    const y1 = Math.min(box.h - 1, Math.ceil(Math.max(ay, by, cy) - 0.5));
+    const va = values[ia]!, vb = values[ib]!, vc = values[ic]!;
+    for (let y = y0; y <= y1; y++) {
+      for (let x = x0; x <= x1; x++) {
+        const px = x + 0.5, py = y + 0.5;
+        const u = ((px - ax) * (cy - ay) - (cx - ax) * (py - ay)) / det;
+        const v = ((bx - ax) * (py - ay) - (px - ax) * (by - ay)) / det;
+        if (u < -1e-9 || v < -1e-9 || u + v > 1 + 1e-9) continue;
+        out[y * box.w + x] = va + u * (vb - va) + v * (vc - va);
+      }
+    }
+  }
+  return out;
+}
+
 /** A masker on the MediaPipe canonical mesh (loaded from the npm package). */
 export async function createLowerFaceMasker(): Promise<LowerFaceMasker> {
   const m = await loadCanonicalMesh();

@@ -13,7 +13,13 @@ import type { CanonicalMesh } from "../track/canonical_mesh.ts";
 import type { GaussianScene, SplatBackend } from "../splat/types.ts";
 import { seededRandom } from "../splat/scene.ts";
 import { applySplit, gatherRows, maxScales, planDensify } from "../splat/densify.ts";
-import { bindBackward, bindToWorld, type BoundGaussians, type LocalGrads } from "./binding.ts";
+import {
+  bindBackward,
+  bindToWorld,
+  type BoundGaussians,
+  HEAD_FRAME,
+  type LocalGrads,
+} from "./binding.ts";
 import { HostAdam } from "./adam.ts";
 import { PoseCorrection } from "./pose_refine.ts";
 import { FootageInitializer, type HeadInitializer } from "./init.ts";
@@ -324,6 +330,7 @@ export async function runAdaptation(
         },
       );
       clampColors(g.color);
+      clampOffsets(g);
       await color.step();
       state.losses.push(l.loss);
       state.iteration++;
@@ -469,6 +476,22 @@ export function densifyState(
   state.gradViews = new Float64Array(plan.count);
   onPlan?.(plan);
   return plan.counts;
+}
+
+/**
+ * Keeps skin Gaussians near their triangle: |offset| ≤ 2 triangle sizes in the
+ * plane, ≤ 1 along the normal. Unclamped, the few that get no loss (outside the
+ * face mask) drifted metres away on cap12 (2 of 20k), and would render in the
+ * frame far from the face.
+ */
+function clampOffsets(g: BoundGaussians): void {
+  for (let i = 0; i < g.count; i++) {
+    if (g.frame[i]! >= HEAD_FRAME) continue;
+    const o = i * 3;
+    g.offset[o] = Math.min(2, Math.max(-2, g.offset[o]!));
+    g.offset[o + 1] = Math.min(2, Math.max(-2, g.offset[o + 1]!));
+    g.offset[o + 2] = Math.min(1, Math.max(-1, g.offset[o + 2]!));
+  }
 }
 
 function clampColors(c: Float32Array): void {

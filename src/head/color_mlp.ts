@@ -32,7 +32,7 @@ import type { Tensor } from "../tensor/safetensors.ts";
 import type { SplatBackend } from "../splat/types.ts";
 import { normalSampler, seededRandom } from "../splat/scene.ts";
 import { type DensifyPlan, gatherRows } from "../splat/densify.ts";
-import { type ColorMlpConfig, weightLayout } from "./_color_mlp_layout.ts";
+import { type ColorMlpConfig, type WeightLayout, weightLayout } from "./_color_mlp_layout.ts";
 
 export type { ColorMlpConfig } from "./_color_mlp_layout.ts";
 export { weightLayout } from "./_color_mlp_layout.ts";
@@ -250,6 +250,7 @@ function firstLayerBase(
 
 /** Scratch of one Gaussian's forward pass. */
 interface Scratch {
+  L: WeightLayout;
   base: Float64Array; // [H]
   a1: Float64Array; // [H] pre-activations
   a2: Float64Array;
@@ -264,6 +265,7 @@ function scratch(c: ColorMlpConfig): Scratch {
   const H = c.hidden;
   const f = () => new Float64Array(H);
   return {
+    L: weightLayout(c),
     base: f(),
     a1: f(),
     a2: f(),
@@ -284,7 +286,7 @@ function forwardOne(
   perGaussianDir: boolean,
   s: Scratch,
 ): void {
-  const L = weightLayout(c), F = c.featureDim, C = c.condDim, H = c.hidden, IN = L.inDim;
+  const L = s.L, F = c.featureDim, C = c.condDim, H = c.hidden, IN = L.inDim;
   const fo = i * F, dO = 3 * i;
   for (let j = 0; j < H; j++) {
     const row = L.w1 + j * IN;
@@ -370,6 +372,8 @@ export function colorMlpBackwardRef(
   firstLayerBase(c, weights, cond, per ? undefined : dirs, s.base);
   // dL/db1 summed over Gaussians: the condition (and a shared direction) column
   // gradients are its outer product with cond (dir), added once at the end.
+  // Weight gradients of this call summed in f64, added to gWeights once at the end.
+  const gw = new Float64Array(L.total);
   const sumD1 = new Float64Array(H);
   const dz = new Float64Array(3);
   for (let i = 0; i < n; i++) {
@@ -381,9 +385,9 @@ export function colorMlpBackwardRef(
       const y = 1 / (1 + Math.exp(-s.z[o]!));
       dz[o] = dRgb[3 * i + o]! * y * (1 - y);
       gFeatures[fo + o] = gFeatures[fo + o]! + dz[o]!; // skip connection
-      gWeights[L.b3 + o] = gWeights[L.b3 + o]! + dz[o]!;
+      gw[L.b3 + o] = gw[L.b3 + o]! + dz[o]!;
       const row = L.w3 + o * H;
-      for (let k = 0; k < H; k++) gWeights[row + k] = gWeights[row + k]! + dz[o]! * s.h2[k]!;
+      for (let k = 0; k < H; k++) gw[row + k] = gw[row + k]! + dz[o]! * s.h2[k]!;
     }
     for (let k = 0; k < H; k++) {
       const dh = weights[L.w3 + k]! * dz[0]! + weights[L.w3 + H + k]! * dz[1]! +
@@ -394,10 +398,10 @@ export function colorMlpBackwardRef(
     for (let j = 0; j < H; j++) {
       const d = s.d2[j]!;
       if (d === 0) continue;
-      gWeights[L.b2 + j] = gWeights[L.b2 + j]! + d;
+      gw[L.b2 + j] = gw[L.b2 + j]! + d;
       const row = L.w2 + j * H;
       for (let k = 0; k < H; k++) {
-        gWeights[row + k] = gWeights[row + k]! + d * s.h1[k]!;
+        gw[row + k] = gw[row + k]! + d * s.h1[k]!;
         s.d1[k] = s.d1[k]! + d * weights[row + k]!;
       }
     }
@@ -407,26 +411,27 @@ export function colorMlpBackwardRef(
       sumD1[j] = sumD1[j]! + d;
       const row = L.w1 + j * IN;
       for (let k = 0; k < F; k++) {
-        gWeights[row + k] = gWeights[row + k]! + d * features[fo + k]!;
+        gw[row + k] = gw[row + k]! + d * features[fo + k]!;
         gFeatures[fo + k] = gFeatures[fo + k]! + d * weights[row + k]!;
       }
       if (per) {
         for (let k = 0; k < 3; k++) {
-          gWeights[row + F + C + k] = gWeights[row + F + C + k]! + d * dirs[dO + k]!;
+          gw[row + F + C + k] = gw[row + F + C + k]! + d * dirs[dO + k]!;
         }
       }
     }
   }
   for (let j = 0; j < H; j++) {
     const d = sumD1[j]!, row = L.w1 + j * IN;
-    gWeights[L.b1 + j] = gWeights[L.b1 + j]! + d;
-    for (let k = 0; k < C; k++) gWeights[row + F + k] = gWeights[row + F + k]! + d * cond[k]!;
+    gw[L.b1 + j] = gw[L.b1 + j]! + d;
+    for (let k = 0; k < C; k++) gw[row + F + k] = gw[row + F + k]! + d * cond[k]!;
     if (!per) {
       for (let k = 0; k < 3; k++) {
-        gWeights[row + F + C + k] = gWeights[row + F + C + k]! + d * dirs[k]!;
+        gw[row + F + C + k] = gw[row + F + C + k]! + d * dirs[k]!;
       }
     }
   }
+  for (let k = 0; k < L.total; k++) gWeights[k] = gWeights[k]! + gw[k]!;
 }
 
 // ---------------------------------------------------------------------------

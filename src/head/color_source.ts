@@ -70,6 +70,8 @@ export function colorInputs(
 /** The colours of a posed head and, when learned, their optimisation. */
 export interface ColorSource extends Disposable {
   readonly mode: ColorMode;
+  /** Where the MLP runs ("cpu" or "webgpu"); undefined for static colours. */
+  readonly mlpBackend?: "cpu" | "webgpu";
   /**
    * Makes `scene` render with this frame's colours: static → `scene.colors` =
    * the Gaussians' colours; MLP on the CPU → `scene.colors` = MLP output; MLP on
@@ -161,6 +163,9 @@ class StaticColors implements ColorSource {
 
 class MlpColors implements ColorSource {
   readonly mode = "mlp" as const;
+  get mlpBackend(): "cpu" | "webgpu" {
+    return this.mlp.backend;
+  }
   #dirs: Float32Array | undefined;
   constructor(
     readonly mlp: ColorMlp,
@@ -232,6 +237,12 @@ export async function createColorSource(
     file?: string;
     /** A checkpoint's flat map (`AdaptState.extra`): resume from it when it holds an MLP. */
     flat?: Map<string, Float32Array>;
+    /**
+     * Where the MLP runs: "auto" (default) = the splatter's backend, except on a
+     * software WebGPU adapter (Mesa llvmpipe), where the TypeScript MLP is several
+     * times faster than the WGSL one and its colours go through `scene.colors`.
+     */
+    mlpBackend?: "auto" | "cpu" | "same";
   } = {},
 ): Promise<ColorSource> {
   if (mode === "static") return new StaticColors(gaussians);
@@ -247,8 +258,16 @@ export async function createColorSource(
         ...(opts.config ? { config: opts.config } : {}),
         seed: opts.seed ?? 1,
       }));
-  const mlp = await createColorMlp(backend, state);
+  const where = opts.mlpBackend ?? "auto";
+  const onCpu = where === "cpu" ||
+    (where === "auto" && backend.name === "webgpu" && isSoftwareAdapter(backend.device));
+  const mlp = await createColorMlp(onCpu ? { name: "cpu" } : backend, state);
   return new MlpColors(mlp, gaussians, { ...DEFAULT_MLP_LR, ...opts.lr });
+}
+
+/** A software WebGPU adapter (the splat backend's `device` text names it, e.g. Mesa llvmpipe). */
+export function isSoftwareAdapter(device: string): boolean {
+  return /software fallback|llvmpipe|lavapipe|swiftshader/i.test(device);
 }
 
 /** Per (model, backend): the MLP built from the model's `color_mlp.*` tensors, built once. */

@@ -97,6 +97,15 @@ Deno.test("createColorSource(): a fresh MLP gives the static colours; static fil
     camera,
   );
   assert.deepEqual(c.colors, b.colors);
+  assert.equal(mlp.mlpBackend, "cpu");
+  assert.equal(stat.mlpBackend, undefined);
+  // On a software WebGPU adapter the MLP runs in TypeScript (host colours) by default.
+  const soft = {
+    name: "webgpu",
+    device: "WebGPU: llvmpipe (LLVM 15.0.6, 256 bits) (software fallback)",
+  };
+  using onSoft = await createColorSource(soft as unknown as CpuBackend, "mlp", () => g);
+  assert.equal(onSoft.mlpBackend, "cpu");
   await assert.rejects(
     () => createColorSource(cpu, "fancy" as "mlp", () => g),
     /Colour mode must be "static" or "mlp", got "fancy"/,

@@ -60,7 +60,7 @@ async function* lockstep(
 
 export default defineStage({
   type: "body.inpaint",
-  version: 1,
+  version: 5,
   description:
     "Composite the rendered head into the footage: fill, colour/grain match, multi-band blend",
   params: z.strictObject({
@@ -89,6 +89,12 @@ export default defineStage({
       "pyramid levels of the multi-band blend",
     ),
     seed: z.number().int().min(0).default(0).describe("seed of the grain noise"),
+    motion_gate: z.boolean().default(false).describe(
+      "use the render only where the driven mesh moved away from the tracked one (elsewhere the footage is kept)",
+    ),
+    edge_fade: z.number().min(0).max(0.3).default(0.08).describe(
+      "fade the render out over this share of the face size inside its silhouette where the footage shows the face (hides edge fringes)",
+    ),
   }),
   fileParams: ["video", "render", "mask", "meta"],
   outputs: {
@@ -140,6 +146,8 @@ export default defineStage({
         temporalFill: p.temporal_fill,
         blendLevels: p.blend_levels,
         seed: p.seed,
+        edgeFade: p.edge_fade,
+        motionGate: p.motion_gate,
       });
       let n = 0;
       for await (const [f, r] of lockstep(ctx.media, p.video, paths, geometry, T, ctx.signal)) {

@@ -58,7 +58,9 @@ async function roundTrip(
     settings.forEach((s, i) => {
       enc.push("-map", `${i}:a`, ...s.args, "-f", s.ext === "adts" ? "adts" : s.ext);
       enc.push(join(dir, `${i}.${s.ext}`));
-      dec.push(...(s.ext === "g722" ? ["-f", "g722"] : []), "-i", join(dir, `${i}.${s.ext}`));
+      // Raw streams are named explicitly: probing a headerless GSM/G.722 file can fail.
+      const demux = { g722: "g722", gsm: "gsm", mp3: "mp3", adts: "aac" }[s.ext]!;
+      dec.push("-f", demux, "-i", join(dir, `${i}.${s.ext}`));
     });
     await ffmpeg(enc);
     settings.forEach((_, i) =>
@@ -109,6 +111,7 @@ async function measureDelays(): Promise<Map<string, number>> {
 }
 
 let delayCache: Map<string, number> | undefined;
+const CLEAN: CodecSetting = { name: "clean", args: [], ext: "" };
 
 /**
  * A codec-degraded copy of every clip (one random setting each, drawn with
@@ -118,15 +121,27 @@ let delayCache: Map<string, number> | undefined;
 export async function codecCopies(
   clips: readonly Float32Array[],
   rng: Rng,
-): Promise<{ copies: Float32Array[]; settings: string[]; delays: Record<string, number> }> {
+): Promise<
+  { copies: Float32Array[]; settings: string[]; delays: Record<string, number>; failed: number }
+> {
   delayCache ??= await measureDelays();
   const settings = clips.map(() => rng.pick(CODECS));
   const copies: Float32Array[] = [];
+  let failed = 0;
   for (let i = 0; i < clips.length; i += 32) {
-    const outs = await roundTrip(clips.slice(i, i + 32), settings.slice(i, i + 32));
+    let outs: Float32Array[];
+    try {
+      outs = await roundTrip(clips.slice(i, i + 32), settings.slice(i, i + 32));
+    } catch (e) {
+      // One bad group must not stop a long training run: keep those clips clean.
+      console.warn(`codec group ${i / 32} failed, kept clean: ${(e as Error).message}`);
+      failed += Math.min(32, clips.length - i);
+      outs = clips.slice(i, i + 32).map((x) => x);
+      for (let k = 0; k < outs.length; k++) settings[i + k] = CLEAN;
+    }
     outs.forEach((y, k) => {
       const x = clips[i + k]!;
-      const d = delayCache!.get(settings[i + k]!.name)!;
+      const d = delayCache!.get(settings[i + k]!.name) ?? 0;
       const z = new Float32Array(x.length);
       for (let t = 0; t < x.length; t++) {
         const j = t + d;
@@ -139,5 +154,6 @@ export async function codecCopies(
     copies,
     settings: settings.map((s) => s.name),
     delays: Object.fromEntries(delayCache),
+    failed,
   };
 }

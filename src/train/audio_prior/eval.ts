@@ -53,6 +53,8 @@ const { values: args } = parseArgs({
     utterances: { type: "string", default: "96" },
     seed: { type: "string", default: "4242" },
     out: { type: "string", default: join(REPO_ROOT, "models", "audio_prior.eval.json") },
+    /** A second model evaluated on the same inputs ("old prior" columns), e.g. the previous one. */
+    compare: { type: "string" },
     /** "no" skips the synthetic held-out sets (quick ablation runs). */
     synthetic: { type: "string", default: "yes" },
   },
@@ -192,14 +194,22 @@ async function predictAll(
   const neutral = neutralArticulation();
   const p = enforceContacts(clampArticulation(await prior.predict(mel.data)));
   const b = enforceContacts(clampArticulation(baselineArticulation(mel.data)));
-  return {
+  const out: Record<string, Float32Array> = {
     "prior": p,
     "prior+vad": applyGate(p, gate, neutral),
     "baseline+vad": applyGate(b, gate, neutral),
   };
+  if (oldPrior) {
+    const o = enforceContacts(clampArticulation(await oldPrior.predict(mel.data)));
+    out["old prior"] = o;
+    out["old prior+vad"] = applyGate(o, gate, neutral);
+  }
+  return out;
 }
 
-const METHODS = ["prior", "prior+vad", "baseline+vad"];
+const METHODS = args.compare
+  ? ["prior", "prior+vad", "old prior", "old prior+vad", "baseline+vad"]
+  : ["prior", "prior+vad", "baseline+vad"];
 
 function table(title: string, m: Record<string, Metrics>): string {
   const lines = [`\n### ${title}\n`];
@@ -236,8 +246,12 @@ function table(title: string, m: Record<string, Metrics>): string {
 
 const t0 = performance.now();
 using prior = await AudioPrior.load(args.model);
+using oldPrior = args.compare ? await AudioPrior.load(args.compare) : undefined;
 using vad = await SileroVad.load();
-const report: Record<string, unknown> = { model: args.model };
+const report: Record<string, unknown> = {
+  model: args.model.startsWith(REPO_ROOT) ? args.model.slice(REPO_ROOT.length) : args.model,
+  compare: args.compare ?? null,
+};
 
 // 1. Held-out synthetic speech.
 const corpus: Utt16[] = await buildCorpus(

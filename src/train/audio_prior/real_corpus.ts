@@ -429,7 +429,7 @@ export const TRAIN_SHARDS: readonly ShardSpec[] = [
     packages: [`asterisk-core-sounds-${l}-g722`, `asterisk-core-sounds-${l}`],
     lang: l,
     voice: l === "en" ? "en-us" : l,
-    maxMinutes: 10,
+    maxMinutes: l === "en" || l === "es" ? 10 : 6,
   })),
   {
     name: "fillets-cs",
@@ -437,7 +437,7 @@ export const TRAIN_SHARDS: readonly ShardSpec[] = [
     packages: ["fillets-ng-data-cs", "fillets-ng-data"],
     lang: "cs",
     voice: "cs",
-    maxMinutes: 25,
+    maxMinutes: 12,
   },
   ...(["fr", "ro", "ru", "ca", "bg", "es", "be", "da"] as const).map((l): ShardSpec => ({
     name: `tuxpaint-${l}`,
@@ -445,7 +445,7 @@ export const TRAIN_SHARDS: readonly ShardSpec[] = [
     packages: ["tuxpaint-stamps-default"],
     lang: l,
     voice: l,
-    maxMinutes: 5,
+    maxMinutes: 2,
   })),
 ];
 
@@ -464,7 +464,7 @@ export const EVAL_SHARDS: readonly ShardSpec[] = [
     packages: ["asterisk-core-sounds-it-g722", "asterisk-core-sounds-it"],
     lang: "it",
     voice: "it",
-    maxMinutes: 8,
+    maxMinutes: 6,
   },
   {
     name: "fillets-nl",
@@ -472,7 +472,7 @@ export const EVAL_SHARDS: readonly ShardSpec[] = [
     packages: ["fillets-ng-data-nl", "fillets-ng-data"],
     lang: "nl",
     voice: "nl",
-    maxMinutes: 8,
+    maxMinutes: 6,
   },
   {
     name: "tuxpaint-el",
@@ -480,7 +480,7 @@ export const EVAL_SHARDS: readonly ShardSpec[] = [
     packages: ["tuxpaint-stamps-default"],
     lang: "el",
     voice: "el",
-    maxMinutes: 4,
+    maxMinutes: 3,
   },
 ];
 
