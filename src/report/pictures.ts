@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import jpeg from "jpeg-js";
-import { PNG } from "pngjs";
+import { convertChannels } from "../image/convert.ts";
+import { decodePng as decodePngImage } from "../image/png.ts";
 
 /** An RGB image: `data` is `[height, width, 3]` uint8. */
 export interface Rgb {
@@ -149,14 +149,12 @@ export function encodeJpeg(img: Rgb, quality = 85): Uint8Array {
   );
 }
 
-/** Decode a PNG file's bytes to RGB (alpha dropped). */
+/** Decode a PNG file's bytes to RGB (alpha dropped), with the one PNG codec of `src/image/`. */
 export function decodePng(bytes: Uint8Array): Rgb {
-  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  const out = new Uint8Array(png.width * png.height * 3);
-  for (let i = 0; i < png.width * png.height; i++) {
-    out[i * 3] = png.data[i * 4]!;
-    out[i * 3 + 1] = png.data[i * 4 + 1]!;
-    out[i * 3 + 2] = png.data[i * 4 + 2]!;
-  }
-  return { data: out, width: png.width, height: png.height };
+  const img = decodePngImage(bytes);
+  return {
+    data: convertChannels(img.data, img.channels, 3, 255),
+    width: img.width,
+    height: img.height,
+  };
 }
