@@ -4,8 +4,10 @@
  * inpaint → encode → re-track of the dubbed video), then the dubbed mouth is compared
  * with the driving articulation — it must follow it better than the original footage.
  *
- * Slow (≈ 5–10 min on 2 cores): runs only with DUB_SLOW_TESTS=1. A 3 s / 150-step
- * version was tried for the regular suite and is not reliable: two runs of the same
+ * The slowest test of the suite (≈ 2–3 min on 2 quiet cores: the demo's 600-iteration
+ * adaptation is deterministic on the CPU splatter, its 300 s cap is reached only on a machine
+ * ≈ 5× slower); `DUB_SKIP_SLOW_TESTS=1` skips it while iterating. A 3 s / 150-step
+ * version was tried first and is not reliable: two runs of the same
  * test on different commits of the head code gave mean r 0.15 and −0.22 against a
  * footage baseline of −0.38 (the small adaptation budget barely learns the mouth).
  */
@@ -20,10 +22,10 @@ import { lipSync } from "../src/train/dub/eval.ts";
 import { loadWorkflow } from "../src/workflow/load.ts";
 import { runWorkflow, type StepRecord } from "../src/workflow/run.ts";
 
-const SLOW = Deno.env.get("DUB_SLOW_TESTS") === "1";
+const SLOW = Deno.env.get("DUB_SKIP_SLOW_TESTS") !== "1";
 if (!SLOW) {
   console.warn(
-    "tests/dub_workflow_test.ts: the end-to-end demo dub is skipped; set DUB_SLOW_TESTS=1",
+    "tests/dub_workflow_test.ts: the end-to-end demo dub is skipped (DUB_SKIP_SLOW_TESTS=1)",
   );
 }
 
@@ -61,8 +63,10 @@ Deno.test({
       const d = lipSync(drive, gate, dub.f32("articulation"), n);
       const f = lipSync(drive, gate, foot.f32("articulation"), n);
       console.log({ frames: n, dubbed: d, footage: f });
-      // Measured (native media, loaded machine): dub r 0.69 / 0.84 (jaw_open / lip_aperture),
-      // footage 0.09 / 0.16, 184 frames. Margins leave room for adaptation noise.
+      // Measured (native media, loaded and quiet machine alike — the CPU adaptation is seeded):
+      // dub r 0.69 / 0.84 (jaw_open / lip_aperture), footage 0.08 / 0.16, 184 frames. Margins
+      // (+0.3 over the footage, aperture > 0.5) leave room for the wasm decoder's pixels and for
+      // a time-capped adaptation on a slow machine.
       assert.ok(d.r_jaw_open > f.r_jaw_open + 0.3, `jaw_open r ${d.r_jaw_open} vs ${f.r_jaw_open}`);
       assert.ok(
         d.r_lip_aperture > f.r_lip_aperture + 0.3,
