@@ -328,3 +328,49 @@ mediaTest(
     });
   },
 );
+
+mediaTest(
+  "dub run/validate: the default HTML report folder is checked against the files the run reads before any step",
+  async () => {
+    await withTempDir(async (dir) => {
+      // The single-clip report goes to <output folder>/<workflow name>_report/; an input inside
+      // it is refused before any step runs (as for --report-html's pictures folder).
+      const inside = join(dir, "out", "rep_report");
+      await Deno.mkdir(inside, { recursive: true });
+      const footage = join(inside, "scene.mp4");
+      await Deno.copyFile(clip, footage);
+      const before = await Deno.readFile(footage);
+      const wf = join(dir, "wf.yaml");
+      await Deno.writeTextFile(
+        wf,
+        [
+          "version: 1",
+          "name: rep",
+          "inputs:",
+          "  footage: { type: file, default: out/rep_report/scene.mp4 }",
+          "steps:",
+          "  - id: probe",
+          "    uses: media.probe",
+          '    with: { input: "${{ inputs.footage }}" }',
+          "  - id: enc",
+          "    uses: video.encode",
+          '    with: { video: "${{ inputs.footage }}", preset: ultrafast }',
+          "outputs:",
+          '  v: { from: "${{ steps.enc.outputs.video }}", path: "out/{stem}_x.mp4" }',
+          "",
+        ].join("\n"),
+      );
+      const r = await dub(["run", wf, "--cache-dir", join(dir, "cache")]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /Refusing to write the HTML report's folder ".*rep_report": .*is inside it/,
+      );
+      assert.deepEqual(await Deno.readFile(footage), before);
+      assert.deepEqual(listDir(join(dir, "cache", "steps")), [], "no step ran");
+      // With the HTML report off the same run is fine.
+      const ok = await dub(["run", wf, "--cache-dir", join(dir, "cache"), "--no-report-html"]);
+      assert.equal(ok.code, 0, ok.stderr);
+    });
+  },
+);

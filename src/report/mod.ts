@@ -189,6 +189,20 @@ async function writeClip(
   };
 }
 
+/**
+ * The folder the HTML report is written to when no page path is given: a single
+ * clip's `<output folder>/<clip>_report/`, a batch's `<output folder>/<name>_batch_report/`.
+ * The runner checks it against the files a run reads before any step runs.
+ */
+export function defaultReportFolder(
+  outputDir: string,
+  opts: { batch: boolean; name: string; clip: string },
+): string {
+  return opts.batch
+    ? join(outputDir, `${safe(opts.name)}_batch_report`)
+    : join(outputDir, `${safe(opts.clip)}_report`);
+}
+
 /** Write the HTML report of a run; returns the page to open. */
 export async function writeHtmlReports(
   report: RunReport,
@@ -198,7 +212,7 @@ export async function writeHtmlReports(
     const clip = report.clips[0]!;
     const page = target.path
       ? resolve(target.path)
-      : join(target.outputDir, `${safe(clip.clip)}_report`, "report.html");
+      : join(defaultReportFolder(target.outputDir, { ...target, clip: clip.clip }), "report.html");
     const filesDir = target.path
       ? join(dirname(page), `${basename(page, extname(page))}_files`)
       : join(dirname(page), "files");
@@ -207,7 +221,7 @@ export async function writeHtmlReports(
   }
   const index = target.path
     ? resolve(target.path)
-    : join(target.outputDir, `${safe(target.name)}_batch_report`, "index.html");
+    : join(defaultReportFolder(target.outputDir, { ...target, clip: "" }), "index.html");
   const root = dirname(index);
   const rows: IndexRow[] = [];
   const clips: HtmlReportResult["clips"] = [];

@@ -11,7 +11,7 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { sweepPartials, writeFileAtomic } from "../atomic.ts";
 import { DubError } from "../errors.ts";
 import type { MediaBackend } from "../media/types.ts";
-import { writeHtmlReports } from "../report/mod.ts";
+import { defaultReportFolder, writeHtmlReports } from "../report/mod.ts";
 import { type CacheStore, LocalCacheStore } from "./cache.ts";
 import { reportForFile, type RunEvent, type RunReport } from "./events.ts";
 import { type Executor, LocalExecutor } from "./executor.ts";
@@ -71,10 +71,14 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   const emit = opts.onEvent ?? (() => {});
   const jobs = await clipJobs(wf, opts.batch);
   markDuplicateOutputs(wf, jobs);
+  const htmlTarget = htmlReportTarget(wf, jobs, store.root, opts);
   await preflight(wf, jobs, {
     cacheDir: store.root,
     ...(opts.reportPath !== undefined ? { reportPath: opts.reportPath } : {}),
     ...(typeof opts.reportHtml === "string" ? { reportHtmlPath: opts.reportHtml } : {}),
+    ...(htmlTarget && !opts.reportHtml
+      ? { reportHtmlFolder: defaultReportFolder(htmlTarget.outputDir, htmlTarget) }
+      : {}),
     batch: opts.batch !== undefined || wf.file.batch !== undefined,
   });
   await store.sweepStaging();
@@ -130,17 +134,14 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
       );
     });
   }
-  if (opts.reportHtml !== false && wf.file.report !== false && jobs.length > 0) {
+  if (htmlTarget) {
     // A report that cannot be written does not fail the run (its outputs are written).
     try {
-      const firstOut = Object.values(wf.file.outputs)[0];
       const html = await writeHtmlReports(report, {
         ...(opts.reportHtml ? { path: opts.reportHtml } : {}),
-        outputDir: firstOut
-          ? dirname(outputPath(wf, firstOut.path, jobs[0]!))
-          : join(store.root, "reports"),
-        name: wf.file.name ?? basename(wf.path, extname(wf.path)),
-        batch: jobs.length > 1 || wf.file.batch !== undefined || opts.batch !== undefined,
+        outputDir: htmlTarget.outputDir,
+        name: htmlTarget.name,
+        batch: htmlTarget.batch,
         steps: wf.order.map((s) => ({ id: s.id, uses: s.uses })),
       });
       emit({ type: "report_written", path: html.path, clips: html.clips.map((c) => c.path) });
@@ -158,6 +159,25 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
     failedClips: failed.map((r) => ({ clip: r.clip, error: r.error ?? "failed" })),
   });
   return report;
+}
+
+/** Where the HTML report goes (undefined: no HTML report for this run). */
+function htmlReportTarget(
+  wf: LoadedWorkflow,
+  jobs: ClipJob[],
+  cacheRoot: string,
+  opts: RunOptions,
+): { outputDir: string; name: string; batch: boolean; clip: string } | undefined {
+  if (opts.reportHtml === false || wf.file.report === false || jobs.length === 0) return undefined;
+  const firstOut = Object.values(wf.file.outputs)[0];
+  return {
+    outputDir: firstOut
+      ? dirname(outputPath(wf, firstOut.path, jobs[0]!))
+      : join(cacheRoot, "reports"),
+    name: wf.file.name ?? basename(wf.path, extname(wf.path)),
+    batch: jobs.length > 1 || wf.file.batch !== undefined || opts.batch !== undefined,
+    clip: jobs[0]!.name,
+  };
 }
 
 function writeJsonAtomic(path: string, v: unknown): Promise<void> {
@@ -178,6 +198,8 @@ export async function preflight(
     cacheDir: string;
     reportPath?: string;
     reportHtmlPath?: string;
+    /** The default HTML report folder (when no --report-html page is given). */
+    reportHtmlFolder?: string;
     batch: boolean;
     checkWritable?: boolean;
   },
@@ -215,6 +237,9 @@ export async function preflight(
         role: "the HTML report's pictures folder",
       });
     }
+  }
+  if (opts.reportHtmlFolder) {
+    writeDirs.push({ path: opts.reportHtmlFolder, role: "the HTML report's folder" });
   }
   const dirs = new Set<string>();
   for (const job of jobs) {
