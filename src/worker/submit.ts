@@ -253,7 +253,10 @@ export async function followBatch(
         // from the queue must stay missing for a while (not a moment between two writes).
         const t = finishedAt.get(c.jobId) ?? Date.now();
         finishedAt.set(c.jobId, t);
-        const waitMs = st.state === "missing" ? 5000 : sawEnd.has(c.jobId) ? 0 : 2000;
+        // A completed job without its result is in transition (another submitter re-queued it
+        // because its outputs were gone, or the result is not written yet): wait like a missing one.
+        const unsettled = st.state === "missing" || (st.state === "completed" && !st.record);
+        const waitMs = unsettled ? 5000 : sawEnd.has(c.jobId) ? 0 : 2000;
         if (Date.now() - t < waitMs) continue;
         const rec = st.record ?? {
           clip: c.clip,
@@ -262,7 +265,8 @@ export async function followBatch(
           durationS: 0,
           steps: [],
           outputs: {},
-          error: st.error ?? `job ${st.state}`,
+          error: st.error ??
+            (st.state === "completed" ? "the job completed without a result" : `job ${st.state}`),
           errorKind: "step",
         };
         // A failed job's final record may come from an earlier attempt's events only.
