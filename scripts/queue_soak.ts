@@ -17,6 +17,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openMedia } from "../src/media/mod.ts";
 import { hashFile } from "../src/workflow/cache.ts";
+import { Queue } from "../src/worker/_deps.ts";
+import { QUEUE_NAME } from "../src/worker/job.ts";
+import { closeRedis, connectRedis } from "../src/worker/redis.ts";
 import {
   completions,
   type DubProcess,
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "20" },
     scenarios: { type: "string", default: "two,kill,restart,bad" },
     logs: { type: "string", default: "out/queue_soak" },
+    "timeout-s": { type: "string", default: "240" },
   },
 });
 const missing = await redisMissing();
@@ -52,8 +56,37 @@ const summaryOf = (p: DubProcess) => p.lines.find((l) => l.type === "summary") a
 const outPath = (s: QueueSetup, clip: string) =>
   join(s.dir, "out", `${clip.replace(/\.mp4$/, "")}_dubbed.mp4`);
 
-/** Problems of one run (empty: as expected). */
-type Scenario = () => Promise<{ s: QueueSetup; problems: string[] }>;
+/** Problems of one run (empty: as expected). `setup` is called as soon as the scenario has one. */
+type Scenario = (setup: (s: QueueSetup) => void) => Promise<{ s: QueueSetup; problems: string[] }>;
+
+/** Every job of the queue with its state, attempts and result/failure (for a hung run's log). */
+async function queueSnapshot(s: QueueSetup): Promise<string> {
+  const conn = connectRedis(s.redis.url);
+  const q = new Queue(QUEUE_NAME, { connection: conn });
+  try {
+    const jobs = await q.getJobs([]);
+    const lines: string[] = ["== queue"];
+    for (const j of jobs) {
+      lines.push(JSON.stringify({
+        id: j.id,
+        clip: (j.data as { clip?: { name?: string } }).clip?.name,
+        state: await j.getState(),
+        attemptsMade: j.attemptsMade,
+        stalledCounter: (j as unknown as { stalledCounter?: number }).stalledCounter,
+        processedOn: j.processedOn,
+        finishedOn: j.finishedOn,
+        failedReason: j.failedReason,
+        returnvalue: j.returnvalue ? "present" : "none",
+      }));
+    }
+    return lines.join("\n");
+  } catch (e) {
+    return `== queue: ${(e as Error).message}`;
+  } finally {
+    await q.close().catch(() => {});
+    await closeRedis(conn);
+  }
+}
 
 function expectExit(problems: string[], who: string, code: number, want: number): void {
   if (code !== want) problems.push(`${who} exited ${code}, expected ${want}`);
@@ -76,8 +109,9 @@ let killRef: string | undefined;
 
 const scenarios: Record<string, Scenario> = {
   /** Two submitters, three workers, six clips: both exit 0, every clip done once. */
-  async two() {
+  async two(got) {
     const s = await setupQueue(media, 6, 3);
+    got(s);
     const problems: string[] = [];
     const a = submit(s);
     const b = submit(s);
@@ -88,11 +122,38 @@ const scenarios: Record<string, Scenario> = {
     }
     expectOnce(problems, s, names(s));
     await expectOutputs(problems, s, names(s));
+    for (const [who, p] of [["A", a], ["B", b]] as const) {
+      const ends = p.lines.filter((l) => l.type === "clip_end").length;
+      if (ends !== 6) problems.push(`submitter ${who} emitted ${ends} clip_end events, expected 6`);
+    }
+    return { s, problems };
+  },
+  /** As `two`, with a 2 s lock: workers on a loaded machine lose locks, jobs run twice. */
+  async "two-short"(got) {
+    const s = await setupQueue(media, 6, 3, { worker: { lockS: 2 } });
+    got(s);
+    const problems: string[] = [];
+    const a = submit(s);
+    const b = submit(s);
+    expectExit(problems, "submitter A", await a.done(), 0);
+    expectExit(problems, "submitter B", await b.done(), 0);
+    expectOnce(problems, s, names(s));
+    await expectOutputs(problems, s, names(s));
+    for (const [who, p] of [["A", a], ["B", b]] as const) {
+      const ends = p.lines.filter((l) => l.type === "clip_end").length;
+      if (ends !== 6) problems.push(`submitter ${who} emitted ${ends} clip_end events, expected 6`);
+    }
+    const superseded =
+      s.workers.flatMap((w) =>
+        w.lines.filter((l) => l.type === "job_end" && l.status === "superseded")
+      ).length;
+    if (superseded) console.log(`  (${superseded} superseded runs)`);
     return { s, problems };
   },
   /** A worker SIGKILLed while encoding: the other finishes the clip, same bytes. */
-  async kill() {
+  async kill(got) {
     const s = await setupQueue(media, 1, 2, { worker: { lockS: 3 } });
+    got(s);
     const problems: string[] = [];
     const clip = names(s)[0]!;
     const sub = submit(s);
@@ -120,8 +181,9 @@ const scenarios: Record<string, Scenario> = {
     return { s, problems };
   },
   /** Redis restarted mid-batch: everything reconnects, the batch completes. */
-  async restart() {
+  async restart(got) {
     const s = await setupQueue(media, 4, 2, { worker: { lockS: 30 } });
+    got(s);
     const problems: string[] = [];
     const sub = submit(s);
     await Promise.race(s.workers.map((w) => w.waitFor((l) => l.type === "job_end", 120_000)));
@@ -132,8 +194,9 @@ const scenarios: Record<string, Scenario> = {
     return { s, problems };
   },
   /** A bad clip fails after 2 attempts, the others finish, exit 4. */
-  async bad() {
+  async bad(got) {
     const s = await setupQueue(media, 2, 2);
+    got(s);
     const problems: string[] = [];
     await Deno.writeFile(join(s.dir, "clips", "broken.mp4"), new TextEncoder().encode("nope"));
     await Deno.copyFile(join(s.dir, "clips", "clip_00.wav"), join(s.dir, "clips", "broken.wav"));
@@ -158,7 +221,19 @@ const runs = Number(values.runs);
 for (let i = 1; i <= runs; i++) {
   for (const name of chosen) {
     const t0 = performance.now();
-    const { s, problems } = await scenarios[name]!();
+    let current: QueueSetup | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeoutMs = Number(values["timeout-s"]) * 1000;
+    const hung = new Promise<"hung">((res) => timer = setTimeout(() => res("hung"), timeoutMs));
+    const ran = await Promise.race([scenarios[name]!((x) => current = x), hung]);
+    clearTimeout(timer);
+    let s: QueueSetup, problems: string[];
+    if (ran === "hung") {
+      if (!current) throw new Error(`${name} #${i}: no setup within ${timeoutMs / 1000} s`);
+      s = current;
+      problems = [`hung: not finished after ${timeoutMs / 1000} s`, await queueSnapshot(s)];
+      for (const p of s.submitters) p.kill("SIGKILL");
+    } else ({ s, problems } = ran);
     const dt = (performance.now() - t0) / 1000;
     const t = tally[name] ??= { runs: 0, bad: 0 };
     t.runs++;

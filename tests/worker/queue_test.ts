@@ -236,7 +236,65 @@ queueTest(
       assert.equal(summaryOf(a).ok, 6);
       assert.equal(summaryOf(b).ok, 6);
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
+      // Each submitter reports every clip once (one clip_end each).
+      for (const p of [a, b]) {
+        const ends = p.lines.filter((l) => l.type === "clip_end").map((l) => String(l.clip));
+        assert.deepEqual(ends.sort(), clipNames(s).sort(), why(s));
+      }
     } finally {
+      await teardown(s);
+    }
+  },
+);
+
+queueTest(
+  "a job run twice (its worker paused past its lock, another took it over): completed once, one clip_end, same bytes",
+  async () => {
+    // At-least-once delivery made deterministic: SIGSTOP is a worker starved of CPU (it renews
+    // no lock); a 2 s lock lapses, the other worker's stalled check re-delivers the job, then
+    // the paused worker resumes and finishes its own run of the same clip.
+    const s = await setup(1, 2, { worker: { lockS: 2 } });
+    try {
+      const clip = clipNames(s)[0]!;
+      const report = join(s.dir, "report.json");
+      const sub = submit(s, ["--report", report]);
+      let first: DubProcess | undefined;
+      const t0 = Date.now();
+      while (!first && Date.now() - t0 < 120_000) {
+        first = s.workers.find((w) => w.lines.some((l) => l.type === "job_start"));
+        await sleep(5);
+      }
+      assert.ok(first, "no worker started the clip");
+      first.kill("SIGSTOP");
+      const other = s.workers.find((w) => w !== first)!;
+      try {
+        await other.waitFor((l) => l.type === "job_start", 60_000);
+      } finally {
+        first.kill("SIGCONT");
+      }
+      assert.equal(await sub.done(), 0, why(s));
+      // The paused run ends too: BullMQ refuses its completion (the lock is the other's).
+      const ghost = await first.waitFor((l) => l.type === "job_end", 60_000);
+      assert.equal(ghost.status, "superseded", why(s));
+      assert.deepEqual(completions(s.workers), { [clip]: 1 });
+      // The submitter counts the clip once: one clip_start, one clip_end, one report entry.
+      const of = (t: string) => sub.lines.filter((l) => l.type === t && l.clip === clip).length;
+      assert.equal(of("clip_start"), 1, why(s));
+      assert.equal(of("clip_end"), 1, why(s));
+      assert.equal(summaryOf(sub).ok, 1);
+      const rep = JSON.parse(await Deno.readTextFile(report));
+      assert.equal(rep.clips.length, 1);
+      // Both runs published the same bytes atomically: the output is the cache entry the report
+      // names ({key, name, sha256}: the first entry of a step wins, a second run reuses it).
+      const enc = rep.clips[0].steps.find((x: { id: string }) => x.id === "enc");
+      assert.equal(await hashFile(outPath(s, clip)), enc.outputs.video.sha256);
+      const leftovers = [...Deno.readDirSync(join(s.dir, "out"))].filter((e) =>
+        e.name.endsWith(".partial")
+      );
+      assert.deepEqual(leftovers, []);
+      assert.ok((await assertCacheIntact(s.cache)) >= 2);
+    } finally {
+      for (const w of s.workers) w.kill("SIGCONT");
       await teardown(s);
     }
   },
