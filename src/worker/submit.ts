@@ -73,7 +73,11 @@ export class ClipQueue {
     return this.#kv ??= this.#conn();
   }
   async close(): Promise<void> {
-    await this.queue.close().catch(() => {});
+    // BullMQ's close waits for its connection; Redis may be down (Ctrl-C while it restarts).
+    await Promise.race([
+      this.queue.close().catch(() => {}),
+      new Promise((r) => setTimeout(r, 2000)),
+    ]);
     await Promise.all(this.#conns.map(closeRedis));
   }
 }
