@@ -14,8 +14,10 @@
  *    ≥ 0.93. The jaw-line fringe (`src/head/silhouette.ts`): |render over footage −
  *    footage|, its luma bias and the render's coverage in 6 px outside the mask's
  *    lower half, and |error| in 4 px inside.
- * 1b. Render flicker: on held-out pairs where the head is still, the render's
- *    frame-to-frame |Δ| in the lower face vs the footage's, with the raw track's
+ * 1b. Render flicker: on held-out pairs where the head is still, the head driven as
+ *    head.render drives a silent stretch (footage pose and upper face, lower face
+ *    from the mouth map at the neutral articulation) and laid over the footage by
+ *    its coverage: frame-to-frame |Δ| in the lower face vs the footage's, with the raw track's
  *    pose, the smoothed pose (`src/head/pose_smooth.ts`, what head.render uses), and
  *    the previous frame's pose (expression and colour changes only).
  * 2. Driving: over the held-out frames, the head is driven (footage pose and upper
@@ -36,7 +38,8 @@
  *
  *   deno task eval:head [--model m.safetensors] [--iterations 1500] [--max-seconds 900]
  *     [--views 48] [--gaussians N] [--color static|mlp|both] [--backend auto|cpu|webgpu] [--recon-every 2]
- *     [--drive-frames N] [--skip-recon] [--skip-drive] [--silhouette on|off] [--out .cache/eval_head]
+ *     [--drive-frames N] [--skip-recon] [--skip-drive] [--silhouette on|off] [--ssim-weight 0.2]
+ *     [--densify-grad PX] [--pose-refine] [--skip-temporal] [--out .cache/eval_head]
  *
  * Writes `<out>/eval_head.json` and PNGs to look at (`recon_*.png`: footage | render
  * crops; `drive_*.png`: footage | driven render over it). Run it `nice`d on a shared
@@ -47,7 +50,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { ARTICULATION_DIM, channelIndex } from "../../articulation/mod.ts";
+import { ARTICULATION_DIM, channelIndex, neutralArticulation } from "../../articulation/mod.ts";
 import { articulationFromGeometry } from "../../articulation/measure.ts";
 import {
   calibrateStyle,
@@ -97,6 +100,9 @@ const { values: args } = parseArgs({
     seed: { type: "string", default: "1" },
     color: { type: "string", default: "both" },
     silhouette: { type: "string", default: "on" },
+    "ssim-weight": { type: "string" },
+    "densify-grad": { type: "string" },
+    "pose-refine": { type: "boolean", default: false },
     out: { type: "string", default: join(REPO_ROOT, ".cache", "eval_head") },
   },
 });
@@ -173,7 +179,7 @@ const results: Record<string, unknown> = {
 };
 
 if (!args["skip-recon"]) results.reconstruction = await reconstruction(models);
-if (!args["skip-temporal"]) results.temporal = await temporal(model);
+if (!args["skip-temporal"]) results.temporal = await temporal(model, map);
 if (!args["skip-drive"]) results.driving = await driving(model, map);
 await Deno.writeTextFile(join(out, "eval_head.json"), JSON.stringify(results, null, 2));
 log(`\nwrote ${join(out, "eval_head.json")}`);
@@ -192,6 +198,12 @@ async function adapt(color: "static" | "mlp"): Promise<SpeakerModel> {
     color,
     // The silhouette objective (src/head/silhouette.ts); "off" = the plain masked loss.
     ...(args.silhouette === "off" ? { silhouette: false as const } : {}),
+    ...(args["ssim-weight"] ? { ssimWeight: Number(args["ssim-weight"]) } : {}),
+    // speaker.adapt's pose_refine (its learning rates).
+    ...(args["pose-refine"] ? { poseRefine: { lrRot: 1e-3, lrTrans: 5e-3, from: 200 } } : {}),
+    // Densification threshold, mean |dL/dmean2D| in px (default 0.0002 NDC at the crop width,
+    // ≈ 3e-6 on cap12).
+    ...(args["densify-grad"] ? { densify: { gradThreshold: Number(args["densify-grad"]) } } : {}),
   };
   const key = JSON.stringify({ clip, range: [0, 0.8], backend: backend.name, ...opts });
   const path = join(out, `model_${color}.safetensors`);
@@ -358,7 +370,7 @@ async function reconstruction(ms: Map<string, SpeakerModel>) {
  * `smoothPoses()` (what head.render uses); and the raw pose of t−1 for both frames
  * (what remains without pose jitter: expression and colour changes).
  */
-async function temporal(m: SpeakerModel) {
+async function temporal(m: SpeakerModel, mm: MouthMap) {
   const lm = track.f32("landmarks"), found = track.u8("found");
   const W = track.clip.width, H = track.clip.height;
   const raw = {
@@ -379,12 +391,26 @@ async function temporal(m: SpeakerModel) {
     for (const v of FACE_OVAL) pts.push(lm[(r * 468 + v) * 3]!, lm[(r * 468 + v) * 3 + 1]!);
   }
   const crop = faceCrop(pts, W, H, 0.1);
-  const render = async (row: number, p: ReturnType<typeof poseOf>) =>
-    (await renderHead(backend, m, {
-      expression: track.f32("expression").slice(row * 1404, (row + 1) * 1404),
-      articulation: track.f32("articulation").slice(row * C, (row + 1) * C),
+  // Driven as head.render drives a silent stretch: footage pose and upper face, the lower
+  // face from the mouth map at the neutral articulation, so only jitter can change it.
+  const neutralA = neutralArticulation();
+  let footageNow = new Float32Array(0);
+  const render = async (row: number, p: ReturnType<typeof poseOf>) => {
+    const { rgb, alpha } = await renderHead(backend, m, {
+      expression: driveExpression(
+        mm,
+        track.f32("expression").slice(row * 1404, (row + 1) * 1404),
+        neutralA,
+      ),
+      articulation: neutralA,
       ...p,
-    }, { width: W, height: H, crop })).rgb;
+    }, { width: W, height: H, crop });
+    // Over the footage by coverage, as body.inpaint lays it.
+    for (let i = 0; i < rgb.length; i++) {
+      rgb[i] = rgb[i]! + (1 - alpha[(i / 3) | 0]!) * footageNow[i]!;
+    }
+    return rgb;
+  };
   const lowerOval = (row: number) => {
     const poly = new Float64Array(FACE_OVAL.length * 2);
     FACE_OVAL.forEach((v, j) => {
@@ -431,6 +457,7 @@ async function temporal(m: SpeakerModel) {
         }
       }
     }
+    footageNow = img;
     const cur = {
       row,
       img,
