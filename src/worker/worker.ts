@@ -12,21 +12,14 @@ import { UnrecoverableError, WaitingError, Worker } from "./_deps.ts";
 import type { Job } from "./_deps.ts";
 import { DEFAULT_PRIOR_PATH } from "../audio/mod.ts";
 import { DubError } from "../errors.ts";
-import type { MediaBackend } from "../media/types.ts";
-import { type CacheStore, LocalCacheStore } from "../workflow/cache.ts";
-import { FolderRunRecords, type RunRecords } from "../workflow/records.ts";
 import type { StageRegistry } from "../workflow/registry.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import { findRefs, interpolate, type Ref, walkStrings } from "../workflow/refs.ts";
-import {
-  type ClipJob,
-  type ClipRecord,
-  outputPath,
-  runClipJob,
-  type RunEvent,
-} from "../workflow/run.ts";
+import { type ClipJob, type ClipRecord, outputPath, type RunEvent } from "../workflow/run.ts";
+import { clipForFile, type ClipRecordFile } from "../workflow/events.ts";
 import { ClipJobData, fileInputs, type JobMessage, QUEUE_NAME } from "./job.ts";
+import { clipOf, runInChild } from "./child.ts";
 import { closeRedis, connectRedis } from "./redis.ts";
 import { redactUrl } from "./redis_url.ts";
 import { PathRoots } from "./roots.ts";
@@ -39,11 +32,19 @@ export type WorkerLog =
     type: "job_end";
     jobId: string;
     clip: string;
-    status: "ok" | "failed" | "handed_back";
+    /**
+     * ok: BullMQ accepted the completion. superseded: the clip ran to the end here, but this
+     * worker's lock had lapsed (starved of CPU, or paused) and another worker took the job
+     * over; BullMQ refused this completion, the other one counts (same outputs, published
+     * atomically from the same cache entries).
+     */
+    status: "ok" | "failed" | "handed_back" | "superseded";
     durationS: number;
     error?: string;
   }
   | { type: "worker_event"; event: RunEvent }
+  /** This worker's stalled check gave a job whose worker stopped renewing its lock back to the queue. */
+  | { type: "job_stalled"; jobId: string }
   | { type: "worker_error"; message: string }
   | { type: "worker_stopping"; active: number; graceS: number }
   | { type: "worker_stopped" };
@@ -58,7 +59,8 @@ export interface WorkerOptions {
   cacheDir: string;
   /** Folders a job may read inputs from and write outputs to. */
   roots: string[];
-  media: MediaBackend;
+  /** The media backend choice the clip processes open ("auto", "native", "wasm"). */
+  media: string;
   /** Seconds running jobs may take to finish after `stop()` before they are handed back. */
   graceS: number;
   /** A job's lock lives this long without renewal; a dead worker's job is retaken after it. */
@@ -139,6 +141,8 @@ export async function checkJobPaths(
 export class DubWorker {
   readonly #opts: WorkerOptions;
   readonly #active = new Map<string, AbortController>();
+  /** Jobs whose run ended ok, until BullMQ accepts (completed) or refuses (lost lock) them. */
+  readonly #finishing = new Map<string, (status: "ok" | "superseded", error?: string) => void>();
   #stopping = false;
   #worker: Worker | null = null;
   #conn: ReturnType<typeof connectRedis> | null = null;
@@ -146,16 +150,12 @@ export class DubWorker {
   #resolveDone!: () => void;
   readonly #io: PathRoots;
   readonly #read: PathRoots;
-  readonly #store: CacheStore;
-  readonly #records: RunRecords;
 
   constructor(opts: WorkerOptions) {
     this.#opts = opts;
     this.#io = new PathRoots(opts.roots);
     this.#read = new PathRoots([...opts.roots, opts.cacheDir, dirname(DEFAULT_PRIOR_PATH)]);
     this.#done = new Promise((r) => (this.#resolveDone = r));
-    this.#store = new LocalCacheStore(opts.cacheDir);
-    this.#records = new FolderRunRecords(opts.cacheDir);
   }
 
   get done(): Promise<void> {
@@ -175,7 +175,17 @@ export class DubWorker {
       maxStalledCount: 3,
       autorun: true,
     });
-    this.#worker.on("error", (e) => log({ type: "worker_error", message: e.message }));
+    this.#worker.on("completed", (job) => this.#settle(job.id ?? "", "ok"));
+    this.#worker.on("stalled", (jobId) => log({ type: "job_stalled", jobId }));
+    this.#worker.on("error", (e) => {
+      // BullMQ refuses to complete (or fail) a job whose lock this worker no longer holds.
+      const lost = /^(?:Missing lock|Lock mismatch) for job (\S+?)\./.exec(e.message);
+      if (lost && this.#finishing.has(lost[1]!)) {
+        this.#settle(lost[1]!, "superseded", e.message);
+        return;
+      }
+      log({ type: "worker_error", message: e.message });
+    });
     log({
       type: "worker_ready",
       queue: redactUrl(o.url),
@@ -203,7 +213,13 @@ export class DubWorker {
     }
   }
 
-  async #process(job: Job, token?: string): Promise<ClipRecord> {
+  #settle(jobId: string, status: "ok" | "superseded", error?: string): void {
+    const f = this.#finishing.get(jobId);
+    this.#finishing.delete(jobId);
+    f?.(status, error);
+  }
+
+  async #process(job: Job, token?: string): Promise<ClipRecordFile> {
     const o = this.#opts;
     const t0 = performance.now();
     const id = job.id ?? "?";
@@ -220,20 +236,14 @@ export class DubWorker {
       throw new UnrecoverableError(`Malformed job ${id}: ${parsed.error.message}`);
     }
     const data = parsed.data;
-    const clip: ClipJob = {
-      name: data.clip.name,
-      stem: data.clip.stem,
-      inputs: data.clip.inputs,
-      ...(data.clip.error !== undefined ? { error: data.clip.error } : {}),
-    };
-    if (data.clip.errorKind) (clip as { errorKind?: string }).errorKind = data.clip.errorKind;
+    const clip = clipOf(data);
     o.onLog({ type: "job_start", jobId: id, clip: clip.name, attempt: job.attemptsMade + 1 });
     // Progress messages are sent in order; all are in Redis before the job completes.
     let sending: Promise<unknown> = Promise.resolve();
     const send = (m: JobMessage) => {
       sending = sending.then(() => job.updateProgress(m as unknown as object)).catch(() => {});
     };
-    const end = (status: "ok" | "failed" | "handed_back", error?: string) =>
+    const end = (status: "ok" | "failed" | "handed_back" | "superseded", error?: string) =>
       o.onLog({
         type: "job_end",
         jobId: id,
@@ -260,12 +270,10 @@ export class DubWorker {
         end("failed", record.error);
         throw new UnrecoverableError(record.error);
       }
-      record = await runClipJob(wf, clip, {
-        store: this.#store,
-        records: this.#records,
+      // In a child process: this one's event loop stays free to renew the job's lock.
+      record = await runInChild({ job: data, cacheDir: o.cacheDir }, {
         media: o.media,
         signal: ac.signal,
-        ...(data.force !== undefined ? { force: data.force } : {}),
         onEvent: (event) => {
           if (o.forwardEvents) o.onLog({ type: "worker_event", event });
           send({ kind: "event", event });
@@ -276,8 +284,10 @@ export class DubWorker {
     }
     await sending;
     if (record.status === "ok") {
-      end("ok");
-      return record;
+      // Logged once BullMQ has accepted (or refused) the completion.
+      this.#finishing.set(id, (status, error) => end(status, error));
+      // The result names step outputs by {key, name, sha256}, never by this machine's paths.
+      return clipForFile(record);
     }
     if (record.errorKind === "interrupted" && this.#stopping && token) {
       // Hand the job back: another worker takes it; this attempt does not count.
