@@ -4,19 +4,24 @@
  * and a handful of numbers per frame — flat in clip length).
  *
  * Pass 1 ({@link Analysis}): per frame, colour statistics of the render's skin vs
- * the footage's at the same pixels (both faces, outside the mouth), noise of both,
- * and the head-aligned clean plate of what the old lower face hid. At the end the
- * colour transforms are smoothed over time and the grain to add is the clip's
- * median footage-minus-render noise.
+ * the footage's at the same pixels (both faces, outside the mouth), noise of both
+ * (spatial, and temporal on still pairs), the head alignment (similarity to the first
+ * frame) and the head-aligned clean plate of what the old lower face hid. At the end
+ * the colour transforms and the alignment are smoothed over time and the grain to
+ * add is the clip's median footage-minus-render noise.
  *
  * Pass 2 ({@link compositeFrame}), inside the mask's box only:
  * 1. background = footage, with the old lower face (tracked lower-face triangles,
  *    slightly dilated) replaced: from the clean plate where some frame showed it
  *    (temporal fill), by the {@link Inpainter} elsewhere (spatial fill);
  * 2. render over background by its coverage, after the colour transform;
- * 3. multi-band blend of that into the footage with the feathered mask;
- * 4. matched grain added where render or fill show;
- * 5. only pixels with mask > 0 are written: every other pixel, and every pixel of
+ * 3. the seam: by default an optimal contour (`seam.ts`) between what must change
+ *    and the mask's core, through flat footage where render and footage agree, held
+ *    to the previous frame's; the blend weight is min(seam weight, mask);
+ * 4. multi-band blend of that into the footage with the weight;
+ * 5. matched grain added where render or fill show, moving with the head in whole
+ *    pixels (static on a still head, like the footage's compressed noise);
+ * 6. only pixels with mask > 0 are written: every other pixel, and every pixel of
  *    a pass-through frame, is the decoded source byte for byte.
  *
  * @module
@@ -24,7 +29,15 @@
 import type { ImageF32 } from "../image/types.ts";
 import { multibandBlend } from "./blend.ts";
 import { ColorStats, type ColorTransform, IDENTITY_COLOR, smoothColorTransforms } from "./color.ts";
-import { applySimilarity, CleanPlate, fitSimilarity, type Inpainter } from "./fill.ts";
+import {
+  applySimilarity,
+  CleanPlate,
+  fitSimilarity,
+  type Inpainter,
+  invertSimilarity,
+  RIGID_LANDMARKS,
+  type Similarity,
+} from "./fill.ts";
 import { estimateNoise, grainToAdd, gridGauss } from "./grain.ts";
 import {
   distanceTransform,
@@ -34,6 +47,8 @@ import {
   rasterTriangles,
 } from "./mask.ts";
 import { blur5 } from "../image/pyramid.ts";
+import { gradientMagnitude } from "./metrics.ts";
+import { type Contour, contourWeight, optimalSeam, type SeamParams } from "./seam.ts";
 
 export interface Box {
   x: number;
@@ -59,7 +74,55 @@ export interface CompositeOptions {
   motionGate?: boolean;
   /** Fade the render out over this share of the face size inside its silhouette where the footage shows the face (default 0.08; 0.02 elsewhere). */
   edgeFade?: number;
+  /**
+   * Where the blend edge runs: `"optimal"` (default) = a min-cost contour through
+   * flat footage where render and footage agree (`seam.ts`); `"mask"` = the mask's
+   * own feathered edge.
+   */
+  seam?: "optimal" | "mask";
+  /** Feather of the optimal seam, share of the face size (default 0.06). */
+  seamFeather?: number;
+  /** Tuning of the optimal seam's path search. */
+  seamParams?: SeamParams;
+  /**
+   * Temporal smoothing (Gaussian σ, frames) of the head alignment used by the grain,
+   * the clean-plate lookup and the seam, so tracker jitter does not make them boil
+   * (default 2; 0 = per-frame landmarks).
+   */
+  stabilizeSigmaFrames?: number;
 }
+
+/**
+ * `lm` (`[468, 2]`) moved by (smoothed alignment)⁻¹ ∘ (this frame's own alignment):
+ * its rigid jitter replaced by the smoothed head motion; non-rigid motion kept.
+ */
+export function stabilizeLandmarks(
+  lm: Float32Array,
+  reference: Float32Array,
+  stable: Similarity,
+): Float32Array {
+  const raw = fitSimilarity(lm, reference), back = invertSimilarity(stable);
+  const out = new Float32Array(lm.length);
+  for (let v = 0; v < lm.length / 2; v++) {
+    const [rx, ry] = applySimilarity(raw, lm[v * 2]!, lm[v * 2 + 1]!);
+    const [x, y] = applySimilarity(back, rx, ry);
+    out[v * 2] = x, out[v * 2 + 1] = y;
+  }
+  return out;
+}
+
+/** Mean movement (px) of landmarks `idx` between `a` and `b` (`[468, 2]`). */
+function meanMotion(a: Float32Array, b: Float32Array, idx: ArrayLike<number>): number {
+  let d = 0;
+  for (let k = 0; k < idx.length; k++) {
+    const v = idx[k]!;
+    d += Math.hypot(a[v * 2]! - b[v * 2]!, a[v * 2 + 1]! - b[v * 2 + 1]!);
+  }
+  return idx.length ? d / idx.length : 0;
+}
+
+/** Lip centre landmarks (inner upper and lower lip, MediaPipe) — the seam's centre. */
+const LIP_CENTRE = [13, 14] as const;
 
 /**
  * Share of the linear-mix variance loss 2w(1−w)σ² that the multi-band blend does
@@ -146,7 +209,23 @@ export class Analysis {
   readonly #weights: number[] = [];
   readonly #noiseF: number[][] = [];
   readonly #noiseR: number[][] = [];
+  readonly #tnoiseF: number[][] = [];
+  readonly #tnoiseR: number[][] = [];
+  #held: { src: Uint8Array; rgba: Uint8Array; tracked: Float32Array; driven: Float32Array } | null =
+    null;
+  readonly #toRef: (Similarity | null)[] = [];
   #frames = 0;
+  /** Per frame: the frame → reference similarity smoothed over time (null: no face). */
+  stable: (Similarity | null)[] = [];
+  /**
+   * Per frame: the whole-pixel shift of the grain field (frame px + shift = grain
+   * grid px). It follows the head (the smoothed alignment at the lip centre) with a
+   * hysteresis of 0.75 px, so on a still head the grain is exactly static, as the
+   * footage's own (compressed) noise is: its frame-to-frame high-pass is 0 at the median.
+   */
+  grainShift: ([number, number] | null)[] = [];
+  /** The optimal seam of the last composited frame (temporal prior of the next). */
+  lastSeam: { t: number; contour: Contour } | null = null;
   plate: CleanPlate | null = null;
   /** Landmarks `[468, 2]` of the first composited frame: the head-aligned frame of the grain. */
   reference: Float32Array | null = null;
@@ -154,6 +233,14 @@ export class Analysis {
   grain: [number, number, number] = [0, 0, 0];
   footageNoise: [number, number, number] = [0, 0, 0];
   renderNoise: [number, number, number] = [0, 0, 0];
+  /**
+   * Temporal noise (std of the frame-to-frame change's high-pass, per frame, /√2) of
+   * footage and render on still pairs (head and both mouths still), per channel.
+   */
+  footageTemporalNoise: [number, number, number] = [0, 0, 0];
+  renderTemporalNoise: [number, number, number] = [0, 0, 0];
+  /** Share of the added grain's variance that changes every frame (the rest is fixed to the head). */
+  dynamicShare: [number, number, number] = [0, 0, 0];
 
   constructor(
     readonly masker: LowerFaceMasker,
@@ -176,13 +263,17 @@ export class Analysis {
     const W = this.width, H = this.height;
     this.#frames++;
     const mb = f.passThrough ? null : maskBox(f.mask, W, H);
+    const held = this.#held;
+    this.#held = null;
     if (!mb || !Number.isFinite(f.trackedLandmarks[0]!)) {
       this.#perFrame.push(null);
       this.#weights.push(0);
+      this.#toRef.push(null);
       return;
     }
     const size = faceSizePx(f.trackedLandmarks);
     this.reference ??= f.trackedLandmarks.slice();
+    this.#toRef.push(fitSimilarity(f.trackedLandmarks, this.reference));
     const b = grow(mb, Math.ceil(0.05 * size), W, H);
     const sel = skinSamples(this.masker, f.trackedLandmarks, f.drivenLandmarks, f.rgba, W, b, size);
     const stats = new ColorStats();
@@ -209,6 +300,31 @@ export class Analysis {
         this.#noiseF.push(nf);
         this.#noiseR.push(nr);
       }
+      // Keep this frame to pair it with the next one (temporal noise).
+      this.#held = {
+        src: src.slice(),
+        rgba: f.rgba.slice(),
+        tracked: f.trackedLandmarks.slice(),
+        driven: f.drivenLandmarks.slice(),
+      };
+    }
+    if (
+      held && this.opts.grain !== false &&
+      meanMotion(held.tracked, f.trackedLandmarks, RIGID_LANDMARKS) < 0.5 &&
+      meanMotion(held.tracked, f.trackedLandmarks, this.masker.mouthVertices) < 0.3 &&
+      meanMotion(held.driven, f.drivenLandmarks, this.masker.mouthVertices) < 0.3
+    ) {
+      const diff = (cur: Uint8Array, old: Uint8Array, C: number): ImageF32 => {
+        const img = cropF32(cur, W, C, b), prev = cropF32(old, W, C, b);
+        for (let i = 0; i < img.data.length; i++) img.data[i] = img.data[i]! - prev.data[i]!;
+        return img;
+      };
+      const tf = estimateNoise(diff(src, held.src, 3), sel),
+        tr = estimateNoise(diff(f.rgba, held.rgba, 4), sel);
+      if (tf && tr) {
+        this.#tnoiseF.push(tf.map((v) => v / Math.SQRT2));
+        this.#tnoiseR.push(tr.map((v) => v / Math.SQRT2));
+      }
     }
     if (this.opts.temporalFill !== false) {
       if (!this.plate) {
@@ -228,6 +344,20 @@ export class Analysis {
 
   /** Finish: smooth the colour transforms, settle the grain. */
   finish(): void {
+    this.stable = smoothSimilarities(this.#toRef, this.opts.stabilizeSigmaFrames ?? 2);
+    let shift: [number, number] | null = null;
+    this.grainShift = this.stable.map((st) => {
+      if (!st || !this.reference) return (shift = null);
+      // Lip centre in this frame (ref → frame), and where the alignment sends it.
+      const ref = this.reference, inv = invertSimilarity(st);
+      const rc = [0, 1].map((k) => (ref[LIP_CENTRE[0] * 2 + k]! + ref[LIP_CENTRE[1] * 2 + k]!) / 2);
+      const [fx, fy] = applySimilarity(inv, rc[0]!, rc[1]!);
+      const ox = rc[0]! - fx, oy = rc[1]! - fy;
+      if (!shift || Math.abs(ox - shift[0]) > 0.75 || Math.abs(oy - shift[1]) > 0.75) {
+        shift = [Math.round(ox), Math.round(oy)];
+      }
+      return shift;
+    });
     this.colors = this.opts.colorMatch === false
       ? this.#perFrame.map(() => IDENTITY_COLOR)
       : smoothColorTransforms(this.#perFrame, this.#weights, this.opts.colorSigmaFrames ?? 4);
@@ -241,8 +371,59 @@ export class Analysis {
       this.grain = this.opts.grain === false
         ? [0, 0, 0]
         : grainToAdd(this.footageNoise, this.renderNoise);
+      if (this.#tnoiseF.length) {
+        this.footageTemporalNoise = [0, 1, 2].map((c) => med(this.#tnoiseF, c)) as [
+          number,
+          number,
+          number,
+        ];
+        this.renderTemporalNoise = [0, 1, 2].map((c) => med(this.#tnoiseR, c)) as [
+          number,
+          number,
+          number,
+        ];
+        // Added grain: a dynamic part that brings the render's temporal noise up to the
+        // footage's, the rest fixed to the head (so the composite flickers as the footage does).
+        const dyn = grainToAdd(this.footageTemporalNoise, this.renderTemporalNoise);
+        this.dynamicShare = [0, 1, 2].map((c) => {
+          const total = this.grain[c]! ** 2;
+          return total > 0 ? Math.min(1, dyn[c]! ** 2 / total) : 0;
+        }) as [number, number, number];
+      }
     }
   }
+}
+
+/**
+ * Smooth per-frame similarities (a, b, tx, ty) over time with a Gaussian of
+ * `sigmaFrames`, within runs of consecutive frames that have one (a gap — no face —
+ * starts a new run). Symmetric, so a steady motion is not delayed; only jitter
+ * faster than ≈ σ frames is removed.
+ */
+export function smoothSimilarities(
+  sims: (Similarity | null)[],
+  sigmaFrames: number,
+): (Similarity | null)[] {
+  if (sigmaFrames <= 0) return sims.slice();
+  const r = Math.ceil(3 * sigmaFrames);
+  return sims.map((s0, t) => {
+    if (!s0) return null;
+    let a = 0, b = 0, tx = 0, ty = 0, ws = 0;
+    for (let d = -r; d <= r; d++) {
+      const s = sims[t + d];
+      if (!s) {
+        if (d < 0) continue;
+        break;
+      }
+      // Stop at a gap between t and t + d.
+      let gap = false;
+      for (let k = Math.min(t, t + d); k < Math.max(t, t + d); k++) if (!sims[k]) gap = true;
+      if (gap) continue;
+      const w = Math.exp(-(d * d) / (2 * sigmaFrames * sigmaFrames));
+      a += w * s.a, b += w * s.b, tx += w * s.tx, ty += w * s.ty, ws += w;
+    }
+    return { a: a / ws, b: b / ws, tx: tx / ws, ty: ty / ws };
+  });
 }
 
 /**
@@ -372,7 +553,7 @@ export async function compositeFrame(
   },
   an: Analysis,
   inpainter: Inpainter,
-): Promise<{ rgb: Uint8Array; stats: FrameStats }> {
+): Promise<{ rgb: Uint8Array; stats: FrameStats; weight?: Uint8Array }> {
   const W = an.width, H = an.height, opts = an.opts;
   const none = { rgb: src, stats: { changed: 0, filledTemporal: 0, filledSpatial: 0 } };
   if (f.passThrough || !Number.isFinite(f.trackedLandmarks[0]!)) return none;
@@ -400,20 +581,29 @@ export async function compositeFrame(
     const wm = motionWeight(f.trackedLandmarks, f.drivenLandmarks, an.masker.allTriangles, b, size);
     for (let i = 0; i < n; i++) alpha[i] = alpha[i]! * wm[i]!;
   }
-  const footageFace = rasterTriangles(f.trackedLandmarks, an.masker.allTriangles, b);
+  // Head alignment (frame → reference), smoothed over time in pass 1.
+  const stable = an.stable[t] ??
+    (an.reference ? fitSimilarity(f.trackedLandmarks, an.reference) : null);
+  // The footage's face where the smoothed alignment puts it: the tracked landmarks with
+  // their rigid jitter removed (the footage does not jitter, the tracker does). What
+  // belongs to the render (its coverage, the driven mesh) keeps the per-frame pose.
+  const trackedS = stable && an.reference
+    ? stabilizeLandmarks(f.trackedLandmarks, an.reference, stable)
+    : f.trackedLandmarks;
+  const footageFace = rasterTriangles(trackedS, an.masker.allTriangles, b);
   fadeRenderEdge(alpha, b.w, b.h, footageFace, (opts.edgeFade ?? 0.08) * size, 0.02 * size);
   // 1. Background: where the old lower face is not covered by the new face (the hole),
   // what was behind it; elsewhere the footage itself (so a soft render edge that lies
   // on the footage's own face edge blends with that edge, not with the wall).
-  const old = dilatedRaster(f.trackedLandmarks, an.masker.lowerTriangles, b, 0.05 * size);
-  const oldNear = dilatedRaster(f.trackedLandmarks, an.masker.lowerTriangles, b, 0.02 * size);
+  const old = dilatedRaster(trackedS, an.masker.lowerTriangles, b, 0.05 * size);
+  const oldNear = dilatedRaster(trackedS, an.masker.lowerTriangles, b, 0.02 * size);
   const cover = rasterTriangles(f.drivenLandmarks, an.masker.allTriangles, b);
   const hole = new Uint8Array(n);
   for (let i = 0; i < n; i++) hole[i] = oldNear[i] && !cover[i] && m[i]! > 0 ? 1 : 0;
   const bg: ImageF32 = { width: b.w, height: b.h, channels: 3, data: s.data.slice() };
   const unknown = new Uint8Array(n);
   let filledTemporal = 0, filledSpatial = 0;
-  const toRef = an.plate ? fitSimilarity(f.trackedLandmarks, an.plate.reference) : null;
+  const toRef = an.plate ? stable : null;
   const px = new Float32Array(3);
   for (let y = 0; y < b.h; y++) {
     for (let x = 0; x < b.w; x++) {
@@ -437,17 +627,46 @@ export async function compositeFrame(
     const a = alpha[i]!, under = hole[i] ? fill.data : s.data;
     for (let c = 0; c < 3; c++) comp[i * 3 + c] = a * rc[i * 3 + c]! + (1 - a) * under[i * 3 + c]!;
   }
-  // 3. Multi-band blend into the footage.
+  // 3. Where the edge runs: the optimal seam (min(seam weight, mask)) or the mask.
+  let wgt = m;
+  let weightOut: Uint8Array | undefined;
+  if ((opts.seam ?? "optimal") === "optimal" && stable && an.reference) {
+    const seam = seamFor(
+      t,
+      f,
+      an,
+      b,
+      size,
+      s,
+      comp,
+      alpha,
+      hole,
+      footageFace,
+      cover,
+      stable,
+      trackedS,
+    );
+    wgt = new Float32Array(n);
+    for (let i = 0; i < n; i++) wgt[i] = Math.min(seam[i]!, m[i]!);
+    weightOut = new Uint8Array(W * H);
+    for (let y = 0; y < b.h; y++) {
+      for (let x = 0; x < b.w; x++) {
+        const i = y * b.w + x;
+        if (m[i]! > 0) weightOut[(b.y + y) * W + b.x + x] = Math.round(255 * wgt[i]!);
+      }
+    }
+  }
+  // Multi-band blend into the footage.
   const blended = multibandBlend(
     { width: b.w, height: b.h, channels: 3, data: comp },
     s,
-    m,
+    wgt,
     opts.blendLevels ?? 5,
   );
   // 4–5. Grain, then write only mask > 0.
   const out = src.slice();
-  // Grain is a noise field fixed to the head (reference frame's pixel grid).
-  const toGrain = fitSimilarity(f.trackedLandmarks, an.reference ?? f.trackedLandmarks);
+  // Grain is a noise field that moves with the head in whole pixels (see grainShift).
+  const gs = an.grainShift[t] ?? [0, 0];
   const seed = opts.seed ?? 0;
   const sf2 = an.footageNoise.map((v) => v * v), sr2 = an.renderNoise.map((v) => v * v);
   const grain = opts.grain !== false;
@@ -457,13 +676,15 @@ export async function compositeFrame(
       const i = y * b.w + x;
       const mi = m[i]!;
       if (mi === 0) continue;
-      const k = Math.min(1, 4 * mi), w = k * mi;
+      // k limits the write to the mask (the blend's coarse bands reach past the weight).
+      const k = Math.min(1, 4 * mi), w = k * wgt[i]!;
       const a = alpha[i]!, filled = hole[i]!;
       const p = ((b.y + y) * W + b.x + x) * 3;
-      let g = 0;
+      let g = 0, gd = 0;
       if (grain) {
-        const [rx, ry] = applySimilarity(toGrain, b.x + x + 0.5, b.y + y + 0.5);
-        g = gridGauss(Math.floor(rx), Math.floor(ry), seed);
+        const gx = b.x + x + gs[0], gy = b.y + y + gs[1];
+        g = gridGauss(gx, gy, seed);
+        gd = gridGauss(gx, gy, (seed + Math.imul(t + 1, 0x9e3779b1)) | 0);
       }
       for (let c = 0; c < 3; c++) {
         const sv = s.data[i * 3 + c]!;
@@ -472,12 +693,108 @@ export async function compositeFrame(
         const inner = a * sr2[c]! + (1 - a) * (filled ? 0 : sf2[c]!);
         const have = (1 - w) * (1 - w) * sf2[c]! + w * w * inner +
           MIX_KEPT * 2 * w * (1 - w) * sf2[c]!;
-        const noise = grain ? g * Math.sqrt(Math.max(0, sf2[c]! - have)) : 0;
+        const q = an.dynamicShare[c]!;
+        const noise = grain
+          ? (Math.sqrt(1 - q) * g + Math.sqrt(q) * gd) * Math.sqrt(Math.max(0, sf2[c]! - have))
+          : 0;
         const v = sv + k * (blended.data[i * 3 + c]! - sv) + noise;
         out[p + c] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
       }
       changed++;
     }
   }
-  return { rgb: out, stats: { changed, filledTemporal, filledSpatial } };
+  return {
+    rgb: out,
+    stats: { changed, filledTemporal, filledSpatial },
+    ...(weightOut ? { weight: weightOut } : {}),
+  };
+}
+
+/**
+ * The optimal seam's weight `[h, w]` over box `b` for frame t (see `seam.ts`):
+ * inner limit = what the render must replace (mouth of either mesh, the hole, new
+ * chin, every place the driven mesh moved ≥ 1.5 % of the face size); outer limit =
+ * the mask ≥ 50 %; cost = footage gradient + |render over fill − footage| (8-bit
+ * levels, mean over RGB) + 1, blurred ≈ 1.4 px; temporal prior = the previous
+ * frame's contour, head-locked through the smoothed alignment `stable`.
+ */
+function seamFor(
+  t: number,
+  f: { trackedLandmarks: Float32Array; drivenLandmarks: Float32Array; mask: Uint8Array },
+  an: Analysis,
+  b: Box,
+  size: number,
+  s: ImageF32,
+  comp: Float32Array,
+  alpha: Float32Array,
+  hole: Uint8Array,
+  footageFace: Uint8Array,
+  cover: Uint8Array,
+  stable: Similarity,
+  trackedS: Float32Array,
+): Float32Array {
+  const W = an.width, n = b.w * b.h, opts = an.opts;
+  const tracked = f.trackedLandmarks, driven = f.drivenLandmarks;
+  // Inner limit.
+  const disp = new Float32Array(468);
+  for (let v = 0; v < 468; v++) {
+    disp[v] = Math.hypot(
+      driven[v * 2]! - tracked[v * 2]!,
+      driven[v * 2 + 1]! - tracked[v * 2 + 1]!,
+    );
+  }
+  const moved = rasterScalar(driven, an.masker.allTriangles, disp, b, 0);
+  const mouthT = dilatedRaster(trackedS, an.masker.mouthTriangles, b, 0.04 * size);
+  const mouthD = dilatedRaster(driven, an.masker.mouthTriangles, b, 0.04 * size);
+  const inner = new Uint8Array(n), allowed = new Uint8Array(n);
+  for (let y = 0; y < b.h; y++) {
+    for (let x = 0; x < b.w; x++) {
+      const i = y * b.w + x, mv = f.mask[(b.y + y) * W + b.x + x]!;
+      allowed[i] = mv >= 128 ? 1 : 0;
+      inner[i] = allowed[i] &&
+          (hole[i] || mouthT[i] || mouthD[i] || (cover[i] && !footageFace[i]) ||
+            moved[i]! >= 0.015 * size)
+        ? 1
+        : 0;
+    }
+  }
+  // Cost: footage luma gradient + render/footage disagreement (8-bit levels) + 1.
+  const lum = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    lum[i] = 255 *
+      (0.299 * s.data[i * 3]! + 0.587 * s.data[i * 3 + 1]! + 0.114 * s.data[i * 3 + 2]!);
+  }
+  const g = gradientMagnitude(lum, b.w, b.h);
+  let cost: ImageF32 = { width: b.w, height: b.h, channels: 1, data: new Float32Array(n) };
+  for (let i = 0; i < n; i++) {
+    let d = 0;
+    for (let c = 0; c < 3; c++) d += Math.abs(comp[i * 3 + c]! - s.data[i * 3 + c]!);
+    cost.data[i] = g[i]! + (255 * d) / 3 + 1;
+  }
+  cost = blur5(cost);
+  void alpha;
+  // Head-locked polar frame: centre = the reference's lip centre mapped into this frame.
+  const ref = an.reference!;
+  const toFrame = invertSimilarity(stable);
+  const rc = [0, 0];
+  for (const v of LIP_CENTRE) rc[0]! += ref[v * 2]! / 2, rc[1]! += ref[v * 2 + 1]! / 2;
+  const [cx, cy] = applySimilarity(toFrame, rc[0]!, rc[1]!);
+  const angle0 = Math.atan2(toFrame.b, toFrame.a);
+  const featherPx = Math.max(1.5, (opts.seamFeather ?? 0.06) * size);
+  const prev = an.lastSeam && an.lastSeam.t === t - 1 ? an.lastSeam.contour : null;
+  const contour = optimalSeam(
+    cost.data,
+    inner,
+    allowed,
+    b.w,
+    b.h,
+    [cx - b.x, cy - b.y],
+    angle0,
+    size,
+    featherPx / 2,
+    prev,
+    opts.seamParams,
+  );
+  an.lastSeam = { t, contour };
+  return contourWeight(contour, b.w, b.h, featherPx);
 }

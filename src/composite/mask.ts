@@ -85,6 +85,8 @@ export class LowerFaceMasker {
   readonly allTriangles: Uint32Array;
   /** Triangles `[K, 3]` of the lips and mouth opening (canonical −5.8 ≤ y ≤ −3.0 cm, |x| ≤ 2.9 cm). */
   readonly mouthTriangles: Uint32Array;
+  /** The distinct vertices of {@link mouthTriangles}. */
+  readonly mouthVertices: Uint32Array;
 
   constructor(
     canonicalVertices: Float32Array, /* [468, 3] cm */
@@ -103,6 +105,7 @@ export class LowerFaceMasker {
     this.lowerTriangles = Uint32Array.from(lower);
     this.upperTriangles = Uint32Array.from(upper);
     this.mouthTriangles = Uint32Array.from(mouth);
+    this.mouthVertices = Uint32Array.from(new Set(mouth)).sort();
     this.allTriangles = triangles.slice();
   }
 

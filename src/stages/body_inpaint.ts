@@ -28,7 +28,7 @@ import type { Frame, MediaBackend } from "../media/types.ts";
 import { defineStage } from "../workflow/stage.ts";
 
 /** Footage frames and render frames in lockstep, `count` of them. */
-async function* lockstep(
+export async function* lockstep(
   media: MediaBackend,
   footage: string,
   paths: RenderPaths,
@@ -60,7 +60,7 @@ async function* lockstep(
 
 export default defineStage({
   type: "body.inpaint",
-  version: 5,
+  version: 6,
   description:
     "Composite the rendered head into the footage: fill, colour/grain match, multi-band blend",
   params: z.strictObject({
@@ -92,6 +92,15 @@ export default defineStage({
     motion_gate: z.boolean().default(false).describe(
       "use the render only where the driven mesh moved away from the tracked one (elsewhere the footage is kept)",
     ),
+    seam: z.enum(["optimal", "mask"]).default("optimal").describe(
+      "where the blend edge runs: `optimal` = a min-cost contour through flat footage where render and footage agree, stable over time; `mask` = the mask's own feathered edge",
+    ),
+    seam_feather: z.number().min(0.01).max(0.3).default(0.06).describe(
+      "feather of the optimal seam, share of the face size",
+    ),
+    stabilize_frames: z.number().min(0).default(2).describe(
+      "temporal smoothing (Gaussian σ, frames) of the head alignment used by the grain, the clean plate and the seam",
+    ),
     edge_fade: z.number().min(0).max(0.3).default(0.08).describe(
       "fade the render out over this share of the face size inside its silhouette where the footage shows the face (hides edge fringes)",
     ),
@@ -103,11 +112,22 @@ export default defineStage({
       ext: "mkv",
       description: "the composited frames, lossless (FFV1 RGB in Matroska)",
     },
+    weight: {
+      kind: "file",
+      ext: "mkv",
+      description:
+        "the blend weight actually used per frame (FFV1 gray, 255 = render): the seam is its 50% contour",
+    },
     frames: { kind: "value", description: "frames written" },
     changed_frames: { kind: "value", description: "frames in which some pixel changed" },
     seam_ratio: {
       kind: "value",
-      description: "mean boundary/surroundings gradient ratio at the mask's 50% contour",
+      description:
+        "mean boundary/surroundings gradient ratio at the blend weight's 50% contour (every 5th frame)",
+    },
+    seam_ratio_footage: {
+      kind: "value",
+      description: "the same ratio measured on the footage at the same contour",
     },
   },
   async run(ctx, p) {
@@ -148,6 +168,9 @@ export default defineStage({
         seed: p.seed,
         edgeFade: p.edge_fade,
         motionGate: p.motion_gate,
+        seam: p.seam,
+        seamFeather: p.seam_feather,
+        stabilizeSigmaFrames: p.stabilize_frames,
       });
       let n = 0;
       for await (const [f, r] of lockstep(ctx.media, p.video, paths, geometry, T, ctx.signal)) {
@@ -170,13 +193,25 @@ export default defineStage({
         pixelFormat: "rgb24",
         signal: ctx.signal,
       });
+      const weightWriter = await ctx.media.encodeVideo(ctx.output("weight"), {
+        width: probe.width,
+        height: probe.height,
+        fps: probe.fpsRational,
+        codec: "ffv1",
+        pixelFormat: "gray",
+        signal: ctx.signal,
+      });
       let changedFrames = 0, spatial = 0, temporal = 0;
-      const seams: number[] = [], tdOut: number[] = [], tdSrc: number[] = [];
+      const seams: number[] = [],
+        seamsSrc: number[] = [],
+        tdOut: number[] = [],
+        tdSrc: number[] = [];
       let prev: { out: Uint8Array; src: Uint8Array } | null = null;
       try {
         let t = 0;
         for await (const [f, r] of lockstep(ctx.media, p.video, paths, geometry, T, ctx.signal)) {
-          const { rgb, stats } = await compositeFrame(t, f.data, r, an, inpainter);
+          const { rgb, stats, weight } = await compositeFrame(t, f.data, r, an, inpainter);
+          const used = weight ?? (r.passThrough ? new Uint8Array(r.mask.length) : r.mask);
           const bad = untouchedDifferences(
             rgb,
             f.data,
@@ -190,8 +225,9 @@ export default defineStage({
           if (stats.changed) changedFrames++;
           spatial += stats.filledSpatial, temporal += stats.filledTemporal;
           if (stats.changed && t % 5 === 0) {
-            const s = seamRidge(rgb, r.mask, probe.width, probe.height);
-            if (s) seams.push(s.ratio);
+            const s = seamRidge(rgb, used, probe.width, probe.height);
+            const s0 = seamRidge(f.data, used, probe.width, probe.height);
+            if (s && s0) seams.push(s.ratio), seamsSrc.push(s0.ratio);
           }
           if (prev && stats.changed) {
             tdOut.push(maskedMeanAbsDiff(rgb, prev.out, r.mask));
@@ -199,22 +235,29 @@ export default defineStage({
           }
           prev = stats.changed ? { out: rgb, src: f.data } : null;
           await writer.write(rgb);
+          await weightWriter.write(used);
           ctx.progress(T + ++t, 2 * T, "frames");
         }
         await writer.close();
+        await weightWriter.close();
       } catch (e) {
         await writer.abort();
+        await weightWriter.abort();
         throw e;
       }
       const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : null);
-      const seam = mean(seams);
+      const seam = mean(seams), seamSrc = mean(seamsSrc);
       ctx.log(
         `${changedFrames}/${T} frames changed; filled ${temporal} px from other frames, ${spatial} px spatially`,
       );
       ctx.report.metric("seam_ratio", seam, {
         goal: { max: 1.1 },
         description:
-          "gradient on the mask's 50% contour ÷ 3–6 px either side (1 = no visible edge)",
+          "gradient on the blend weight's 50% contour ÷ 3–6 px either side (1 = no visible edge)",
+      });
+      ctx.report.metric("seam_ratio_footage", seamSrc, {
+        description:
+          "the same ratio on the footage at the same contour (what the picture has there)",
       });
       ctx.report.metric("temporal_diff_in_mask", mean(tdOut), {
         description: "mean |frame − previous| inside the mask, output (8-bit units)",
@@ -227,7 +270,14 @@ export default defineStage({
         description:
           "pixels outside the mask that differ from the decoded source (checked on every frame)",
       });
-      return { values: { frames: T, changed_frames: changedFrames, seam_ratio: seam } };
+      return {
+        values: {
+          frames: T,
+          changed_frames: changedFrames,
+          seam_ratio: seam,
+          seam_ratio_footage: seamSrc,
+        },
+      };
     } finally {
       await onnx?.[Symbol.asyncDispose]();
     }

@@ -51,6 +51,9 @@ export declare class Queue<D = unknown, R = unknown> {
   add(name: string, data: D, opts?: JobsOptions): Promise<Job<D, R>>;
   getJob(id: string): Promise<Job<D, R> | undefined>;
   getJobs(states: JobState[], start?: number, end?: number): Promise<Job<D, R>[]>;
+  /** The job's state; "unknown" when it is in no set (or does not exist). */
+  getJobState(id: string): Promise<JobState>;
+  on(event: "error", fn: (e: Error) => void): this;
   close(): Promise<void>;
 }
 
@@ -70,6 +73,10 @@ export declare class Worker<D = unknown, R = unknown> {
   );
   on(event: "error", fn: (e: Error) => void): this;
   on(event: "failed", fn: (job: Job<D, R> | undefined, e: Error) => void): this;
+  /** Emitted after BullMQ accepted the job's completion (its lock was still this worker's). */
+  on(event: "completed", fn: (job: Job<D, R>, result: R) => void): this;
+  /** This worker's stalled-job check moved a job whose lock had lapsed back to waiting. */
+  on(event: "stalled", fn: (jobId: string, prev: string) => void): this;
   close(force?: boolean): Promise<void>;
 }
 
@@ -80,6 +87,10 @@ export interface QueueEventsOptions extends QueueBaseOptions {
 export declare class QueueEvents {
   constructor(name: string, opts: QueueEventsOptions);
   on(event: "progress", fn: (args: { jobId: string; data: unknown }, id: string) => void): this;
+  on(
+    event: "completed" | "failed",
+    fn: (args: { jobId: string; returnvalue?: string; failedReason?: string }, id: string) => void,
+  ): this;
   on(event: "error", fn: (e: Error) => void): this;
   waitUntilReady(): Promise<unknown>;
   close(): Promise<void>;

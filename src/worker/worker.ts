@@ -26,6 +26,7 @@ import {
   runClipJob,
   type RunEvent,
 } from "../workflow/run.ts";
+import { clipForFile, type ClipRecordFile } from "../workflow/events.ts";
 import { ClipJobData, fileInputs, type JobMessage, QUEUE_NAME } from "./job.ts";
 import { closeRedis, connectRedis } from "./redis.ts";
 import { redactUrl } from "./redis_url.ts";
@@ -39,11 +40,19 @@ export type WorkerLog =
     type: "job_end";
     jobId: string;
     clip: string;
-    status: "ok" | "failed" | "handed_back";
+    /**
+     * ok: BullMQ accepted the completion. superseded: the clip ran to the end here, but this
+     * worker's lock had lapsed (starved of CPU, or paused) and another worker took the job
+     * over; BullMQ refused this completion, the other one counts (same outputs, published
+     * atomically from the same cache entries).
+     */
+    status: "ok" | "failed" | "handed_back" | "superseded";
     durationS: number;
     error?: string;
   }
   | { type: "worker_event"; event: RunEvent }
+  /** This worker's stalled check gave a job whose worker stopped renewing its lock back to the queue. */
+  | { type: "job_stalled"; jobId: string }
   | { type: "worker_error"; message: string }
   | { type: "worker_stopping"; active: number; graceS: number }
   | { type: "worker_stopped" };
@@ -139,6 +148,8 @@ export async function checkJobPaths(
 export class DubWorker {
   readonly #opts: WorkerOptions;
   readonly #active = new Map<string, AbortController>();
+  /** Jobs whose run ended ok, until BullMQ accepts (completed) or refuses (lost lock) them. */
+  readonly #finishing = new Map<string, (status: "ok" | "superseded", error?: string) => void>();
   #stopping = false;
   #worker: Worker | null = null;
   #conn: ReturnType<typeof connectRedis> | null = null;
@@ -175,7 +186,17 @@ export class DubWorker {
       maxStalledCount: 3,
       autorun: true,
     });
-    this.#worker.on("error", (e) => log({ type: "worker_error", message: e.message }));
+    this.#worker.on("completed", (job) => this.#settle(job.id ?? "", "ok"));
+    this.#worker.on("stalled", (jobId) => log({ type: "job_stalled", jobId }));
+    this.#worker.on("error", (e) => {
+      // BullMQ refuses to complete (or fail) a job whose lock this worker no longer holds.
+      const lost = /^(?:Missing lock|Lock mismatch) for job (\S+?)\./.exec(e.message);
+      if (lost && this.#finishing.has(lost[1]!)) {
+        this.#settle(lost[1]!, "superseded", e.message);
+        return;
+      }
+      log({ type: "worker_error", message: e.message });
+    });
     log({
       type: "worker_ready",
       queue: redactUrl(o.url),
@@ -203,7 +224,13 @@ export class DubWorker {
     }
   }
 
-  async #process(job: Job, token?: string): Promise<ClipRecord> {
+  #settle(jobId: string, status: "ok" | "superseded", error?: string): void {
+    const f = this.#finishing.get(jobId);
+    this.#finishing.delete(jobId);
+    f?.(status, error);
+  }
+
+  async #process(job: Job, token?: string): Promise<ClipRecordFile> {
     const o = this.#opts;
     const t0 = performance.now();
     const id = job.id ?? "?";
@@ -233,7 +260,7 @@ export class DubWorker {
     const send = (m: JobMessage) => {
       sending = sending.then(() => job.updateProgress(m as unknown as object)).catch(() => {});
     };
-    const end = (status: "ok" | "failed" | "handed_back", error?: string) =>
+    const end = (status: "ok" | "failed" | "handed_back" | "superseded", error?: string) =>
       o.onLog({
         type: "job_end",
         jobId: id,
@@ -276,8 +303,10 @@ export class DubWorker {
     }
     await sending;
     if (record.status === "ok") {
-      end("ok");
-      return record;
+      // Logged once BullMQ has accepted (or refused) the completion.
+      this.#finishing.set(id, (status, error) => end(status, error));
+      // The result names step outputs by {key, name, sha256}, never by this machine's paths.
+      return clipForFile(record);
     }
     if (record.errorKind === "interrupted" && this.#stopping && token) {
       // Hand the job back: another worker takes it; this attempt does not count.

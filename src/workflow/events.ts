@@ -127,3 +127,22 @@ export function clipForFile(c: ClipRecord): ClipRecordFile {
     })),
   };
 }
+
+/**
+ * A clip record read back from a report file or a queue result: step outputs are
+ * known by reference only (`refs`); their local paths are empty until looked up
+ * in a cache this machine sees (see `localisePaths` in src/worker/submit.ts).
+ * An older record that still carries local paths (`refs` present) is returned as is.
+ */
+export function clipFromFile(c: ClipRecordFile | ClipRecord): ClipRecord {
+  return {
+    ...c,
+    steps: c.steps.map((s) =>
+      "refs" in s ? s : (({ outputs, ...rest }: StepRecordFile) => ({
+        ...rest,
+        outputs: {},
+        refs: outputs,
+      }))(s)
+    ),
+  };
+}

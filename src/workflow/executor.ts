@@ -29,6 +29,8 @@ export interface Executor {
       signal?: AbortSignal;
       force?: boolean | string;
       onClipError?: (clip: string, error: unknown) => void;
+      /** This process's view of the cache (a queue executor looks step results up in it). */
+      store?: CacheStore;
     },
   ): Promise<ClipRecord[]>;
 }

@@ -103,6 +103,7 @@ export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise
   if (notice) emit({ type: "notice", message: notice });
   const clipRecords = await executor.run(wf, jobs, {
     emit,
+    store,
     ...(opts.force !== undefined ? { force: opts.force } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onClipError ? { onClipError: opts.onClipError } : {}),

@@ -297,3 +297,83 @@ outputs:
   dubbed: { from: "\${{ steps.enc.outputs.video }}", path: "out/{stem}_dubbed.mp4" }
 `;
 }
+
+/** A queue scenario: a temp folder with clips and the workflow, a redis-server, workers. */
+export interface QueueSetup {
+  dir: string;
+  cache: string;
+  wf: string;
+  clips: string[];
+  redis: RedisServer;
+  workers: DubProcess[];
+  /** Every submitter started with {@link submit} (for {@link dumpLogs}). */
+  submitters: DubProcess[];
+}
+
+export type WorkerOpts = Partial<Parameters<typeof startWorker>[1]>;
+
+/** `nClips` tiny clips, a fresh redis-server and `nWorkers` ready workers. */
+export async function setupQueue(
+  media: MediaBackend,
+  nClips: number,
+  nWorkers: number,
+  opts: { password?: string; worker?: WorkerOpts; frames?: number } = {},
+): Promise<QueueSetup> {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "dub-queue-" }));
+  const clips = await makeClips(media, join(dir, "clips"), nClips, opts.frames ?? 10);
+  const wf = join(dir, "wf.yaml");
+  await Deno.writeTextFile(wf, queueWorkflow());
+  const redis = await RedisServer.start(opts.password ? { password: opts.password } : {});
+  const cache = join(dir, "cache");
+  const s: QueueSetup = { dir, cache, wf, clips, redis, workers: [], submitters: [] };
+  for (let i = 0; i < nWorkers; i++) addWorker(s, opts.worker);
+  for (const w of s.workers) await w.waitFor((l) => l.type === "worker_ready");
+  return s;
+}
+
+export function addWorker(s: QueueSetup, opts: WorkerOpts = {}): DubProcess {
+  const w = startWorker(s.redis.url, { cacheDir: s.cache, roots: [s.dir], ...opts });
+  s.workers.push(w);
+  return w;
+}
+
+export async function teardownQueue(s: QueueSetup, opts: { keep?: boolean } = {}): Promise<void> {
+  for (const w of s.workers) w.kill("SIGTERM");
+  for (const w of s.workers) await w.done();
+  await s.redis.dispose();
+  if (!opts.keep) await Deno.remove(s.dir, { recursive: true }).catch(() => {});
+}
+
+/** `dub run` of the setup's workflow against its queue, NDJSON on stdout. */
+export function submit(s: QueueSetup, extra: string[] = []): DubProcess {
+  const p = new DubProcess(["run", s.wf, "--queue", s.redis.url, "--json", ...extra]);
+  s.submitters.push(p);
+  return p;
+}
+
+/** Completed jobs per clip name across workers (`job_end` ok lines). */
+export function completions(workers: DubProcess[]): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const w of workers) {
+    for (const l of w.lines) {
+      if (l.type === "job_end" && l.status === "ok") {
+        m[String(l.clip)] = (m[String(l.clip)] ?? 0) + 1;
+      }
+    }
+  }
+  return m;
+}
+
+/** Every line of every process of a scenario (submitters' full NDJSON, workers', stderr). */
+export function dumpLogs(s: QueueSetup): string {
+  const part = (name: string, p: DubProcess) =>
+    [
+      `== ${name} (pid ${p.pid})`,
+      ...p.lines.map((l) => JSON.stringify(l)),
+      ...p.stderr.map((l) => `stderr: ${l}`),
+    ].join("\n");
+  return [
+    ...s.submitters.map((p, i) => part(`submitter ${i}`, p)),
+    ...s.workers.map((p, i) => part(`worker ${i}`, p)),
+  ].join("\n");
+}

@@ -11,14 +11,18 @@ import { join } from "node:path";
 import { openMedia } from "../../src/media/mod.ts";
 import { hashFile, LocalCacheStore } from "../../src/workflow/cache.ts";
 import {
+  addWorker,
+  completions,
   DubProcess,
+  dumpLogs,
   type LogLine,
-  makeClips,
-  queueWorkflow,
+  type QueueSetup,
   redisMissing,
-  RedisServer,
+  setupQueue,
   sleep,
-  startWorker,
+  submit,
+  teardownQueue,
+  type WorkerOpts,
 } from "./_harness.ts";
 
 const missing = await redisMissing();
@@ -35,75 +39,16 @@ function queueTest(name: string, fn: () => Promise<void>): void {
 }
 if (missing) console.warn(`skipping queue tests: ${missing}`);
 
-interface Setup {
-  dir: string;
-  cache: string;
-  wf: string;
-  clips: string[];
-  redis: RedisServer;
-  workers: DubProcess[];
-}
+type Setup = QueueSetup;
+const setup = (n: number, w: number, opts: { password?: string; worker?: WorkerOpts } = {}) =>
+  setupQueue(media, n, w, opts);
+const teardown = (s: Setup) => teardownQueue(s);
 
-type WorkerOpts = Partial<Parameters<typeof startWorker>[1]>;
-
-async function setup(
-  nClips: number,
-  nWorkers: number,
-  opts: { password?: string; worker?: WorkerOpts } = {},
-): Promise<Setup> {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "dub-queue-" }));
-  const clips = await makeClips(media, join(dir, "clips"), nClips);
-  const wf = join(dir, "wf.yaml");
-  await Deno.writeTextFile(wf, queueWorkflow());
-  const redis = await RedisServer.start(opts.password ? { password: opts.password } : {});
-  const cache = join(dir, "cache");
-  const s: Setup = { dir, cache, wf, clips, redis, workers: [] };
-  for (let i = 0; i < nWorkers; i++) addWorker(s, opts.worker);
-  for (const w of s.workers) await w.waitFor((l) => l.type === "worker_ready");
-  return s;
-}
-
-function addWorker(s: Setup, opts: WorkerOpts = {}): DubProcess {
-  const w = startWorker(s.redis.url, { cacheDir: s.cache, roots: [s.dir], ...opts });
-  s.workers.push(w);
-  return w;
-}
-
-async function teardown(s: Setup): Promise<void> {
-  for (const w of s.workers) w.kill("SIGTERM");
-  for (const w of s.workers) await w.done();
-  await s.redis.dispose();
-  await Deno.remove(s.dir, { recursive: true }).catch(() => {});
-}
-
-function submit(s: Setup, extra: string[] = []): DubProcess {
-  return new DubProcess(["run", s.wf, "--queue", s.redis.url, "--json", ...extra]);
-}
-
-/** Completed jobs per clip name across workers (`job_end` ok lines). */
-function completions(workers: DubProcess[]): Record<string, number> {
-  const m: Record<string, number> = {};
-  for (const w of workers) {
-    for (const l of w.lines) {
-      if (l.type === "job_end" && l.status === "ok") {
-        m[String(l.clip)] = (m[String(l.clip)] ?? 0) + 1;
-      }
-    }
-  }
-  return m;
-}
 const once = (names: string[]) => Object.fromEntries(names.map((n) => [n, 1]));
 const clipNames = (s: Setup) => s.clips.map((c) => c.split("/").pop()!);
 const summaryOf = (p: DubProcess) => p.lines.find((l) => l.type === "summary") as LogLine;
-/** Why a submitter did not exit 0: its summary, failed clip ends and stderr. */
-const why = (p: DubProcess) =>
-  [
-    JSON.stringify(summaryOf(p)),
-    ...p.lines.filter((l) => l.type === "clip_end" && l.status === "failed").map((l) =>
-      JSON.stringify(l)
-    ),
-    ...p.stderr,
-  ].join("\n");
+/** Why a scenario went wrong: every line of its submitters and workers. */
+const why = (s: Setup) => dumpLogs(s);
 const outPath = (s: Setup, clip: string) =>
   join(s.dir, "out", `${clip.replace(/\.mp4$/, "")}_dubbed.mp4`);
 
@@ -129,7 +74,7 @@ queueTest(
     const s = await setup(4, 2, { password });
     try {
       const sub = submit(s, ["--report", join(s.dir, "report.json")]);
-      assert.equal(await sub.done(), 0, why(sub));
+      assert.equal(await sub.done(), 0, why(s));
       assert.equal(summaryOf(sub).ok, 4);
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
       for (const c of clipNames(s)) {
@@ -143,7 +88,7 @@ queueTest(
       assert.equal(JSON.parse(report).clips.length, 4);
       // Re-submitting the same batch finds the finished jobs: no worker runs anything.
       const again = submit(s);
-      assert.equal(await again.done(), 0, why(again));
+      assert.equal(await again.done(), 0, why(s));
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
       // No output anywhere names the password.
       const all = [sub, again, ...s.workers].flatMap((p) => [
@@ -192,7 +137,7 @@ queueTest(
       }
       assert.ok(victim, "no worker started the clip");
       victim.kill("SIGKILL");
-      assert.equal(await sub.done(), 0, why(sub));
+      assert.equal(await sub.done(), 0, why(s));
       const survivor = s.workers.find((w) => w !== victim)!;
       assert.deepEqual(completions(s.workers), { [clip]: 1 });
       assert.ok(survivor.lines.some((l) => l.type === "job_end" && l.status === "ok"));
@@ -218,7 +163,7 @@ queueTest(
       // Either it finished within the grace period or it handed the job back.
       assert.ok(ended && (ended.status === "handed_back" || ended.status === "ok"));
       addWorker(s);
-      assert.equal(await sub.done(), 0, why(sub));
+      assert.equal(await sub.done(), 0, why(s));
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
       if (ended.status === "handed_back") {
         // Handing back is not a failed attempt.
@@ -242,7 +187,7 @@ queueTest(
       );
       await Deno.copyFile(join(s.dir, "clips", "clip_00.wav"), join(s.dir, "clips", "broken.wav"));
       const sub = submit(s, ["--attempts", "2"]);
-      assert.equal(await sub.done(), 4, sub.stderr.join("\n"));
+      assert.equal(await sub.done(), 4, why(s));
       const sum = summaryOf(sub);
       assert.equal(sum.ok, 2);
       assert.equal(sum.failed, 1);
@@ -269,7 +214,7 @@ queueTest(
       const sub = submit(s);
       await Promise.race(s.workers.map((w) => w.waitFor((l) => l.type === "job_end", 120_000)));
       await s.redis.restart(1000);
-      assert.equal(await sub.done(), 0, why(sub));
+      assert.equal(await sub.done(), 0, why(s));
       assert.equal(summaryOf(sub).ok, 4);
       for (const c of clipNames(s)) await Deno.stat(outPath(s, c));
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
@@ -286,12 +231,70 @@ queueTest(
     try {
       const a = submit(s);
       const b = submit(s);
-      assert.equal(await a.done(), 0, why(a));
-      assert.equal(await b.done(), 0, why(b));
+      assert.equal(await a.done(), 0, why(s));
+      assert.equal(await b.done(), 0, why(s));
       assert.equal(summaryOf(a).ok, 6);
       assert.equal(summaryOf(b).ok, 6);
       assert.deepEqual(completions(s.workers), once(clipNames(s)));
+      // Each submitter reports every clip once (one clip_end each).
+      for (const p of [a, b]) {
+        const ends = p.lines.filter((l) => l.type === "clip_end").map((l) => String(l.clip));
+        assert.deepEqual(ends.sort(), clipNames(s).sort(), why(s));
+      }
     } finally {
+      await teardown(s);
+    }
+  },
+);
+
+queueTest(
+  "a job run twice (its worker paused past its lock, another took it over): completed once, one clip_end, same bytes",
+  async () => {
+    // At-least-once delivery made deterministic: SIGSTOP is a worker starved of CPU (it renews
+    // no lock); a 2 s lock lapses, the other worker's stalled check re-delivers the job, then
+    // the paused worker resumes and finishes its own run of the same clip.
+    const s = await setup(1, 2, { worker: { lockS: 2 } });
+    try {
+      const clip = clipNames(s)[0]!;
+      const report = join(s.dir, "report.json");
+      const sub = submit(s, ["--report", report]);
+      let first: DubProcess | undefined;
+      const t0 = Date.now();
+      while (!first && Date.now() - t0 < 120_000) {
+        first = s.workers.find((w) => w.lines.some((l) => l.type === "job_start"));
+        await sleep(5);
+      }
+      assert.ok(first, "no worker started the clip");
+      first.kill("SIGSTOP");
+      const other = s.workers.find((w) => w !== first)!;
+      try {
+        await other.waitFor((l) => l.type === "job_start", 60_000);
+      } finally {
+        first.kill("SIGCONT");
+      }
+      assert.equal(await sub.done(), 0, why(s));
+      // The paused run ends too: BullMQ refuses its completion (the lock is the other's).
+      const ghost = await first.waitFor((l) => l.type === "job_end", 60_000);
+      assert.equal(ghost.status, "superseded", why(s));
+      assert.deepEqual(completions(s.workers), { [clip]: 1 });
+      // The submitter counts the clip once: one clip_start, one clip_end, one report entry.
+      const of = (t: string) => sub.lines.filter((l) => l.type === t && l.clip === clip).length;
+      assert.equal(of("clip_start"), 1, why(s));
+      assert.equal(of("clip_end"), 1, why(s));
+      assert.equal(summaryOf(sub).ok, 1);
+      const rep = JSON.parse(await Deno.readTextFile(report));
+      assert.equal(rep.clips.length, 1);
+      // Both runs published the same bytes atomically: the output is the cache entry the report
+      // names ({key, name, sha256}: the first entry of a step wins, a second run reuses it).
+      const enc = rep.clips[0].steps.find((x: { id: string }) => x.id === "enc");
+      assert.equal(await hashFile(outPath(s, clip)), enc.outputs.video.sha256);
+      const leftovers = [...Deno.readDirSync(join(s.dir, "out"))].filter((e) =>
+        e.name.endsWith(".partial")
+      );
+      assert.deepEqual(leftovers, []);
+      assert.ok((await assertCacheIntact(s.cache)) >= 2);
+    } finally {
+      for (const w of s.workers) w.kill("SIGCONT");
       await teardown(s);
     }
   },

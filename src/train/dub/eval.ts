@@ -16,18 +16,26 @@
  *    {@link renderedChin}): (a) jaw_open / lip_aperture measured on the driven mesh
  *    itself (no tracker), (c) the render's chin edge against the driven chin, and
  *    the chin and lower lip tracked on the dub against the driven mesh's (px).
- * 2. Seam: on every 5th frame, mean gradient magnitude on the mask's 50 % contour
- *    ÷ the mean 3–6 px either side (goal ≤ 1.1), next to the same ratio on the
- *    footage at the same contour (what the picture itself has there).
+ * 2. Seam: on every 5th frame, mean gradient magnitude on the 50 % contour of the
+ *    blend weight `body.inpaint` actually used (its `weight` output; the optimal
+ *    seam) ÷ the mean 3–6 px either side (goal ≤ 1.1), next to the same ratio on the
+ *    footage at the same contour (what the picture itself has there) and dubbed ÷
+ *    footage (1 = the dub adds no edge of its own).
  * 3. Untouched region: pixels outside the mask of the lossless composite that differ
  *    from the decoded footage segment (goal 0, i.e. PSNR = ∞ before encoding).
  * 4. Temporal: on still-head frames (rigid landmarks moving < 0.5 px), mean
- *    |frame − previous| inside the mask (mask ≥ 50 %), composite vs the footage.
+ *    |frame − previous| inside the mask (mask ≥ 50 %), composite vs the footage; and
+ *    on the subset where neither mouth moves either (tracked and driven lip vertices
+ *    < 0.3 px: there the dub must add no flicker of its own; elsewhere it shows its
+ *    new mouth motion). `--decompose` re-runs the compositor with its parts switched
+ *    off (render alone, no grain, no colour match, the mask's own edge) and prints
+ *    where the difference comes from (`composite_lab.ts`).
  *
  *   deno task eval:dub [--workflow workflows/demo.yaml] [--set footage=x.mp4 --set dialogue=y.wav]
- *     [--media auto|native|wasm] [--out .cache/eval_dub]
+ *     [--media auto|native|wasm] [--out .cache/eval_dub] [--decompose]
  *
- * Writes `<out>/eval_dub.json` and `<out>/frames_*.png` (footage | dubbed | mask) to look at.
+ * Writes `<out>/eval_dub.json` and `<out>/frames_*.png` (footage | dubbed | mask in red, blend
+ * weight used in green/blue: red-only pixels are in the mask but kept from the footage) to look at.
  *
  * @module
  */
@@ -45,7 +53,6 @@ import { readSpeakerModel } from "../../head/model.ts";
 import { driveExpression, mouthMapFromTensors } from "../../head/mouth_map.ts";
 import { canonicalMesh } from "../../head/render.ts";
 import { TrackRows } from "../../head/track_rows.ts";
-import { RIGID_LANDMARKS } from "../../composite/fill.ts";
 import { maskedMeanAbsDiff, seamRidge, untouchedDifferences } from "../../composite/metrics.ts";
 import { writePng } from "../../image/png.ts";
 import { type MediaChoice, openMedia } from "../../media/mod.ts";
@@ -56,6 +63,9 @@ import { readTrack } from "../../track/track_file.ts";
 import { loadWorkflow } from "../../workflow/load.ts";
 import { runWorkflow, type StepRecord } from "../../workflow/run.ts";
 import { bestLag, closureShare, pearson } from "../head/metrics.ts";
+import { decompositionVariants, isStill, measureVariant } from "./composite_lab.ts";
+import { openRenderMeta } from "../../composite/render_file.ts";
+import { createLowerFaceMasker } from "../../composite/mask.ts";
 import { REGISTRY } from "../../stages/mod.ts";
 
 const C = ARTICULATION_DIM;
@@ -101,6 +111,7 @@ async function main() {
       set: { type: "string", multiple: true, default: [] },
       media: { type: "string", default: "auto" },
       out: { type: "string", default: ".cache/eval_dub" },
+      decompose: { type: "boolean", default: false },
     },
   });
   const out = resolve(values.out!);
@@ -130,7 +141,10 @@ async function main() {
   const track = stepOf(steps, "face.track").outputs.track!;
   const articulation = stepOf(steps, "lipsync.expression").outputs.articulation!;
   const render = stepOf(steps, "head.render");
-  const composite = stepOf(steps, "body.inpaint").outputs.video!;
+  const inpaint = stepOf(steps, "body.inpaint");
+  const composite = inpaint.outputs.video!;
+  // The blend weight actually used (older body.inpaint versions: the mask).
+  const weight = inpaint.outputs.weight ?? render.outputs.mask!;
   const encoded = stepOf(steps, "video.encode", true).outputs.video!;
 
   // 1. Lip-sync of the final video vs the undubbed footage.
@@ -167,6 +181,8 @@ async function main() {
     segment,
     composite,
     render.outputs.mask!,
+    weight,
+    render.outputs.meta!,
     footTrack,
     out,
   );
@@ -207,8 +223,10 @@ async function main() {
     );
   }
   log(
-    `seam ratio (goal ≤ 1.1): composite ${f(pic.seam.composite)}, footage at the same contour ${
-      f(pic.seam.footage)
+    `seam ratio on the contour used (goal ≤ 1.1): composite ${
+      f(pic.seam.composite)
+    }, footage at the same contour ${f(pic.seam.footage)}, dubbed ÷ footage ${
+      f(pic.seam.dubbed_over_footage)
     }`,
   );
   log(
@@ -219,6 +237,43 @@ async function main() {
       f(pic.temporal.composite)
     }, footage ${f(pic.temporal.footage)} (8-bit levels)`,
   );
+  log(
+    `  of which ${pic.temporal.still_mouth_pairs} pairs where neither mouth moves: composite ${
+      f(pic.temporal.still_mouth_composite)
+    }, footage ${f(pic.temporal.still_mouth_footage)}`,
+  );
+  if (values.decompose) {
+    log(`\ntemporal |Δ| / seam by compositor part (re-runs body.inpaint's code in memory):`);
+    const geometry = { width: footTrack.clip.width, height: footTrack.clip.height };
+    const rows = [];
+    for (const [name, opts] of decompositionVariants()) {
+      const v = await measureVariant(
+        media,
+        name,
+        segment,
+        { render: render.outputs.render!, mask: render.outputs.mask!, meta: render.outputs.meta! },
+        { ...geometry, frameCount: footTrack.clip.frameCount },
+        footTrack.f32("landmarks"),
+        footTrack.u8("found"),
+        opts,
+      );
+      rows.push(v);
+      log(
+        `  ${name.padEnd(58)} still head ${f(v.temporal)} | still mouth ${
+          f(v.temporalStillMouth)
+        } | skin ${f(v.temporalSkin)} | seam ${f(v.seam)} (footage ${f(v.seamFootage)})`,
+      );
+    }
+    log(
+      `  footage${" ".repeat(51)} still head ${f(rows[0]?.temporalFootage ?? null)} | still mouth ${
+        f(rows[0]?.temporalStillMouthFootage ?? null)
+      } | skin ${f(rows[0]?.temporalSkinFootage ?? null)}`,
+    );
+    await Deno.writeTextFile(
+      join(out, "eval_dub_decompose.json"),
+      JSON.stringify(rows, null, 2),
+    );
+  }
   log(`\nwrote ${join(out, "eval_dub.json")}`);
 }
 
@@ -360,6 +415,8 @@ async function compositeMeasures(
   segment: string,
   composite: string,
   maskPath: string,
+  weightPath: string,
+  metaPath: string,
   footTrack: Awaited<ReturnType<typeof readTrack>>,
   out: string,
 ) {
@@ -367,34 +424,47 @@ async function compositeMeasures(
   const { width: W, height: H } = footTrack.clip;
   const src = media.decodeVideo(segment)[Symbol.asyncIterator]();
   const msk = media.decodeVideo(maskPath, { pixelFormat: "gray" })[Symbol.asyncIterator]();
+  const wgt = media.decodeVideo(weightPath, { pixelFormat: "gray" })[Symbol.asyncIterator]();
+  const meta = await openRenderMeta(metaPath);
+  const masker = await createLowerFaceMasker();
+  const mouthVerts = [...new Set(masker.mouthTriangles)];
+  const moved = (a: Float32Array, b: Float32Array) => {
+    let d = 0;
+    for (const v of mouthVerts) {
+      d += Math.hypot(a[v * 2]! - b[v * 2]!, a[v * 2 + 1]! - b[v * 2 + 1]!);
+    }
+    return d / mouthVerts.length;
+  };
+  const smC: number[] = [], smF: number[] = [];
+  let prevLm: { tracked: Float32Array; driven: Float32Array } | null = null;
   let t = 0, untouched = 0;
   const seams: number[] = [], seamsSrc: number[] = [], tdC: number[] = [], tdF: number[] = [];
   let prev: { c: Uint8Array; s: Uint8Array } | null = null;
   const shots = new Set([30, 100, 180]);
   try {
     for await (const c of media.decodeVideo(composite)) {
-      const s = await src.next(), m = await msk.next();
-      if (s.done || m.done) break;
-      const mask = m.value.data;
+      const s = await src.next(), m = await msk.next(), wv = await wgt.next();
+      if (s.done || m.done || wv.done) break;
+      const mask = m.value.data, weight = wv.value.data;
+      const lmT = t < meta.frameCount ? await meta.landmarks(t) : null;
       untouched += untouchedDifferences(c.data, s.value.data, mask);
       if (t % 5 === 0) {
-        const a = seamRidge(c.data, mask, W, H), b = seamRidge(s.value.data, mask, W, H);
+        const a = seamRidge(c.data, weight, W, H), b = seamRidge(s.value.data, weight, W, H);
         if (a && b) seams.push(a.ratio), seamsSrc.push(b.ratio);
       }
       // Still head: rigid landmarks move < 0.5 px on average since the previous frame.
-      if (prev && t > 0 && t < footTrack.clip.frameCount && found[t] && found[t - 1]) {
-        let d = 0;
-        for (const i of RIGID_LANDMARKS) {
-          d += Math.hypot(
-            lm[(t * 468 + i) * 3]! - lm[((t - 1) * 468 + i) * 3]!,
-            lm[(t * 468 + i) * 3 + 1]! - lm[((t - 1) * 468 + i) * 3 + 1]!,
-          );
-        }
-        if (d / RIGID_LANDMARKS.length < 0.5 && mask.some((v) => v >= 128)) {
-          tdC.push(maskedMeanAbsDiff(c.data, prev.c, mask));
-          tdF.push(maskedMeanAbsDiff(s.value.data, prev.s, mask));
+      if (prev && t < footTrack.clip.frameCount && isStill(lm, found, t)) {
+        if (mask.some((v) => v >= 128)) {
+          const dc = maskedMeanAbsDiff(c.data, prev.c, mask);
+          const df = maskedMeanAbsDiff(s.value.data, prev.s, mask);
+          tdC.push(dc), tdF.push(df);
+          if (
+            lmT && prevLm && moved(lmT.tracked, prevLm.tracked) < 0.3 &&
+            moved(lmT.driven, prevLm.driven) < 0.3
+          ) smC.push(dc), smF.push(df);
         }
       }
+      prevLm = lmT;
       if (shots.has(t)) {
         const img = new Uint8Array(W * 3 * H * 3);
         for (let y = 0; y < H; y++) {
@@ -402,7 +472,9 @@ async function compositeMeasures(
             for (let k = 0; k < 3; k++) {
               img[(y * 3 * W + x) * 3 + k] = s.value.data[(y * W + x) * 3 + k]!;
               img[(y * 3 * W + W + x) * 3 + k] = c.data[(y * W + x) * 3 + k]!;
-              img[(y * 3 * W + 2 * W + x) * 3 + k] = mask[y * W + x]!;
+              img[(y * 3 * W + 2 * W + x) * 3 + k] = k === 0
+                ? mask[y * W + x]!
+                : weight[y * W + x]!;
             }
           }
         }
@@ -419,13 +491,28 @@ async function compositeMeasures(
   } finally {
     await src.return?.(undefined);
     await msk.return?.(undefined);
+    await wgt.return?.(undefined);
+    meta.close();
   }
   const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : null);
   return {
     frames_compared: t,
     untouched_differences: untouched,
-    seam: { composite: mean(seams), footage: mean(seamsSrc), frames: seams.length },
-    temporal: { composite: mean(tdC), footage: mean(tdF), still_pairs: tdC.length },
+    seam: {
+      composite: mean(seams),
+      footage: mean(seamsSrc),
+      dubbed_over_footage: seams.length ? mean(seams)! / mean(seamsSrc)! : null,
+      frames: seams.length,
+      contour: weightPath === maskPath ? "mask 50 %" : "blend weight 50 % (body.inpaint weight)",
+    },
+    temporal: {
+      composite: mean(tdC),
+      footage: mean(tdF),
+      still_pairs: tdC.length,
+      still_mouth_composite: mean(smC),
+      still_mouth_footage: mean(smF),
+      still_mouth_pairs: smC.length,
+    },
   };
 }
 
