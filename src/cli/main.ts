@@ -17,6 +17,7 @@ import { registerSplatCommands } from "./splat_cmd.ts";
 import { EXIT, exitCodeFor } from "./exit_codes.ts";
 import { cmdRunQueue, queueUrl, registerQueueCommands } from "./queue_cmd.ts";
 import { humanRenderer, jsonRenderer } from "./progress.ts";
+import { ensureXdgRuntimeDir } from "./runtime_dir.ts";
 import { REGISTRY } from "../stages/mod.ts";
 
 const VERSION = "0.1.0";
@@ -382,6 +383,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const verbose = argv.includes("--verbose");
   const json = argv.includes("--json");
+  // Before any step or worker can start WebGPU: keeps Mesa's warning off stderr.
+  ensureXdgRuntimeDir();
   try {
     await program.parseAsync(argv, { from: "user" });
     return program.codes.code;
