@@ -371,6 +371,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Steps render on WebGPU too (runs, workers): keep Mesa's Vulkan warning off stderr.
+  ensureXdgRuntimeDir();
   const program = buildProgram() as Command & { codes: { code: number } };
   registerSplatCommands(program);
   // `dub [options] WORKFLOW.yaml [options]` is shorthand for `dub run …`.
@@ -383,8 +385,6 @@ export async function main(argv: string[]): Promise<number> {
   }
   const verbose = argv.includes("--verbose");
   const json = argv.includes("--json");
-  // Before any step or worker can start WebGPU: keeps Mesa's warning off stderr.
-  ensureXdgRuntimeDir();
   try {
     await program.parseAsync(argv, { from: "user" });
     return program.codes.code;
