@@ -92,7 +92,9 @@ console.log(
     full
       ? " (stage default)"
       : ` (short run; time for the default ${STAGE_DEFAULT_ITERATIONS} extrapolated)`
-  }${silhouetteOff ? ", silhouette objective off" : ""}; load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`,
+  }${silhouetteOff ? ", silhouette objective off" : ""}; load average ${
+    Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
+  }`,
 );
 console.log(
   "backend | gaussians | setup s | ms/iteration | total wall s | process CPU s | default-run wall s (goal ≤ 600) | peak RSS MB | final loss",
