@@ -17,6 +17,7 @@ import { registerSplatCommands } from "./splat_cmd.ts";
 import { EXIT, exitCodeFor } from "./exit_codes.ts";
 import { cmdRunQueue, queueUrl, registerQueueCommands } from "./queue_cmd.ts";
 import { humanRenderer, jsonRenderer } from "./progress.ts";
+import { ensureXdgRuntimeDir } from "./runtime_dir.ts";
 import { REGISTRY } from "../stages/mod.ts";
 
 const VERSION = "0.1.0";
@@ -370,6 +371,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Steps render on WebGPU too (runs, workers): keep Mesa's Vulkan warning off stderr.
+  ensureXdgRuntimeDir();
   const program = buildProgram() as Command & { codes: { code: number } };
   registerSplatCommands(program);
   // `dub [options] WORKFLOW.yaml [options]` is shorthand for `dub run …`.

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { defineStruct, packStruct, type StructDef, structWgsl } from "../splat/mod.ts";
 
 /** Shape of the network. */
 export interface ColorMlpConfig {
@@ -55,29 +56,12 @@ export const MLP_WG = 64;
 /** Gaussians per chunk of the split reduction of the weight gradients. */
 export const GRAD_CHUNK = 256;
 
-export type Scalar = "f32" | "u32";
-
-/** A struct made only of 4-byte scalars: field k sits at byte 4·k. */
-export interface MlpStruct {
-  name: string;
-  fields: readonly (readonly [string, Scalar])[];
-  offsets: Record<string, number>;
-  /** Size rounded up to 16 bytes (uniform binding size). */
-  paddedSize: number;
-}
-
-function struct(name: string, fields: readonly (readonly [string, Scalar])[]): MlpStruct {
-  const offsets: Record<string, number> = {};
-  fields.forEach(([f], k) => (offsets[f] = 4 * k));
-  return { name, fields, offsets, paddedSize: Math.ceil((4 * fields.length) / 16) * 16 };
-}
-
 /**
  * Per-dispatch uniform of every colour-MLP pass. The network's shape is not here:
  * it is compiled into the passes as constants ({@link mlpPrelude}), so loops have
  * fixed trip counts and the hidden activations can live in registers.
  */
-export const MLP_PARAMS = struct("MlpParams", [
+export const MLP_PARAMS: StructDef = defineStruct("MlpParams", [
   ["n", "u32"], // Gaussians
   ["dir_per_gaussian", "u32"], // 1: dirs [N, 3]; 0: one direction [3] for all
   ["out_offset", "u32"], // floats: where rgb [N, 3] starts in the output buffer
@@ -101,23 +85,9 @@ export function activationStride(c: ColorMlpConfig): number {
   return c.featureDim + 3 + 4 * c.hidden + 3;
 }
 
-/** Host-side writer of a struct into a little-endian byte buffer. */
+/** The bytes of the uniform {@link MLP_PARAMS} (little-endian). */
 export function packMlpParams(values: Record<string, number>): ArrayBuffer {
-  const s = MLP_PARAMS;
-  const buf = new ArrayBuffer(s.paddedSize);
-  const dv = new DataView(buf);
-  for (const [name, type] of s.fields) {
-    const v = values[name];
-    if (v === undefined) throw new TypeError(`Missing field "${name}" of struct ${s.name}`);
-    const o = s.offsets[name]!;
-    if (type === "f32") dv.setFloat32(o, v, true);
-    else dv.setUint32(o, v >>> 0, true);
-  }
-  return buf;
-}
-
-export function structWgsl(s: MlpStruct): string {
-  return `struct ${s.name} {\n${s.fields.map(([n, t]) => `  ${n}: ${t},`).join("\n")}\n}\n`;
+  return packStruct(MLP_PARAMS, values);
 }
 
 /**

@@ -20,6 +20,7 @@ import type {
 } from "./types.ts";
 import { shCoeffCount, viewParams } from "./_math.ts";
 import { applySplit, gatherRows, maxScales, planDensify } from "./densify.ts";
+import { background, checkUpstream, ssimWeight } from "./_backend.ts";
 import {
   type ForwardResult,
   preprocess,
@@ -29,7 +30,7 @@ import {
   type SceneArrays,
   type SceneGrads64,
 } from "./_cpu_raster.ts";
-import { photometricLoss } from "./_loss.ts";
+import { type LossResult, photometricLoss } from "./_loss.ts";
 import { Workspace } from "./_workspace.ts";
 import { assertScene, cloneScene } from "./scene.ts";
 
@@ -42,19 +43,14 @@ function attempt<T>(f: () => T): Promise<T> {
   }
 }
 
-function background(opts?: RenderOptions): [number, number, number] {
+/** The CPU backend's background: as the WebGPU one's, but device colours cannot exist here. */
+function cpuBackground(opts?: RenderOptions): [number, number, number] {
   if (opts?.deviceColors) {
     throw new RangeError(
       "deviceColors needs the WebGPU backend; on the CPU backend pass the colours in scene.colors",
     );
   }
-  const bg = opts?.background ?? [0, 0, 0];
-  if (bg.length !== 3 || !bg.every(Number.isFinite)) {
-    throw new RangeError(
-      `Background must be 3 finite numbers, got ${JSON.stringify(bg)}`,
-    );
-  }
-  return [bg[0], bg[1], bg[2]];
+  return background(opts);
 }
 
 /**
@@ -70,7 +66,7 @@ export function forwardCpu(
   record = true,
 ): ForwardResult {
   const view = viewParams(camera);
-  return rasterizeForward(preprocess(scene, view, ws), background(opts), ws, record);
+  return rasterizeForward(preprocess(scene, view, ws), cpuBackground(opts), ws, record);
 }
 
 /** Forward + backward on float32 or float64 scenes (float64 gradients). */
@@ -83,19 +79,49 @@ export function forwardBackwardCpu(
   ws: Workspace = new Workspace(),
 ): { forward: ForwardResult; grads: SceneGrads64 } {
   const forward = forwardCpu(scene, camera, opts, ws);
-  const np = forward.width * forward.height;
-  if (dRgb.length !== np * 3) {
-    throw new RangeError(
-      `Upstream rgb gradient must have ${np * 3} values, got ${dRgb.length}`,
-    );
-  }
-  if (dAlpha && dAlpha.length !== np) {
-    throw new RangeError(
-      `Upstream alpha gradient must have ${np} values, got ${dAlpha.length}`,
-    );
-  }
+  checkUpstream(forward.width * forward.height, dRgb, dAlpha);
+  return { forward, grads: backwardCpu(scene, forward, dRgb, dAlpha, ws) };
+}
+
+/** dL/dscene (float64) of the pass `forward` from upstream image gradients. */
+function backwardCpu(
+  scene: SceneArrays,
+  forward: ForwardResult,
+  dRgb: Float32Array | Float64Array, // [H, W, 3]
+  dAlpha: Float32Array | Float64Array | undefined, // [H, W]
+  ws: Workspace,
+): SceneGrads64 {
   const g2 = rasterizeBackward(forward, dRgb, dAlpha, ws);
-  return { forward, grads: preprocessBackward(scene, forward.proj, g2, ws) };
+  return preprocessBackward(scene, forward.proj, g2, ws);
+}
+
+/** Photometric loss (L1 + D-SSIM) of a rendered image [H, W, 3] against `target`. */
+function lossCpu(
+  rgb: ArrayLike<number>,
+  width: number,
+  height: number,
+  target: Float32Array,
+  loss: LossOptions | undefined,
+  ws: Workspace,
+): LossResult {
+  return photometricLoss(rgb, target, width, height, ssimWeight(loss), loss?.mask, ws);
+}
+
+/**
+ * Forward, photometric loss against `target` [H, W, 3] and backward from it: one
+ * optimiser step's gradients (float64) and `renderLossBackward`.
+ */
+export function forwardLossBackwardCpu(
+  scene: SceneArrays,
+  camera: Camera,
+  target: Float32Array,
+  loss?: LossOptions,
+  opts?: RenderOptions,
+  ws: Workspace = new Workspace(),
+): { forward: ForwardResult; loss: number; grads: SceneGrads64 } {
+  const forward = forwardCpu(scene, camera, opts, ws);
+  const l = lossCpu(forward.rgb, forward.width, forward.height, target, loss, ws);
+  return { forward, loss: l.loss, grads: backwardCpu(scene, forward, l.grad, undefined, ws) };
 }
 
 function toOutput(f: ForwardResult, withCount: boolean): RenderOutput {
@@ -163,15 +189,7 @@ export class CpuBackend implements SplatBackend {
     opts?: LossOptions,
   ): Promise<{ loss: number; grads: ImageGrads }> {
     return attempt(() => {
-      const r = photometricLoss(
-        rendered.rgb,
-        target,
-        rendered.width,
-        rendered.height,
-        opts?.ssimWeight ?? 0.2,
-        opts?.mask,
-        this.#ws,
-      );
+      const r = lossCpu(rendered.rgb, rendered.width, rendered.height, target, opts, this.#ws);
       return { loss: r.loss, grads: { rgb: Float32Array.from(r.grad) } };
     });
   }
@@ -185,20 +203,12 @@ export class CpuBackend implements SplatBackend {
   ): Promise<{ loss: number; output: RenderOutput; grads: SceneGrads }> {
     return attempt(() => {
       assertScene(scene);
-      const ws = this.#ws;
-      const f = forwardCpu(scene, camera, opts, ws);
-      const l = photometricLoss(
-        f.rgb,
-        target,
-        f.width,
-        f.height,
-        loss?.ssimWeight ?? 0.2,
-        loss?.mask,
-        ws,
-      );
-      const g2 = rasterizeBackward(f, l.grad, undefined, ws);
-      const grads = toSceneGrads(preprocessBackward(scene, f.proj, g2, ws));
-      return { loss: l.loss, output: toOutput(f, opts?.withCount ?? false), grads };
+      const r = forwardLossBackwardCpu(scene, camera, target, loss, opts, this.#ws);
+      return {
+        loss: r.loss,
+        output: toOutput(r.forward, opts?.withCount ?? false),
+        grads: toSceneGrads(r.grads),
+      };
     });
   }
 
@@ -298,19 +308,14 @@ export class CpuOptimizer implements SceneOptimizer {
     loss?: LossOptions,
     opts?: RenderOptions,
   ): number {
-    const ws = this.#ws;
-    const f = forwardCpu(this.#scene, camera, opts, ws);
-    const l = photometricLoss(
-      f.rgb,
+    const { forward: f, loss: l, grads: g } = forwardLossBackwardCpu(
+      this.#scene,
+      camera,
       target,
-      f.width,
-      f.height,
-      loss?.ssimWeight ?? 0.2,
-      loss?.mask,
-      ws,
+      loss,
+      opts,
+      this.#ws,
     );
-    const g2 = rasterizeBackward(f, l.grad, undefined, ws);
-    const g = preprocessBackward(this.#scene, f.proj, g2, ws);
     for (let i = 0; i < this.#scene.count; i++) {
       if (f.proj.radius[i]! > 0) {
         this.#gradAccum[i] = this.#gradAccum[i]! + g.means2dAbs[i]!;
@@ -318,7 +323,7 @@ export class CpuOptimizer implements SceneOptimizer {
       }
     }
     this.applyAdam(g);
-    return l.loss;
+    return l;
   }
 
   scene(): Promise<GaussianScene> {

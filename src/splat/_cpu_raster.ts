@@ -212,18 +212,7 @@ function projectOne(
   const tz = R[6]! * mx + R[7]! * my + R[8]! * mz + t[2]!;
   if (!(tz > view.near)) return false; // also rejects NaN
   p.tcam[i * 3] = tx, p.tcam[i * 3 + 1] = ty, p.tcam[i * 3 + 2] = tz;
-  covariance3d(
-    q[i * 4]!,
-    q[i * 4 + 1]!,
-    q[i * 4 + 2]!,
-    q[i * 4 + 3]!,
-    ls[i * 3]!,
-    ls[i * 3 + 1]!,
-    ls[i * 3 + 2]!,
-    p.cov3,
-    i * 6,
-    m9,
-  );
+  covariance3d(q, i * 4, ls, i * 3, p.cov3, i * 6, m9);
   projectCovariance(view, tx, ty, tz, p.cov3, i * 6, p.cov2, i * 3);
   const a = p.cov2[i * 3]!, b = p.cov2[i * 3 + 1]!, c = p.cov2[i * 3 + 2]!;
   if (!(a * c - b * b > 0)) return false;
@@ -795,13 +784,10 @@ function backwardOne(
   out.means[i * 3 + 2] = R[2]! * dT[0]! + R[5]! * dT[1]! + R[8]! * dT[2]! +
     ddz;
   covariance3dBackward(
-    q[i * 4]!,
-    q[i * 4 + 1]!,
-    q[i * 4 + 2]!,
-    q[i * 4 + 3]!,
-    ls[i * 3]!,
-    ls[i * 3 + 1]!,
-    ls[i * 3 + 2]!,
+    q,
+    i * 4,
+    ls,
+    i * 3,
     dCov3,
     out.quats,
     i * 4,

@@ -79,7 +79,10 @@ export interface StructDef {
   paddedSize: number;
 }
 
-function defineStruct(name: string, fields: readonly (readonly [string, Scalar])[]): StructDef {
+export function defineStruct(
+  name: string,
+  fields: readonly (readonly [string, Scalar])[],
+): StructDef {
   const offsets: Record<string, number> = {};
   fields.forEach(([f], k) => (offsets[f] = 4 * k));
   const size = 4 * fields.length;

@@ -67,6 +67,9 @@ function blur(
   }
 }
 
+/** Weight λ of the D-SSIM term when the caller gives none (reference 3DGS). */
+export const DEFAULT_SSIM_WEIGHT = 0.2;
+
 export interface LossResult {
   loss: number;
   l1: number;
@@ -83,7 +86,7 @@ export function photometricLoss(
   target: ArrayLike<number>,
   W: number,
   H: number,
-  ssimWeight = 0.2,
+  ssimWeight = DEFAULT_SSIM_WEIGHT,
   mask?: ArrayLike<number>,
   ws: Workspace = new Workspace(),
 ): LossResult {

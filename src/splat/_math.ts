@@ -92,21 +92,20 @@ export function quatToRotmat(
 
 /**
  * 3D covariance Σ = R·S·Sᵀ·Rᵀ from a (not necessarily unit) quaternion and log
- * scales; writes (xx, xy, xz, yy, yz, zz) at `out[o..o+6]`. Also leaves M = R·S
+ * scales (one Gaussian's rows of the scene arrays); writes (xx, xy, xz, yy, yz, zz) at `out[o..o+6]`. Also leaves M = R·S
  * (row-major [3, 3]) in `m` for the backward pass.
  */
 export function covariance3d(
-  qw: number,
-  qx: number,
-  qy: number,
-  qz: number,
-  ls0: number,
-  ls1: number,
-  ls2: number,
+  q: ArrayLike<number>, // (w, x, y, z) at q[qo..qo+4]
+  qo: number,
+  ls: ArrayLike<number>, // log scales at ls[lso..lso+3]
+  lso: number,
   out: Float64Array,
   o: number,
   m: Float64Array, // [9] scratch: M = R·S
 ): void {
+  const qw = q[qo]!, qx = q[qo + 1]!, qy = q[qo + 2]!, qz = q[qo + 3]!;
+  const ls0 = ls[lso]!, ls1 = ls[lso + 1]!, ls2 = ls[lso + 2]!;
   const n = Math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz) || 1;
   quatToRotmat(qw / n, qx / n, qy / n, qz / n, m);
   const s0 = Math.exp(ls0), s1 = Math.exp(ls1), s2 = Math.exp(ls2);
@@ -132,13 +131,10 @@ export function covariance3d(
  * `dls[dlso..]` (added).
  */
 export function covariance3dBackward(
-  qw: number,
-  qx: number,
-  qy: number,
-  qz: number,
-  ls0: number,
-  ls1: number,
-  ls2: number,
+  q: ArrayLike<number>, // (w, x, y, z) at q[qo..qo+4]
+  qo: number,
+  ls: ArrayLike<number>, // log scales at ls[lso..lso+3]
+  lso: number,
   dSigma: Float64Array, // [6]
   dq: Float32Array | Float64Array,
   dqo: number,
@@ -146,6 +142,8 @@ export function covariance3dBackward(
   dlso: number,
   scratch: Float64Array, // [18]
 ): void {
+  const qw = q[qo]!, qx = q[qo + 1]!, qy = q[qo + 2]!, qz = q[qo + 3]!;
+  const ls0 = ls[lso]!, ls1 = ls[lso + 1]!, ls2 = ls[lso + 2]!;
   const n = Math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz) || 1;
   const w = qw / n, x = qx / n, y = qy / n, z = qz / n;
   const R = scratch; // [0..9)

@@ -21,22 +21,19 @@ Deno.test("covariance3d() gives diag(s²) rotated by the quaternion, normalising
   const [s0, s1, s2] = [0.5, 2, 0.1];
   // 90° about z, scaled by 3 (not unit): x axis → y axis.
   const h = 3 * Math.SQRT1_2;
-  covariance3d(h, 0, 0, h, Math.log(s0), Math.log(s1), Math.log(s2), out, 0, m);
+  covariance3d([h, 0, 0, h], 0, [Math.log(s0), Math.log(s1), Math.log(s2)], 0, out, 0, m);
   const want = [s1 * s1, 0, 0, s0 * s0, 0, s2 * s2];
   want.forEach((w, i) => close(out[i]!, w, 1e-12));
   // Identity quaternion.
-  covariance3d(1, 0, 0, 0, 0, Math.log(2), 0, out, 0, m);
+  covariance3d([1, 0, 0, 0], 0, [0, Math.log(2), 0], 0, out, 0, m);
   [1, 0, 0, 4, 0, 1].forEach((w, i) => close(out[i]!, w, 1e-12));
   // 60° about x: Σ_yz block = R diag(s1², s2²) Rᵀ.
   const a = Math.PI / 3;
   covariance3d(
-    Math.cos(a / 2),
-    Math.sin(a / 2),
+    [Math.cos(a / 2), Math.sin(a / 2), 0, 0],
     0,
+    [0, Math.log(s1), Math.log(s2)],
     0,
-    0,
-    Math.log(s1),
-    Math.log(s2),
     out,
     0,
     m,
@@ -128,18 +125,15 @@ Deno.test("covariance3dBackward(), projectCovarianceBackward(), conicBackward() 
   const w6 = [0.3, -1.2, 0.7, 0.4, 2.1, -0.6];
   const m = new Float64Array(9), cov = new Float64Array(6);
   const L = () => {
-    covariance3d(q[0]!, q[1]!, q[2]!, q[3]!, ls[0]!, ls[1]!, ls[2]!, cov, 0, m);
+    covariance3d(q, 0, ls, 0, cov, 0, m);
     return cov.reduce((s, c, i) => s + c * w6[i]!, 0);
   };
   const dq = new Float64Array(4), dls = new Float64Array(3);
   covariance3dBackward(
-    q[0]!,
-    q[1]!,
-    q[2]!,
-    q[3]!,
-    ls[0]!,
-    ls[1]!,
-    ls[2]!,
+    q,
+    0,
+    ls,
+    0,
     Float64Array.from(w6),
     dq,
     0,

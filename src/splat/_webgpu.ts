@@ -23,6 +23,7 @@ import type {
   SplatBackend,
 } from "./types.ts";
 import { assertScene } from "./scene.ts";
+import { background, checkUpstream, ssimWeight } from "./_backend.ts";
 import { applySplit, gatherRows, maxScales, planDensify } from "./densify.ts";
 import { GpuContext, type StageTimer, STORAGE } from "./_webgpu_context.ts";
 import {
@@ -36,12 +37,15 @@ import {
 
 export { WebGpuDeviceLostError, WebGpuUnavailableError } from "./_webgpu_context.ts";
 
-function background(opts?: RenderOptions): [number, number, number] {
-  const bg = opts?.background ?? [0, 0, 0];
-  if (bg.length !== 3 || !bg.every(Number.isFinite)) {
-    throw new RangeError(`Background must be 3 finite numbers, got ${JSON.stringify(bg)}`);
-  }
-  return [bg[0], bg[1], bg[2]];
+/** Records the photometric loss of frame `f`'s image (in "out_rgb") against `target` [H, W, 3]. */
+function frameLoss(
+  r: Renderer,
+  f: Frame,
+  target: Float32Array,
+  loss?: LossOptions,
+): Promise<{ dRgb: GPUBuffer; read: () => Promise<number> }> {
+  const rgb = r.buf("out_rgb", 12 * f.width * f.height);
+  return r.loss(f.width, f.height, rgb, target, ssimWeight(loss), loss?.mask);
 }
 
 /** Lets `opts.deviceColors` write the colour group of `params` (rgb mode only). */
@@ -107,11 +111,48 @@ export class WebGpuBackend implements SplatBackend {
     return this.ctx.guard(() => this.#render(scene, camera, opts));
   }
 
-  async #render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
+  /** Uploads the scene and records its forward pass. */
+  async #forward(
+    scene: GaussianScene,
+    camera: Camera,
+    opts?: RenderOptions,
+  ): Promise<{ f: Frame; layout: SceneLayout; params: GPUBuffer }> {
     const bg = background(opts);
     const { layout, params } = this.#upload(scene);
     deviceColorsIn(opts, layout, params);
     const f = await this.renderer.forward(params, layout, camera, bg);
+    return { f, layout, params };
+  }
+
+  /**
+   * Back-propagates device image gradients dRgb [H, W, 3] (and dAlpha [H, W]) of
+   * frame `f`, then reads back the output and the scene gradients.
+   */
+  async #backward(
+    f: Frame,
+    layout: SceneLayout,
+    params: GPUBuffer,
+    dRgb: GPUBuffer,
+    dAlpha: GPUBuffer | undefined,
+    opts?: RenderOptions,
+  ): Promise<{ output: RenderOutput; grads: SceneGrads }> {
+    const r = this.renderer;
+    const grads = r.buf("scene_grads", 4 * layout.total);
+    await r.backward(f, params, grads, dRgb, dAlpha, undefined);
+    opts?.deviceColors?.readColorGrads(grads, layout.offColors);
+    const nn = layout.n;
+    const { out: output, extra: [g, abs] } = await this.#output(f, opts, [
+      { buffer: grads, bytes: 4 * layout.total },
+      { buffer: r.buf("mean2d_abs", 4 * Math.max(1, nn)), bytes: 4 * nn },
+    ]);
+    return {
+      output,
+      grads: { ...unpackParams(new Float32Array(g!), layout), means2dAbs: new Float32Array(abs!) },
+    };
+  }
+
+  async #render(scene: GaussianScene, camera: Camera, opts?: RenderOptions): Promise<RenderOutput> {
+    const { f } = await this.#forward(scene, camera, opts);
     return (await this.#output(f, opts)).out;
   }
 
@@ -130,21 +171,9 @@ export class WebGpuBackend implements SplatBackend {
     upstream: ImageGrads,
     opts?: RenderOptions,
   ): Promise<{ output: RenderOutput; grads: SceneGrads }> {
-    const bg = background(opts);
-    const { layout, params } = this.#upload(scene);
     const np = camera.width * camera.height;
-    if (upstream.rgb.length !== 3 * np) {
-      throw new RangeError(
-        `Upstream rgb gradient must have ${3 * np} values, got ${upstream.rgb.length}`,
-      );
-    }
-    if (upstream.alpha && upstream.alpha.length !== np) {
-      throw new RangeError(
-        `Upstream alpha gradient must have ${np} values, got ${upstream.alpha.length}`,
-      );
-    }
-    deviceColorsIn(opts, layout, params);
-    const f = await this.renderer.forward(params, layout, camera, bg);
+    checkUpstream(np, upstream.rgb, upstream.alpha);
+    const { f, layout, params } = await this.#forward(scene, camera, opts);
     const r = this.renderer;
     const dRgb = r.buf("up_rgb", 12 * np);
     this.ctx.write(dRgb, upstream.rgb);
@@ -153,18 +182,7 @@ export class WebGpuBackend implements SplatBackend {
       dAlpha = r.buf("up_alpha", 4 * np);
       this.ctx.write(dAlpha, upstream.alpha);
     }
-    const grads = r.buf("scene_grads", 4 * layout.total);
-    await r.backward(f, params, grads, dRgb, dAlpha, undefined);
-    opts?.deviceColors?.readColorGrads(grads, layout.offColors);
-    const nn = layout.n;
-    const { out: output, extra: [g, abs] } = await this.#output(f, opts, [
-      { buffer: grads, bytes: 4 * layout.total },
-      { buffer: r.buf("mean2d_abs", 4 * Math.max(1, nn)), bytes: 4 * nn },
-    ]);
-    return {
-      output,
-      grads: { ...unpackParams(new Float32Array(g!), layout), means2dAbs: new Float32Array(abs!) },
-    };
+    return await this.#backward(f, layout, params, dRgb, dAlpha, opts);
   }
 
   renderLossBackward(
@@ -184,33 +202,10 @@ export class WebGpuBackend implements SplatBackend {
     loss?: LossOptions,
     opts?: RenderOptions,
   ): Promise<{ loss: number; output: RenderOutput; grads: SceneGrads }> {
-    const bg = background(opts);
-    const { layout, params } = this.#upload(scene);
-    deviceColorsIn(opts, layout, params);
-    const r = this.renderer;
-    const f = await r.forward(params, layout, camera, bg);
-    const np = f.width * f.height;
-    const { dRgb, read } = await r.loss(
-      f.width,
-      f.height,
-      r.buf("out_rgb", 12 * np),
-      target,
-      loss?.ssimWeight ?? 0.2,
-      loss?.mask,
-    );
-    const grads = r.buf("scene_grads", 4 * layout.total);
-    await r.backward(f, params, grads, dRgb, undefined, undefined);
-    opts?.deviceColors?.readColorGrads(grads, layout.offColors);
-    const nn = layout.n;
-    const { out: output, extra: [g, abs] } = await this.#output(f, opts, [
-      { buffer: grads, bytes: 4 * layout.total },
-      { buffer: r.buf("mean2d_abs", 4 * Math.max(1, nn)), bytes: 4 * nn },
-    ]);
-    return {
-      loss: await read(),
-      output,
-      grads: { ...unpackParams(new Float32Array(g!), layout), means2dAbs: new Float32Array(abs!) },
-    };
+    const { f, layout, params } = await this.#forward(scene, camera, opts);
+    const { dRgb, read } = await frameLoss(this.renderer, f, target, loss);
+    const { output, grads } = await this.#backward(f, layout, params, dRgb, undefined, opts);
+    return { loss: await read(), output, grads };
   }
 
   loss(
@@ -234,14 +229,7 @@ export class WebGpuBackend implements SplatBackend {
     const r = this.renderer;
     const rgb = r.buf("loss_rgb", 12 * np);
     this.ctx.write(rgb, rendered.rgb);
-    const { dRgb, read } = await r.loss(
-      width,
-      height,
-      rgb,
-      target,
-      opts?.ssimWeight ?? 0.2,
-      opts?.mask,
-    );
+    const { dRgb, read } = await r.loss(width, height, rgb, target, ssimWeight(opts), opts?.mask);
     const loss = await read();
     const [g] = await this.ctx.readback([{ buffer: dRgb, bytes: 12 * np }]);
     return { loss, grads: { rgb: new Float32Array(g!) } };
@@ -335,14 +323,7 @@ export class WebGpuOptimizer implements SceneOptimizer {
     const bg = background(opts);
     deviceColorsIn(opts, this.#layout, this.#params);
     const f = await r.forward(this.#params, this.#layout, camera, bg, true);
-    const { dRgb, read } = await r.loss(
-      f.width,
-      f.height,
-      r.buf("out_rgb", 12 * f.width * f.height),
-      target,
-      loss?.ssimWeight ?? 0.2,
-      loss?.mask,
-    );
+    const { dRgb, read } = await frameLoss(r, f, target, loss);
     await r.backward(f, this.#params, this.#grads, dRgb, undefined, this.#stats);
     opts?.deviceColors?.readColorGrads(this.#grads, this.#layout.offColors);
     this.#t++;

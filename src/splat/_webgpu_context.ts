@@ -26,6 +26,7 @@ export class WebGpuDeviceLostError extends Error {
 
 const SHADER_FILES = [
   "common.wgsl",
+  "raster_common.wgsl",
   "project.wgsl",
   "scan.wgsl",
   "radix_sort.wgsl",
@@ -39,11 +40,16 @@ const SHADER_FILES = [
 ] as const;
 export type ShaderFile = (typeof SHADER_FILES)[number];
 
-/** Passes that use the shared projection helpers of common.wgsl. */
-const NEEDS_COMMON: ReadonlySet<string> = new Set(["project.wgsl", "project_backward.wgsl"]);
+/** Shared helpers appended after the prelude of the passes that use them. */
+const INCLUDES: Partial<Record<ShaderFile, readonly ShaderFile[]>> = {
+  "project.wgsl": ["common.wgsl"],
+  "project_backward.wgsl": ["common.wgsl"],
+  "rasterize.wgsl": ["raster_common.wgsl"],
+  "rasterize_backward.wgsl": ["raster_common.wgsl"],
+};
 
-function readShader(name: string): string {
-  const url = new URL(`./${name}`, import.meta.url);
+/** Reads a `.wgsl` file shipped beside the code; the error says what to do. */
+export function readShaderFile(url: URL): string {
   try {
     return Deno.readTextFileSync(url);
   } catch (e) {
@@ -54,6 +60,10 @@ function readShader(name: string): string {
       { cause: e },
     );
   }
+}
+
+function readShader(name: string): string {
+  return readShaderFile(new URL(`./${name}`, import.meta.url));
 }
 
 /**
@@ -85,13 +95,71 @@ export function shaderSource(
   defines: ReadonlySet<string> = new Set(["SHARED_REDUCE"]),
 ): string {
   const parts = [wgslPrelude()];
-  if (NEEDS_COMMON.has(file)) parts.push(readShader("common.wgsl"));
+  for (const inc of INCLUDES[file] ?? []) parts.push(readShader(inc));
   parts.push(readShader(file));
   return preprocess(parts.join("\n"), defines);
 }
 
 export const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
 const UNIFORM_ALIGN = 256;
+
+/**
+ * Compute pipelines compiled once per `file:entry` from the WGSL that `source`
+ * gives for a file (the splatter's passes; the colour MLP's for one network shape).
+ */
+export class PipelineCache<F extends string> {
+  readonly #pipelines = new Map<string, GPUComputePipeline>();
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly source: (file: F) => string,
+  ) {}
+
+  #module(file: F): GPUShaderModule {
+    return this.device.createShaderModule({ label: file, code: this.source(file) });
+  }
+
+  /** The pipeline of `entry` in `file` (compiled on first use). */
+  get(file: F, entry = "main"): GPUComputePipeline {
+    const key = `${file}:${entry}`;
+    let p = this.#pipelines.get(key);
+    if (!p) {
+      p = this.device.createComputePipeline({
+        label: key,
+        layout: "auto",
+        compute: { module: this.#module(file), entryPoint: entry },
+      });
+      this.#pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Compiles every file and entry point of `entries`; throws naming the file on
+   * WGSL errors and on validation errors of the pipelines (used by tests).
+   */
+  async compileAll(entries: readonly (readonly [F, readonly string[]])[]): Promise<void> {
+    this.device.pushErrorScope("validation");
+    for (const [file, names] of entries) {
+      const info = await this.#module(file).getCompilationInfo();
+      const errors = info.messages.filter((m) => m.type === "error");
+      if (errors.length > 0) {
+        await this.device.popErrorScope();
+        throw new Error(
+          `WGSL errors in "${file}": ${
+            errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; ")
+          }`,
+        );
+      }
+      for (const e of names) this.get(file, e);
+    }
+    const err = await this.device.popErrorScope();
+    if (err) throw new Error(`WebGPU validation failed while compiling the passes: ${err.message}`);
+  }
+
+  clear(): void {
+    this.#pipelines.clear();
+  }
+}
 
 /** A buffer that is reallocated (bigger) only when a call needs more bytes. */
 export class GrowBuffer {
@@ -194,7 +262,7 @@ export class GpuContext implements Disposable {
   readonly description: string;
   #lost: string | undefined;
   #lostPromise: Promise<never>;
-  #pipelines = new Map<string, GPUComputePipeline>();
+  #pipelines: PipelineCache<ShaderFile>;
   #arena: UniformArena;
   #encoder: GPUCommandEncoder | undefined;
   #destroyed = false;
@@ -214,6 +282,7 @@ export class GpuContext implements Disposable {
     this.description = description;
     this.defines = defines;
     this.#arena = new UniformArena(device);
+    this.#pipelines = new PipelineCache(device, (file) => shaderSource(file, defines));
     this.#lostPromise = device.lost.then((info) => {
       this.#lost = info.message || info.reason || "unknown reason";
       throw new WebGpuDeviceLostError(
@@ -310,27 +379,12 @@ export class GpuContext implements Disposable {
 
   /** A compute pipeline for `entry` of a pass (compiled once). */
   pipeline(file: ShaderFile, entry = "main"): GPUComputePipeline {
-    const key = `${file}:${entry}`;
-    let p = this.#pipelines.get(key);
-    if (!p) {
-      const module = this.device.createShaderModule({
-        label: file,
-        code: shaderSource(file, this.defines),
-      });
-      p = this.device.createComputePipeline({
-        label: key,
-        layout: "auto",
-        compute: { module, entryPoint: entry },
-      });
-      this.#pipelines.set(key, p);
-    }
-    return p;
+    return this.#pipelines.get(file, entry);
   }
 
   /** Compiles every pass and reports WGSL errors with file names (used by tests). */
-  async compileAll(): Promise<void> {
-    this.device.pushErrorScope("validation");
-    const entries: [ShaderFile, string[]][] = [
+  compileAll(): Promise<void> {
+    return this.#pipelines.compileAll([
       ["project.wgsl", ["main"]],
       ["scan.wgsl", ["main"]],
       ["radix_sort.wgsl", ["histogram", "scatter"]],
@@ -341,25 +395,7 @@ export class GpuContext implements Disposable {
       ["project_backward.wgsl", ["main"]],
       ["loss.wgsl", ["stats_h", "blur_v", "blur_h", "ssim", "combine", "reduce"]],
       ["adam.wgsl", ["main"]],
-    ];
-    for (const [file, names] of entries) {
-      const module = this.device.createShaderModule({
-        label: file,
-        code: shaderSource(file, this.defines),
-      });
-      const info = await module.getCompilationInfo();
-      const errors = info.messages.filter((m) => m.type === "error");
-      if (errors.length > 0) {
-        throw new Error(
-          `WGSL errors in "${file}": ${
-            errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("; ")
-          }`,
-        );
-      }
-      for (const e of names) this.pipeline(file, e);
-    }
-    const err = await this.device.popErrorScope();
-    if (err) throw new Error(`WebGPU validation failed while compiling the passes: ${err.message}`);
+    ]);
   }
 
   /**
@@ -407,18 +443,30 @@ export class GpuContext implements Disposable {
     x: number,
     y = 1,
   ): void {
+    this.run(this.pipeline(file, entry), `${file}:${entry}`, bindings, x, y);
+  }
+
+  /**
+   * Records a dispatch of `pipeline` (x × y workgroups) on the current encoder;
+   * `bindings` maps binding numbers of group 0 to buffers.
+   */
+  run(
+    pipeline: GPUComputePipeline,
+    label: string,
+    bindings: Record<number, GPUBufferBinding | GPUBuffer>,
+    x: number,
+    y = 1,
+  ): void {
     if (x === 0 || y === 0) return;
-    const pipeline = this.pipeline(file, entry);
     const bg = this.device.createBindGroup({
-      label: `${file}:${entry}`,
+      label,
       layout: pipeline.getBindGroupLayout(0),
       entries: Object.entries(bindings).map(([i, b]) => ({
         binding: Number(i),
         resource: "buffer" in b ? b : { buffer: b },
       })),
     });
-    const enc = this.#encoder ??= this.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
+    const pass = this.encoder.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bg);
     pass.dispatchWorkgroups(x, y);

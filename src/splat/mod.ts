@@ -74,6 +74,9 @@ export { ALPHA_MAX, ALPHA_MIN, SH_C0, shCoeffCount, T_MIN, TILE_SIZE } from "./_
 export { type LossResult, photometricLoss } from "./_loss.ts";
 
 export type { GpuContext } from "./_webgpu_context.ts";
+/** WebGPU plumbing for code that runs its own passes on the splatter's device (the colour MLP). */
+export { PipelineCache, readShaderFile } from "./_webgpu_context.ts";
+export { defineStruct, packStruct, type StructDef, structWgsl } from "./_layout.ts";
 
 /**
  * The WebGPU device context of a WebGPU backend (for code that runs its own passes

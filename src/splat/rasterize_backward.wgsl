@@ -200,16 +200,3 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
   }
 }
 //#endif
-
-fn power_floor(o: f32) -> f32 {
-  if (o < ALPHA_MIN) { return 0.0; }
-  let l = log(ALPHA_MIN / o);
-  return l * 1.0001 - 1e-4;
-}
-
-fn alpha_extent(a: f32, b: f32, c: f32, o: f32) -> vec2<f32> {
-  if (o < ALPHA_MIN) { return vec2<f32>(-1.0); }
-  let q = 2.0 * log(o / ALPHA_MIN) * 1.001 + 1e-3;
-  let det = a * c - b * b;
-  return sqrt(q * vec2<f32>(c, a) / det) * 1.001 + 1e-2;
-}
