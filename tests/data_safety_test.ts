@@ -200,12 +200,9 @@ mediaTest(
   },
 );
 
-Deno.test({
-  name: "dub run: disk full while publishing leaves no output of the clip, not even a partial one",
-  ignore: !CAN_UNSHARE,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+mediaTest(
+  "dub run: disk full while publishing leaves no output of the clip, not even a partial one",
+  async () => {
     await withTempDir(async (dir) => {
       const s = await scene(dir);
       const wf = s.wf;
@@ -229,16 +226,13 @@ Deno.test({
       assert.deepEqual(r.left, [], "nothing (not even a temp file) is left in out/");
     });
   },
-});
+  { ignore: !CAN_UNSHARE },
+);
 if (!CAN_UNSHARE) console.log(`skip: disk-full and read-only tests: ${UNSHARE_SKIP}`);
 
-Deno.test({
-  name:
-    "dub run: read-only or forbidden output folders, read-only caches and bad report paths fail before any step with exit 2, the path and what to do",
-  ignore: !CAN_UNSHARE,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+mediaTest(
+  "dub run: read-only or forbidden output folders, read-only caches and bad report paths fail before any step with exit 2, the path and what to do",
+  async () => {
     await withTempDir(async (dir) => {
       const s = await scene(dir);
       const wf = s.wf;
@@ -291,7 +285,8 @@ Deno.test({
       assert.ok(JSON.parse(await Deno.readTextFile(join(dir, "new", "r.json"))).clips);
     });
   },
-});
+  { ignore: !CAN_UNSHARE },
+);
 
 mediaTest(
   "dub run: temp files of a killed run in the output folder are swept; a live writer's (or our own) are kept",
