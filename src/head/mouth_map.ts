@@ -45,6 +45,7 @@
  * @module
  */
 import { ARTICULATION_DIM, channelIndex } from "../articulation/mod.ts";
+import { BILABIAL_JAW_RAMP } from "../articulation/measure.ts";
 import type { Tensor } from "../tensor/safetensors.ts";
 
 /** Bump when the stored layout or the feature definition changes. */
@@ -300,6 +301,7 @@ function channelRangeOf(d: MouthMapData, frames: readonly number[]): Float32Arra
 /** Anchor vertices of {@link MouthMapHonour}: chin, nose base, inner upper and lower lip. */
 const ANCHORS = [152, 2, 13, 14] as const;
 const JAW = channelIndex("jaw_open"), APERTURE = channelIndex("lip_aperture");
+const BILABIAL = channelIndex("bilabial_closure");
 /** cm of chin drop per unit jaw_open and of lip gap per unit lip_aperture (measure.ts). */
 const JAW_CM = 2.5, APERTURE_CM = 2.0;
 
@@ -596,7 +598,18 @@ function honourArticulation(
   };
   const want = (now: number, neutral: number, value: number, cm: number) =>
     value > 0 ? neutral + cm * Math.min(1, value) : Math.min(now, neutral);
-  const jaw = finiteOr0(a[JAW]), ap = finiteOr0(a[APERTURE]);
+  let jaw = finiteOr0(a[JAW]), ap = finiteOr0(a[APERTURE]);
+  // A driven bilabial closure b ≥ 0.5 (p, b, m) wins over the jaw and aperture it
+  // comes with: the lips at their neutral gap, and the jaw no more open than lets
+  // the mesh measure a closure of (1 + b) / 2 (bilabial_closure is gated by the jaw,
+  // measure.ts). The prior emits e.g. b = 1 with jaw_open 0.22, which no face
+  // measures as closed (cap12 demo: 2 of 26 driven closures came out open).
+  const bil = finiteOr0(a[BILABIAL]);
+  if (bil >= 0.5) {
+    const [j0, j1] = BILABIAL_JAW_RAMP;
+    jaw = Math.min(jaw, j0 + (j1 - j0) * (1 - (1 + Math.min(1, bil)) / 2));
+    ap = 0;
+  }
   const e = 0.01;
   let dc = 0, dg = 0;
   // The chin first (its distance to the nose base is ≈ linear along its direction:

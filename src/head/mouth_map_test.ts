@@ -358,6 +358,29 @@ Deno.test({
     // r 0.94 / 0.74 and 1.58 cm. The thresholds sit between.
     assert.ok(r >= 0.97, `r jaw_open ${r} (without honour ${rPlain})`);
     assert.ok(rAp >= 0.97, `r lip_aperture ${rAp}`);
+    // A driven closure (p, b, m) with the jaw the prior gives it (0.22, which the
+    // jaw-gated bilabial_closure measure reads as open) comes out closed on the mesh.
+    const { articulationFromGeometry, measureGeometry, neutralOf } = await import(
+      "../articulation/measure.ts"
+    );
+    const closure = neutralArticulation();
+    closure[channelIndex("jaw_open")] = 0.22;
+    closure[channelIndex("lip_aperture")] = 0.03;
+    closure[channelIndex("bilabial_closure")] = 1;
+    const neutral = {
+      ...neutralOf(mesh.vertices),
+      chinDropCm: m.honour.neutralChinDropCm,
+      lipGapCm: m.honour.neutralLipGapCm,
+    };
+    for (const t of [0, 40, 80]) {
+      const off = driveExpression(m, d.expression.slice(t * 1404, (t + 1) * 1404), closure);
+      const got = articulationFromGeometry(
+        measureGeometry(off.map((o, i) => o + mesh.vertices[i]!)),
+        neutral,
+      )[channelIndex("bilabial_closure")]!;
+      // Aimed at (1 + 1) / 2 = 1: measured 1.00 on cap12 (both backends).
+      assert.ok(got >= 0.9, `closure at frame ${t} measures bilabial_closure ${got}`);
+    }
     assert.ok(
       Math.abs(slope(honoured.chinCm) - 2.5) < 0.25,
       `chin drop ${slope(honoured.chinCm)} cm per unit jaw_open (without honour ${
