@@ -4,21 +4,31 @@
  * file behind under the real name. The one implementation used by the runner,
  * fixtures and the splat I/O.
  *
- * Temp files are hidden and carry the writer's pid
- * (`.<name>.dub-<pid>-<rand>.partial`), so a folder's leftovers of a killed
- * process (SIGKILL cannot be caught) are recognised and swept by
- * {@link sweepPartials} on the next run.
+ * Temp files are hidden and carry the writer's machine and pid
+ * (`.<name>.dub-<host>-<pid>-<rand>.partial`, host = 8 hex digits of the sha256
+ * of its hostname), so a folder's leftovers of a killed process (SIGKILL cannot
+ * be caught) are recognised and swept by {@link sweepPartials} on the next run,
+ * while a live writer on another machine sharing the folder (whose pid means
+ * nothing here) is left alone.
  *
  * @module
  */
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 
-const PARTIAL_RE = /^\..+\.dub-(\d+)-[0-9a-f]{8}\.partial$/;
+/** This machine in temp names: 8 hex digits of the sha256 of its hostname. */
+export const HOST_TAG: string = createHash("sha256").update(hostname()).digest("hex").slice(0, 8);
+/** Age after which another machine's leftover (whose process we cannot see) is swept. */
+const FOREIGN_STALE_MS = 24 * 3600e3;
+
+// Older names had no host part: `.<name>.dub-<pid>-<rand>.partial`.
+const PARTIAL_RE = /^\..+\.dub-(?:([0-9a-f]{8})-)?(\d+)-[0-9a-f]{8}\.partial$/;
 
 const tempName = (path: string) =>
   join(
     dirname(path),
-    `.${basename(path)}.dub-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.partial`,
+    `.${basename(path)}.dub-${HOST_TAG}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.partial`,
   );
 
 /** Put a file in place by writing `write(tmp)` then renaming; the temp file is removed on failure. */
@@ -90,15 +100,23 @@ export async function publishFiles(
   for (const t of temps) await Deno.rename(t.tmp, t.dest);
 }
 
-/** Remove temp files of killed writers (pid no longer running) from `dir`; returns how many. */
+/**
+ * Remove temp files of killed writers from `dir`: of this machine when their pid
+ * no longer runs, of another machine only when older than a day. Returns how many.
+ */
 export async function sweepPartials(dir: string): Promise<number> {
   let removed = 0;
   try {
     for await (const e of Deno.readDir(dir)) {
       const m = PARTIAL_RE.exec(e.name);
       if (!m || !e.isFile) continue;
-      const pid = Number(m[1]);
-      if (pid === Deno.pid || pidAlive(pid)) continue;
+      if (m[1] !== undefined && m[1] !== HOST_TAG) {
+        const st = await Deno.stat(join(dir, e.name)).catch(() => null);
+        if (!st?.mtime || Date.now() - st.mtime.getTime() < FOREIGN_STALE_MS) continue;
+      } else {
+        const pid = Number(m[2]);
+        if (pid === Deno.pid || pidAlive(pid)) continue;
+      }
       await Deno.remove(join(dir, e.name)).then(() => removed++, () => {});
     }
   } catch { /* folder missing or unreadable: nothing to sweep */ }

@@ -13,7 +13,7 @@ import type { Executor } from "../workflow/executor.ts";
 import { type LoadedWorkflow, loadWorkflow } from "../workflow/load.ts";
 import { planWorkflow } from "../workflow/plan.ts";
 import { clipJobs, preflight, runWorkflow } from "../workflow/run.ts";
-import { registerSplatCommands } from "./splat_cmd.ts";
+import { ensureXdgRuntimeDir, registerSplatCommands } from "./splat_cmd.ts";
 import { EXIT, exitCodeFor } from "./exit_codes.ts";
 import { cmdRunQueue, queueUrl, registerQueueCommands } from "./queue_cmd.ts";
 import { humanRenderer, jsonRenderer } from "./progress.ts";
@@ -370,6 +370,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Steps render on WebGPU too (runs, workers): keep Mesa's Vulkan warning off stderr.
+  ensureXdgRuntimeDir();
   const program = buildProgram() as Command & { codes: { code: number } };
   registerSplatCommands(program);
   // `dub [options] WORKFLOW.yaml [options]` is shorthand for `dub run …`.

@@ -16,6 +16,7 @@ import { type LoadedWorkflow, loadWorkflow } from "../workflow/load.ts";
 import { ClipQueue, clipStatus, QueueExecutor, readBatch, submitBatch } from "../worker/submit.ts";
 import { parseRedisUrl, redactUrl } from "../worker/redis_url.ts";
 import { DubWorker, type WorkerLog } from "../worker/worker.ts";
+import { childMain } from "../worker/child.ts";
 import { EXIT } from "./exit_codes.ts";
 
 const enc = new TextEncoder();
@@ -166,14 +167,16 @@ async function cmdWorker(opts: WorkerCliOpts): Promise<number> {
     }
   }
   await Deno.mkdir(cacheDir, { recursive: true });
-  await using media = await openMedia({ backend: opts.media });
+  // Clips run in child processes (`dub worker-job`) that open their own media backend;
+  // opening it here once reports a missing backend at start, not per job.
+  await (await openMedia({ backend: opts.media }))[Symbol.asyncDispose]();
   const w = new DubWorker({
     registry: REGISTRY,
     url: opts.queue,
     concurrency: opts.concurrency,
     cacheDir,
     roots,
-    media,
+    media: opts.media,
     graceS: opts.graceS,
     lockDurationMs: opts.lockS * 1000,
     stalledIntervalMs: Math.max(500, opts.lockS * 500),
@@ -290,6 +293,19 @@ export function registerQueueCommands(program: Command, setCode: (code: number) 
     .option("--json", "NDJSON log lines on stdout")
     .option("--verbose", "also show each step as it ends")
     .action(async (opts: WorkerCliOpts) => setCode(await cmdWorker(opts)));
+
+  // One clip job in a child process of `dub worker` (see src/worker/child.ts); not for users.
+  program.command("worker-job", { hidden: true })
+    .addOption(
+      new Option("--media <backend>", "media backend").choices(["auto", "native", "wasm"]).default(
+        "auto",
+      ),
+    )
+    .action(async (opts: { media: MediaChoice }) => {
+      await using media = await openMedia({ backend: opts.media });
+      await childMain(REGISTRY, media, out);
+      setCode(EXIT.ok);
+    });
 
   program.command("status")
     .argument("<batch-id>", "the id printed by dub run --detach")

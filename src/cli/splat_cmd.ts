@@ -35,7 +35,7 @@ const defaultIO: SplatCmdIO = {
  * run when the variable is missing (CI, containers): point it at a private
  * 0700 directory before the WebGPU adapter is created.
  */
-function ensureXdgRuntimeDir(): void {
+export function ensureXdgRuntimeDir(): void {
   if (Deno.build.os !== "linux" || Deno.env.get("XDG_RUNTIME_DIR")) return;
   try {
     const uid = Deno.uid() ?? 0;

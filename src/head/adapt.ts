@@ -30,6 +30,13 @@ import { colorFlatToTensors, type ColorMode, createColorSource } from "./color_s
 import type { ColorMlpLr } from "./color_mlp.ts";
 import type { DensifyPlan } from "../splat/densify.ts";
 import type { AdaptView } from "./views.ts";
+import {
+  DEFAULT_SILHOUETTE,
+  distanceToMask,
+  type SilhouetteOptions,
+  silhouetteTarget,
+  silhouetteWeights,
+} from "./silhouette.ts";
 
 /** Learning rates per local parameter group (local units: offsets in triangle sizes). */
 export interface AdaptLearningRates {
@@ -94,6 +101,13 @@ export interface AdaptOptions {
   color?: ColorMode;
   /** Learning rates of the colour MLP (default `DEFAULT_MLP_LR` of color_source.ts). */
   colorLr?: Partial<ColorMlpLr>;
+  /**
+   * Silhouette objective (`silhouette.ts`): render over a random background colour each
+   * step, the target being that colour in a band outside the face mask, so Gaussians on
+   * the silhouette cannot keep the colour of what lies behind the face. On by default;
+   * `false` is the plain masked loss (the fringe on cap12).
+   */
+  silhouette?: false | Partial<SilhouetteOptions>;
 }
 
 /** Densification of the head (host-side policy of `src/splat/densify.ts`). */
@@ -257,6 +271,9 @@ export async function runAdaptation(
   const ssimWeight = opts.ssimWeight ?? 0.2;
   let scene: GaussianScene | undefined;
   let grads: LocalGrads | undefined;
+  const sil = opts.silhouette === false ? null : { ...DEFAULT_SILHOUETTE, ...opts.silhouette };
+  const silWeights = new Map<AdaptView, Float32Array>();
+  let silTarget = new Float32Array(0);
   // Static colours or the colour MLP (resumed from state.extra after a checkpoint).
   using color = await createColorSource(backend, opts.color ?? "static", () => state.gaussians, {
     seed: opts.seed,
@@ -278,12 +295,31 @@ export async function runAdaptation(
       bindToWorld(g, view.frames, scene);
       const pose = state.poses?.[vi];
       pose?.apply(scene);
-      const ro = await color.prepare(scene, view.frames, view.articulation, view.camera);
+      let ro = await color.prepare(scene, view.frames, view.articulation, view.camera);
+      let target = view.rgb, mask = view.mask;
+      if (sil) {
+        // A background colour per step (seeded: the run stays deterministic); the target
+        // shows it in the band outside the face mask.
+        const bg = backgroundFor(opts.seed, it);
+        let wts = silWeights.get(view);
+        if (!wts) {
+          wts = silhouetteWeights(
+            view.mask,
+            distanceToMask(view.mask, view.crop.w, view.crop.h),
+            sil,
+          );
+          silWeights.set(view, wts);
+        }
+        if (silTarget.length !== view.rgb.length) silTarget = new Float32Array(view.rgb.length);
+        target = silhouetteTarget(view.rgb, view.mask, bg, silTarget);
+        mask = wts;
+        ro = { ...ro, background: bg };
+      }
       const l = await backend.renderLossBackward(
         scene,
         view.camera,
-        view.rgb,
-        { mask: view.mask, ssimWeight },
+        target,
+        { mask, ssimWeight },
         ro,
       );
       const sg = l.grads;
@@ -496,6 +532,12 @@ function clampOffsets(g: BoundGaussians): void {
 
 function clampColors(c: Float32Array): void {
   for (let i = 0; i < c.length; i++) c[i] = Math.min(1, Math.max(0, c[i]!));
+}
+
+/** The random background colour of iteration `it` (uniform in [0, 1]³, seeded). */
+export function backgroundFor(seed: number, it: number): [number, number, number] {
+  const r = seededRandom((seed * 2654435761 + it * 40503 + 12345) >>> 0);
+  return [r(), r(), r()];
 }
 
 /** View for iteration `it`: a seeded permutation per epoch. */

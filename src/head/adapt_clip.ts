@@ -87,6 +87,7 @@ export async function adaptSpeaker(
     poseRefine: opts.poseRefine ?? null,
     offsetLrDecay: opts.offsetLrDecay ?? null,
     pruneOutside: opts.pruneOutside ?? null,
+    ...(opts.silhouette !== undefined ? { silhouette: opts.silhouette } : {}),
     iterations: opts.iterations,
     ...(opts.color === "mlp" ? { color: "mlp", colorLr: opts.colorLr ?? null } : {}),
   });

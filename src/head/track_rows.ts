@@ -10,6 +10,7 @@
 import type { TrackClipInfo } from "../track/track_file.ts";
 import { TRACK_FORMAT, TRACK_VERSION } from "../track/track_file.ts";
 import { ARTICULATION_DIM } from "../articulation/mod.ts";
+import { type PoseSmoothOptions, rigidPoints, smoothPoses } from "./pose_smooth.ts";
 
 const ROW = 468 * 3;
 
@@ -131,6 +132,18 @@ export class TrackRows implements Disposable {
       file.close();
       throw e;
     }
+  }
+
+  /**
+   * Replaces the pose (rotation, translation, scale) by its temporally smoothed version
+   * (`pose_smooth.ts`: zero-phase, edge-preserving; still heads stop jittering, motion is
+   * kept). `canonical` `[468*3]` cm: the canonical mesh's vertices.
+   */
+  smoothPose(canonical: ArrayLike<number>, opts: Partial<PoseSmoothOptions> = {}): void {
+    const s = smoothPoses(this, rigidPoints(canonical), opts);
+    this.rotation.set(s.rotation);
+    this.translation.set(s.translation);
+    this.scale.set(s.scale);
   }
 
   /** Row `t` of `expression` ([468*3] cm) into `out`. */

@@ -8,7 +8,14 @@ import {
   muxAudioArgs,
   probeArgs,
 } from "./_args.ts";
-import { fpsString, resolveVideoFormat } from "./_common.ts";
+import {
+  decodeArgsFor,
+  decodedFrames,
+  encodeArgsFor,
+  fpsString,
+  resolveVideoFormat,
+} from "./_common.ts";
+import type { VideoStreamInfo } from "./types.ts";
 import type { DubError } from "../errors.ts";
 import { parseProbe, parseRational } from "./_probe.ts";
 
@@ -216,4 +223,77 @@ Deno.test("resolveVideoFormat() accepts valid codec × pixel-format pairs and na
   );
   assert.throws(() => resolveVideoFormat("ffv1", "rgba", "x.mkv", true), /Cannot mux audio/);
   assert.throws(() => resolveVideoFormat("vp9" as "h264"), /Unknown video codec "vp9"/);
+});
+
+Deno.test("decodeArgsFor() re-times variable-rate streams, keeps the stream index and scales only with both sizes", () => {
+  const info: VideoStreamInfo = {
+    index: 2,
+    codec: "h264",
+    width: 400,
+    height: 300,
+    fps: 25,
+    fpsRational: "25/1",
+    frameCount: 10,
+    frameCountExact: true,
+    variableFrameRate: false,
+    rotationDeg: 0,
+    pixFmt: "yuv420p",
+    durationS: 0.4,
+  };
+  const io = { input: "in.mp4", output: "pipe:1" };
+  assert.deepEqual(decodeArgsFor(info, {}, io), { ...io, streamIndex: 2 });
+  assert.deepEqual(
+    decodeArgsFor({ ...info, variableFrameRate: true }, { width: 64 }, io),
+    { ...io, streamIndex: 2, fps: "25/1" },
+  );
+  assert.deepEqual(
+    decodeArgsFor(info, { fps: "30/1", width: 64, height: 48, pixelFormat: "gray", startS: 9 }, {
+      ...io,
+      startS: 1.5,
+      maxFrames: 3,
+    }),
+    {
+      ...io,
+      pixelFormat: "gray",
+      streamIndex: 2,
+      fps: "30/1",
+      startS: 1.5,
+      maxFrames: 3,
+      width: 64,
+      height: 48,
+    },
+  );
+  assert.deepEqual(decodedFrames(info, { pixelFormat: "rgba", width: 10, height: 4 }), {
+    width: 10,
+    height: 4,
+    pixelFormat: "rgba",
+    channels: 4,
+    frameBytes: 160,
+  });
+});
+
+Deno.test("encodeArgsFor() passes the codec only when it is not h264 and defaults crf 18, preset medium", () => {
+  const opts = { width: 8, height: 6, fps: 25 };
+  assert.deepEqual(encodeArgsFor(opts, resolveVideoFormat("h264", "rgb24"), "a.raw", "o.mp4"), {
+    input: "a.raw",
+    output: "o.mp4",
+    width: 8,
+    height: 6,
+    fps: "25/1",
+    crf: 18,
+    preset: "medium",
+  });
+  const ffv1 = resolveVideoFormat("ffv1", "rgba");
+  assert.deepEqual(encodeArgsFor({ ...opts, crf: 0, preset: "fast" }, ffv1, "pipe:0", "o.mkv"), {
+    input: "pipe:0",
+    output: "o.mkv",
+    codec: "ffv1",
+    pixelFormat: "rgba",
+    stored: ffv1.stored,
+    width: 8,
+    height: 6,
+    fps: "25/1",
+    crf: 0,
+    preset: "fast",
+  });
 });

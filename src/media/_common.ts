@@ -1,7 +1,15 @@
 /** Checks and helpers shared by both media backends. */
 import { MediaError } from "../errors.ts";
 import { DubError } from "../errors.ts";
-import type { PixelFormat, ProbeResult, VideoCodec } from "./types.ts";
+import type { DecodeVideoArgs, EncodeVideoArgs } from "./_args.ts";
+import type {
+  DecodeVideoOptions,
+  EncodeVideoOptions,
+  PixelFormat,
+  ProbeResult,
+  VideoCodec,
+  VideoStreamInfo,
+} from "./types.ts";
 
 /** Throw a clear MediaError if `path` is not a readable, non-empty file. */
 export async function assertInputFile(path: string): Promise<void> {
@@ -183,4 +191,90 @@ export function checkFrameCount(
       { hint: "re-export or re-download the file" },
     );
   }
+}
+
+/** Size and layout of the frames a decode of `info` with `opts` produces. */
+export function decodedFrames(info: VideoStreamInfo, opts: DecodeVideoOptions): {
+  width: number;
+  height: number;
+  pixelFormat: PixelFormat;
+  channels: 1 | 3 | 4;
+  frameBytes: number;
+} {
+  const width = opts.width ?? info.width;
+  const height = opts.height ?? info.height;
+  const pixelFormat = opts.pixelFormat ?? "rgb24";
+  return {
+    width,
+    height,
+    pixelFormat,
+    channels: pixelChannels(pixelFormat),
+    frameBytes: frameBytes(width, height, pixelFormat),
+  };
+}
+
+/**
+ * {@link DecodeVideoArgs} of a decode of stream `info` with `opts`: the stream, the
+ * layout, the size, and the re-timing (variable-rate streams to their average
+ * rate). Where to read/write and which frames (`startS`, `maxFrames`) are the
+ * backend's (`span`).
+ */
+export function decodeArgsFor(
+  info: VideoStreamInfo,
+  opts: DecodeVideoOptions,
+  span: { input: string; output: string; startS?: number; maxFrames?: number },
+): DecodeVideoArgs {
+  const fps = opts.fps ?? (info.variableFrameRate ? info.fpsRational : undefined);
+  const { width, height, pixelFormat } = decodedFrames(info, opts);
+  return {
+    input: span.input,
+    output: span.output,
+    ...(pixelFormat !== "rgb24" ? { pixelFormat } : {}),
+    streamIndex: info.index,
+    ...(fps ? { fps } : {}),
+    ...(span.startS !== undefined ? { startS: span.startS } : {}),
+    ...(span.maxFrames !== undefined ? { maxFrames: span.maxFrames } : {}),
+    ...(opts.width !== undefined && opts.height !== undefined ? { width, height } : {}),
+  };
+}
+
+/** Throws unless a finished decode of `path` produced frames (and, for a whole clip, all of them). */
+export function checkDecoded(
+  path: string,
+  count: number,
+  info: VideoStreamInfo,
+  opts: DecodeVideoOptions,
+): void {
+  if (count === 0) {
+    throw new MediaError(`Cannot decode "${path}": no frames could be decoded`, {
+      hint: "the file may be truncated or corrupt; re-export it",
+    });
+  }
+  if (opts.startS === undefined && opts.maxFrames === undefined) {
+    checkFrameCount(path, count, info.frameCountExact ? info.frameCount : null);
+  }
+}
+
+/**
+ * {@link EncodeVideoArgs} of one encode of raw frames `input` to `output` with
+ * `opts` in the resolved format `fmt` (audio and length policy are the backend's).
+ */
+export function encodeArgsFor(
+  opts: EncodeVideoOptions,
+  fmt: VideoFormat,
+  input: string,
+  output: string,
+): EncodeVideoArgs {
+  return {
+    input,
+    output,
+    ...(fmt.codec !== "h264"
+      ? { codec: fmt.codec, pixelFormat: fmt.pixelFormat, stored: fmt.stored }
+      : {}),
+    width: opts.width,
+    height: opts.height,
+    fps: fpsString(opts.fps),
+    crf: opts.crf ?? 18,
+    preset: opts.preset ?? "medium",
+  };
 }

@@ -15,10 +15,10 @@ import {
 import {
   assertFrameSize,
   assertInputFile,
-  checkFrameCount,
-  fpsString,
-  frameBytes as rawFrameBytes,
-  pixelChannels,
+  checkDecoded,
+  decodeArgsFor,
+  decodedFrames,
+  encodeArgsFor,
   requireAudio,
   requireVideo,
   resolveVideoFormat,
@@ -65,23 +65,13 @@ export class NativeMedia implements MediaBackend {
     opts: DecodeVideoOptions = {},
   ): AsyncGenerator<Frame> {
     const info = requireVideo(await this.probe(path));
-    const width = opts.width ?? info.width;
-    const height = opts.height ?? info.height;
-    const pixelFormat = opts.pixelFormat ?? "rgb24";
-    const channels = pixelChannels(pixelFormat);
-    const frameBytes = rawFrameBytes(width, height, pixelFormat);
-    const args = decodeVideoArgs({
+    const { width, height, channels, frameBytes } = decodedFrames(info, opts);
+    const args = decodeVideoArgs(decodeArgsFor(info, opts, {
       input: path,
       output: "pipe:1",
-      ...(pixelFormat !== "rgb24" ? { pixelFormat } : {}),
-      streamIndex: info.index,
-      ...(opts.fps ?? (info.variableFrameRate ? info.fpsRational : undefined)
-        ? { fps: opts.fps ?? info.fpsRational }
-        : {}),
       ...(opts.startS !== undefined ? { startS: opts.startS } : {}),
       ...(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {}),
-      ...(opts.width !== undefined && opts.height !== undefined ? { width, height } : {}),
-    });
+    }));
     const p = spawn(this.ffmpeg, args, { log: this.log, signal: opts.signal });
     const startIndex = Math.round((opts.startS ?? 0) * info.fps);
     const reader = p.child.stdout.getReader();
@@ -115,17 +105,7 @@ export class NativeMedia implements MediaBackend {
         }
       }
       await p.wait(`Cannot decode "${path}"`);
-      if (index === 0) {
-        throw new MediaError(
-          `Cannot decode "${path}": no frames could be decoded`,
-          {
-            hint: "the file may be truncated or corrupt; re-export it",
-          },
-        );
-      }
-      if (opts.startS === undefined && opts.maxFrames === undefined) {
-        checkFrameCount(path, index, info.frameCountExact ? info.frameCount : null);
-      }
+      checkDecoded(path, index, info, opts);
       finished = true;
     } finally {
       if (!finished) {
@@ -165,16 +145,7 @@ export class NativeMedia implements MediaBackend {
       return Promise.reject(e);
     }
     const args = encodeVideoArgs({
-      input: "pipe:0",
-      output: outPath,
-      ...(fmt.codec !== "h264"
-        ? { codec: fmt.codec, pixelFormat: fmt.pixelFormat, stored: fmt.stored }
-        : {}),
-      width: opts.width,
-      height: opts.height,
-      fps: fpsString(opts.fps),
-      crf: opts.crf ?? 18,
-      preset: opts.preset ?? "medium",
+      ...encodeArgsFor(opts, fmt, "pipe:0", outPath),
       ...(opts.audioPath ? { audio: opts.audioPath } : {}),
       ...(opts.duration ? { duration: opts.duration } : {}),
     });

@@ -25,10 +25,12 @@ import {
 import {
   assertFrameSize,
   assertInputFile,
-  checkFrameCount,
+  checkDecoded,
+  decodeArgsFor,
+  decodedFrames,
+  encodeArgsFor,
   fpsString,
   frameBytes as rawFrameBytes,
-  pixelChannels,
   requireAudio,
   requireVideo,
   resolveVideoFormat,
@@ -245,11 +247,7 @@ export class WasmMedia implements MediaBackend {
         await this.#exclusive(() => this.#probeIn(ff, path, name)),
       );
       const fps = info.fps || parseRational(info.fpsRational) || 25;
-      const width = opts.width ?? info.width;
-      const height = opts.height ?? info.height;
-      const pixelFormat = opts.pixelFormat ?? "rgb24";
-      const channels = pixelChannels(pixelFormat);
-      const frameBytes = rawFrameBytes(width, height, pixelFormat);
+      const { width, height, channels, frameBytes } = decodedFrames(info, opts);
       const perChunk = chunkFrames(frameBytes, this.chunkBytes);
       const first = Math.round((opts.startS ?? 0) * fps);
       const limit = opts.maxFrames ?? Infinity;
@@ -264,18 +262,12 @@ export class WasmMedia implements MediaBackend {
         const raw = await this.#exclusive(async (f) => {
           await this.#exec(
             f,
-            decodeVideoArgs({
+            decodeVideoArgs(decodeArgsFor(info, opts, {
               input: name,
               output: out,
-              streamIndex: info.index,
-              ...(pixelFormat !== "rgb24" ? { pixelFormat } : {}),
-              ...(opts.fps ?? (info.variableFrameRate ? info.fpsRational : undefined)
-                ? { fps: opts.fps ?? info.fpsRational }
-                : {}),
               ...(index0 > 0 ? { startS: Number(fmtSeconds((index0 - 0.5) / fps)) } : {}),
               maxFrames: want,
-              ...(opts.width !== undefined && opts.height !== undefined ? { width, height } : {}),
-            }),
+            })),
             `Cannot decode "${path}"`,
             false,
             opts.signal,
@@ -305,17 +297,7 @@ export class WasmMedia implements MediaBackend {
         produced += n;
         if (n < want) break;
       }
-      if (produced === 0) {
-        throw new MediaError(
-          `Cannot decode "${path}": no frames could be decoded`,
-          {
-            hint: "the file may be truncated or corrupt; re-export it",
-          },
-        );
-      }
-      if (opts.startS === undefined && opts.maxFrames === undefined) {
-        checkFrameCount(path, produced, info.frameCountExact ? info.frameCount : null);
-      }
+      checkDecoded(path, produced, info, opts);
     } finally {
       await this.#exclusive((f) => f.deleteFile(name)).catch(() => {});
     }
@@ -377,18 +359,7 @@ export class WasmMedia implements MediaBackend {
         try {
           await this.#exec(
             f,
-            encodeVideoArgs({
-              input: raw,
-              output: seg,
-              ...(fmt.codec !== "h264"
-                ? { codec: fmt.codec, pixelFormat: fmt.pixelFormat, stored: fmt.stored }
-                : {}),
-              width: opts.width,
-              height: opts.height,
-              fps,
-              crf: opts.crf ?? 18,
-              preset: opts.preset ?? "medium",
-            }),
+            encodeVideoArgs(encodeArgsFor(opts, fmt, raw, seg)),
             `Cannot encode "${outPath}"`,
             false,
             opts.signal,

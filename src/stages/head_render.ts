@@ -34,7 +34,7 @@ import { defineStage, type StageContext } from "../workflow/stage.ts";
 
 export default defineStage({
   type: "head.render",
-  version: 1,
+  version: 2, // 2: smooth_pose
   description:
     "Render the speaker's head driven by a new articulation track over every footage frame (RGBA + change mask + preview)",
   params: z.strictObject({
@@ -53,6 +53,9 @@ export default defineStage({
     backend: z.enum(["auto", "cpu", "webgpu"]).default("auto").describe("splat backend"),
     crop_margin: z.number().min(0).max(1).default(0.15).describe(
       "render crop margin around the face, share of the face box",
+    ),
+    smooth_pose: z.boolean().default(true).describe(
+      "smooth the tracked head pose over time before rendering (removes a still head's jitter, keeps motion)",
     ),
     preview: z.boolean().default(true).describe(
       "also write a preview video: footage | render over the footage",
@@ -98,6 +101,7 @@ export default defineStage({
         { hint: "pass the footage that was tracked" },
       );
     }
+    if (p.smooth_pose) track.smoothPose((await canonicalMesh()).vertices);
     const driving = await readArticulation(p.articulation);
     const footageFps = parseFps(v.fpsRational);
     if (driving.fps.num * footageFps.den !== footageFps.num * driving.fps.den) {

@@ -12,22 +12,14 @@ import { UnrecoverableError, WaitingError, Worker } from "./_deps.ts";
 import type { Job } from "./_deps.ts";
 import { DEFAULT_PRIOR_PATH } from "../audio/mod.ts";
 import { DubError } from "../errors.ts";
-import type { MediaBackend } from "../media/types.ts";
-import { type CacheStore, LocalCacheStore } from "../workflow/cache.ts";
-import { FolderRunRecords, type RunRecords } from "../workflow/records.ts";
 import type { StageRegistry } from "../workflow/registry.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import { findRefs, interpolate, type Ref, walkStrings } from "../workflow/refs.ts";
-import {
-  type ClipJob,
-  type ClipRecord,
-  outputPath,
-  runClipJob,
-  type RunEvent,
-} from "../workflow/run.ts";
+import { type ClipJob, type ClipRecord, outputPath, type RunEvent } from "../workflow/run.ts";
 import { clipForFile, type ClipRecordFile } from "../workflow/events.ts";
 import { ClipJobData, fileInputs, type JobMessage, QUEUE_NAME } from "./job.ts";
+import { clipOf, runInChild } from "./child.ts";
 import { closeRedis, connectRedis } from "./redis.ts";
 import { redactUrl } from "./redis_url.ts";
 import { PathRoots } from "./roots.ts";
@@ -67,7 +59,8 @@ export interface WorkerOptions {
   cacheDir: string;
   /** Folders a job may read inputs from and write outputs to. */
   roots: string[];
-  media: MediaBackend;
+  /** The media backend choice the clip processes open ("auto", "native", "wasm"). */
+  media: string;
   /** Seconds running jobs may take to finish after `stop()` before they are handed back. */
   graceS: number;
   /** A job's lock lives this long without renewal; a dead worker's job is retaken after it. */
@@ -157,16 +150,12 @@ export class DubWorker {
   #resolveDone!: () => void;
   readonly #io: PathRoots;
   readonly #read: PathRoots;
-  readonly #store: CacheStore;
-  readonly #records: RunRecords;
 
   constructor(opts: WorkerOptions) {
     this.#opts = opts;
     this.#io = new PathRoots(opts.roots);
     this.#read = new PathRoots([...opts.roots, opts.cacheDir, dirname(DEFAULT_PRIOR_PATH)]);
     this.#done = new Promise((r) => (this.#resolveDone = r));
-    this.#store = new LocalCacheStore(opts.cacheDir);
-    this.#records = new FolderRunRecords(opts.cacheDir);
   }
 
   get done(): Promise<void> {
@@ -247,13 +236,7 @@ export class DubWorker {
       throw new UnrecoverableError(`Malformed job ${id}: ${parsed.error.message}`);
     }
     const data = parsed.data;
-    const clip: ClipJob = {
-      name: data.clip.name,
-      stem: data.clip.stem,
-      inputs: data.clip.inputs,
-      ...(data.clip.error !== undefined ? { error: data.clip.error } : {}),
-    };
-    if (data.clip.errorKind) (clip as { errorKind?: string }).errorKind = data.clip.errorKind;
+    const clip = clipOf(data);
     o.onLog({ type: "job_start", jobId: id, clip: clip.name, attempt: job.attemptsMade + 1 });
     // Progress messages are sent in order; all are in Redis before the job completes.
     let sending: Promise<unknown> = Promise.resolve();
@@ -287,12 +270,10 @@ export class DubWorker {
         end("failed", record.error);
         throw new UnrecoverableError(record.error);
       }
-      record = await runClipJob(wf, clip, {
-        store: this.#store,
-        records: this.#records,
+      // In a child process: this one's event loop stays free to renew the job's lock.
+      record = await runInChild({ job: data, cacheDir: o.cacheDir }, {
         media: o.media,
         signal: ac.signal,
-        ...(data.force !== undefined ? { force: data.force } : {}),
         onEvent: (event) => {
           if (o.forwardEvents) o.onLog({ type: "worker_event", event });
           send({ kind: "event", event });

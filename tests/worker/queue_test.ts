@@ -10,6 +10,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openMedia } from "../../src/media/mod.ts";
 import { hashFile, LocalCacheStore } from "../../src/workflow/cache.ts";
+import { Queue } from "../../src/worker/_deps.ts";
+import { QUEUE_NAME } from "../../src/worker/job.ts";
+import { closeRedis, connectRedis } from "../../src/worker/redis.ts";
 import {
   addWorker,
   completions,
@@ -86,6 +89,24 @@ queueTest(
       assert.equal(sub.lines.filter((l) => l.type === "step_end").length, 8);
       const report = await Deno.readTextFile(join(s.dir, "report.json"));
       assert.equal(JSON.parse(report).clips.length, 4);
+      // Results travel as {key, name, sha256} references, never as a worker's cache paths.
+      const conn = connectRedis(s.redis.url);
+      const q = new Queue(QUEUE_NAME, { connection: conn });
+      try {
+        const done = await q.getJobs(["completed"]);
+        assert.equal(done.length, 4);
+        for (const j of done) {
+          const rv = JSON.stringify(j.returnvalue);
+          assert.ok(!rv.includes(s.cache), `a job result names the cache folder: ${rv}`);
+          const enc = (j.returnvalue as { steps: { id: string; outputs: unknown }[] }).steps
+            .find((x) => x.id === "enc")!;
+          assert.match(JSON.stringify(enc.outputs), /"sha256":"[0-9a-f]{64}"/);
+        }
+      } finally {
+        await q.close();
+        await closeRedis(conn);
+      }
+      assert.ok(!report.includes(s.cache), "the report names the cache folder");
       // Re-submitting the same batch finds the finished jobs: no worker runs anything.
       const again = submit(s);
       assert.equal(await again.done(), 0, why(s));

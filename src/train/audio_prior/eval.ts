@@ -16,7 +16,9 @@
  * closed when bilabial_closure ≥ 0.5 within it ± 30 ms; also reported with
  * ± 80 ms, which separates timing/alignment error from misses); silence → closed rate
  * (frames ≥ 150 ms from any phoneme with jaw_open < 0.1 and lip_aperture <
- * 0.1); lag = the shift (±200 ms) maximising the correlation of
+ * 0.1; also over the silence frames without audible untranscribed sound,
+ * `breath.ts`); closure precision = share of predicted closure episodes that
+ * touch a p/b/m (`calibrate.ts`); lag = the shift (±200 ms) maximising the correlation of
  * jaw_open + lip_aperture with the targets (positive = prediction late).
  *
  * Prints a report and writes `models/audio_prior.eval.json`. A script.
@@ -45,6 +47,8 @@ import { articulationTargets, type TimedPhoneme, toSegments } from "./coarticula
 import { Espeak, HELDOUT_LANGUAGES, HELDOUT_VARIANTS, Rng } from "./corpus.ts";
 import { buildCorpus, type Utt16 } from "./dataset.ts";
 import { alignPhones, haveSphinx } from "./phone_align.ts";
+import { nonSpeechMask } from "./breath.ts";
+import { closureScore } from "./calibrate.ts";
 import { EVAL_SHARDS, prepareShard, type RealUtt } from "./real_corpus.ts";
 
 const { values: args } = parseArgs({
@@ -68,6 +72,8 @@ interface Item {
   pred: Float32Array;
   target: Float32Array;
   phonemes: TimedPhoneme[];
+  /** `[T]` 1 where untranscribed sound (breath, click) is audible outside the phones (`breath.ts`). */
+  audible?: Uint8Array;
 }
 
 function pearson(a: number[], b: number[]): number {
@@ -94,7 +100,13 @@ interface Metrics {
   r: Record<string, number>;
   mae: Record<string, number>;
   meanR: number;
+  /** Mean r of the 4 geometric channels (jaw_open, lip_aperture, mouth_width, lip_protrusion). */
+  meanRGeometric: number;
   bilabialRecall: number;
+  /** Share of predicted closure episodes (runs ≥ 0.5) that touch a p/b/m ± 30 ms (`calibrate.ts`). */
+  bilabialPrecision: number;
+  /** Silence → closed over the silence frames without audible untranscribed sound. */
+  quietSilenceClosedRate: number;
   /** Same with ±80 ms tolerance (separates timing/alignment error from misses). */
   bilabialRecallLoose: number;
   bilabialCount: number;
@@ -119,6 +131,8 @@ function metrics(items: Item[]): Metrics {
   }
   const measured = ARTICULATION_NAMES.filter((n) => n !== "tongue_visible" && n !== "labiodental");
   const meanR = measured.reduce((a, n) => a + r[n]!, 0) / measured.length;
+  const geometric = ["jaw_open", "lip_aperture", "mouth_width", "lip_protrusion"];
+  const meanRGeometric = geometric.reduce((a, n) => a + r[n]!, 0) / geometric.length;
   // Bilabial recall.
   let hits = 0, looseHits = 0, total = 0;
   const B = ARTICULATION_NAMES.indexOf("bilabial_closure");
@@ -140,7 +154,7 @@ function metrics(items: Item[]): Metrics {
     }
   }
   // Silence → closed.
-  let closed = 0, silent = 0;
+  let closed = 0, silent = 0, quietClosed = 0, quiet = 0;
   const J = ARTICULATION_NAMES.indexOf("jaw_open");
   const A = ARTICULATION_NAMES.indexOf("lip_aperture");
   for (const it of items) {
@@ -150,7 +164,12 @@ function metrics(items: Item[]): Metrics {
       const t = j / RATE;
       if (speech.some((p) => t > p.startS - 0.15 && t < p.endS + 0.15)) continue;
       silent++;
-      if (it.pred[j * C + J]! < 0.1 && it.pred[j * C + A]! < 0.1) closed++;
+      const isClosed = it.pred[j * C + J]! < 0.1 && it.pred[j * C + A]! < 0.1;
+      if (isClosed) closed++;
+      if (!it.audible?.[j]) {
+        quiet++;
+        if (isClosed) quietClosed++;
+      }
     }
   }
   // Lag of the opening (jaw + aperture) by cross-correlation.
@@ -175,7 +194,10 @@ function metrics(items: Item[]): Metrics {
     r,
     mae,
     meanR,
+    meanRGeometric,
     bilabialRecall: total ? hits / total : NaN,
+    bilabialPrecision: closureScore(items, 0.5).precision,
+    quietSilenceClosedRate: quiet ? quietClosed / quiet : NaN,
     bilabialRecallLoose: total ? looseHits / total : NaN,
     bilabialCount: total,
     silenceClosedRate: silent ? closed / silent : NaN,
@@ -222,6 +244,11 @@ function table(title: string, m: Record<string, Metrics>): string {
       METHODS.map((k) => m[k]!.meanR.toFixed(3)).join(" | ")
     } |`,
   );
+  lines.push(
+    `| mean r (4 geometric channels) | ${
+      METHODS.map((k) => m[k]!.meanRGeometric.toFixed(3)).join(" | ")
+    } |`,
+  );
   for (const n of ARTICULATION_NAMES) {
     lines.push(`| MAE ${n} | ${METHODS.map((k) => m[k]!.mae[n]!.toFixed(3)).join(" | ")} |`);
   }
@@ -233,6 +260,16 @@ function table(title: string, m: Record<string, Metrics>): string {
   lines.push(
     `| bilabial closure recall ±80 ms | ${
       METHODS.map((k) => m[k]!.bilabialRecallLoose.toFixed(3)).join(" | ")
+    } |`,
+  );
+  lines.push(
+    `| bilabial closure precision (episodes at a p/b/m) | ${
+      METHODS.map((k) => m[k]!.bilabialPrecision.toFixed(3)).join(" | ")
+    } |`,
+  );
+  lines.push(
+    `| silence → closed, quiet frames only (no audible breath/click) | ${
+      METHODS.map((k) => m[k]!.quietSilenceClosedRate.toFixed(3)).join(" | ")
     } |`,
   );
   lines.push(
@@ -433,9 +470,11 @@ if (await haveSphinx()) {
       const preds = await predictAll(prior, vad, u.samples);
       const frames = preds["prior"]!.length / C;
       const target = articulationTargets(u.phonemes, frames, RATE);
+      const { audible } = nonSpeechMask(logMel(u.samples).data, u.phonemes);
       for (const k of METHODS) {
-        items[k]!.push({ pred: preds[k]!, target, phonemes: u.phonemes });
-        pooled[k]!.push({ pred: preds[k]!, target, phonemes: u.phonemes });
+        const it = { pred: preds[k]!, target, phonemes: u.phonemes, audible };
+        items[k]!.push(it);
+        pooled[k]!.push(it);
       }
       pooledS += u.samples.length / MEL_CONFIG.sampleRateHz;
     }

@@ -21,11 +21,22 @@
  * Fetched packages, alignments and codec copies are cached by content under
  * `.cache/`.
  *
- * Options: --seed 1, --steps 200, --batch 12, --frames 256, --utterances 900,
- * --lr 0.0005, --init models/audio_prior_synth.onnx, --real-share 0.6,
+ * Loss: channel-weighted MSE, silence frames (closed target, no contact; on
+ * real clips also the untranscribed breaths between phrases) weighted
+ * `--silence-weight` ×, and the bilabial_closure channel trained by a
+ * class-balanced binary cross-entropy (`--closure-bce`) instead of the MSE. A
+ * seeded `--val-share` of each real shard's clips is kept out of training; on
+ * it the closure threshold with the best event F1 is chosen (`calibrate.ts`)
+ * and baked into the closure logit's bias, so the exported model keeps the
+ * contract ("closed" ≥ 0.5).
+ *
+ * Options: --seed 1, --steps 450, --batch 12, --frames 256, --utterances 900,
+ * --lr 0.0007, --init models/audio_prior_synth.onnx, --real-share 0.6,
  * --sources all (comma-separated shard name prefixes, e.g. "asterisk,fillets"),
- * --codec yes, --closure-loss 0 (weight of the closure hinge; 0.5 was tried, see the card), --ckpt-every 25, --prepare-eval yes (also fetch + align the
- * held-out shards that eval:audio-prior uses), --out models/audio_prior.onnx.
+ * --codec yes, --closure-bce 0.25, --silence-weight 2, --val-share 0.08,
+ * --calibrate yes, --closure-loss 0 (weight of the older closure hinge; 0.5 was
+ * tried, see the card), --ckpt-every 25, --prepare-eval yes (also fetch + align
+ * the held-out shards that eval:audio-prior uses), --out models/audio_prior.onnx.
  *
  * This is a script (it prints progress), not library code.
  *
@@ -37,7 +48,15 @@ import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { ARTICULATION_DIM, ARTICULATION_NAMES } from "../../articulation/mod.ts";
 import { AudioPrior } from "../../audio/prior.ts";
-import { MEL_CONFIG } from "../../audio/mel.ts";
+import { logMel, MEL_CONFIG } from "../../audio/mel.ts";
+import { clampArticulation } from "../../articulation/mod.ts";
+import { enforceContacts } from "../../audio/contacts.ts";
+import {
+  chooseClosureThreshold,
+  type ClosureItem,
+  closureLogitShift,
+  closureScore,
+} from "./calibrate.ts";
 import { REPO_ROOT } from "../../../fixtures/mod.ts";
 import { writeFileAtomic } from "../../atomic.ts";
 import { readSafetensors, writeSafetensors } from "../../tensor/safetensors.ts";
@@ -64,11 +83,11 @@ const SYNTH_INIT_SHA256 = "0ae75fff607e2c72d448ff086ba9edfc8ddedd66b085b055133ff
 const { values: args } = parseArgs({
   options: {
     seed: { type: "string", default: "1" },
-    steps: { type: "string", default: "200" },
+    steps: { type: "string", default: "450" },
     batch: { type: "string", default: "12" },
     frames: { type: "string", default: "256" },
     utterances: { type: "string", default: "900" },
-    lr: { type: "string", default: "0.0005" },
+    lr: { type: "string", default: "0.0007" },
     init: { type: "string", default: join(REPO_ROOT, "models", "audio_prior_synth.onnx") },
     "real-share": { type: "string", default: "0.6" },
     sources: { type: "string", default: "all" },
@@ -76,6 +95,17 @@ const { values: args } = parseArgs({
     "ckpt-every": { type: "string", default: "25" },
     /** Weight of the closure hinge (0 = plain weighted MSE, as the synthetic-only model). */
     "closure-loss": { type: "string", default: "0" },
+    /**
+     * Weight of the class-balanced binary cross-entropy that replaces the MSE of
+     * the bilabial_closure channel (0 = keep the MSE, as the synthetic-only model).
+     */
+    "closure-bce": { type: "string", default: "0.25" },
+    /** Extra loss weight of silence frames (target mouth closed, no contact). */
+    "silence-weight": { type: "string", default: "2" },
+    /** Share of each real shard's clips kept out of training to calibrate the closure threshold. */
+    "val-share": { type: "string", default: "0.08" },
+    /** "no": export the raw closure output (no threshold calibration). */
+    calibrate: { type: "string", default: "yes" },
     /** Also fetch and align the held-out evaluation shards now (cached for eval:audio-prior). */
     "prepare-eval": { type: "string", default: "yes" },
     // Not the shipped file: a fine-tune replaces models/audio_prior.onnx only after
@@ -96,6 +126,9 @@ const realShare = Number(args["real-share"]);
 const useCodec = args.codec !== "no";
 const ckptEvery = Number(args["ckpt-every"]);
 const closureWeight = Number(args["closure-loss"]);
+const closureBce = Number(args["closure-bce"]);
+const silenceWeight = Number(args["silence-weight"]);
+const valShare = Number(args["val-share"]);
 const t0 = performance.now();
 const elapsed = () => ((performance.now() - t0) / 1000).toFixed(0) + " s";
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -110,11 +143,14 @@ const shards = TRAIN_SHARDS.filter((s) =>
   args.sources === "all" || args.sources.split(",").some((p) => s.name.startsWith(p.trim()))
 );
 const real: RealUtt[] = [];
+/** Clips of the training shards kept out of training: the closure threshold is chosen on them. */
+const val: RealUtt[] = [];
 const shardStats: ShardStats[] = [];
 if (realShare > 0) {
   for (const s of shards) {
     const { utts, stats } = await prepareShard(s, seed, (m) => console.log(`  ${m}`));
-    real.push(...utts);
+    const split = new Rng(seed * 977 + 13);
+    for (const u of utts) (split.next() < valShare ? val : real).push(u);
     shardStats.push(stats);
     console.log(
       `real ${s.name}: ${stats.kept}/${stats.tried} clips kept, ${
@@ -123,6 +159,11 @@ if (realShare > 0) {
     );
   }
   if (!real.length) throw new Error(`No real training speech for --sources ${args.sources}`);
+  console.log(
+    `validation: ${val.length} clips, ${
+      (val.reduce((a, u) => a + u.samples.length, 0) / 16000 / 60).toFixed(1)
+    } min kept out of training`,
+  );
 }
 const minutesBy = (key: (u: RealUtt) => string) => {
   const m: Record<string, number> = {};
@@ -251,7 +292,10 @@ if (args.init !== "none") {
 }
 console.log(`model: ${net.paramCount()} parameters`);
 const opt = tf.train.adam(lr0);
-const weights = tf.tensor1d(CHANNEL_WEIGHTS);
+const B_INDEX = ARTICULATION_NAMES.indexOf("bilabial_closure");
+const weights = tf.tensor1d(
+  CHANNEL_WEIGHTS.map((w, i) => (i === B_INDEX && closureBce > 0 ? 0 : w)),
+);
 
 // 5. Checkpoints: one folder per run configuration.
 const runKey = sha256(
@@ -332,6 +376,23 @@ function closureLoss(p: tf.Tensor3D, y: tf.Tensor3D): tf.Scalar {
   return tf.div(tf.sum(tf.square(short)), tf.add(tf.sum(core), 1)) as tf.Scalar;
 }
 
+/**
+ * Class-balanced binary cross-entropy of the bilabial_closure channel against
+ * its (soft) target: positives (target y) weigh CLOSURE_POS_WEIGHT × more than
+ * negatives, since closures cover only a few % of the frames. The output is a
+ * probability, so its threshold can be chosen afterwards on a validation split
+ * (see `calibrateClosure`) instead of hedging like the MSE did.
+ */
+const CLOSURE_POS_WEIGHT = 3;
+function closureBceLoss(p: tf.Tensor3D, y: tf.Tensor3D): tf.Scalar {
+  const [b, t] = p.shape;
+  const pb = tf.clipByValue(tf.slice(p, [0, 0, B_INDEX], [b, t, 1]), 1e-6, 1 - 1e-6);
+  const yb = tf.slice(y, [0, 0, B_INDEX], [b, t, 1]);
+  const pos = tf.mul(tf.mul(yb, tf.log(pb)), CLOSURE_POS_WEIGHT);
+  const neg = tf.mul(tf.sub(1, yb), tf.log(tf.sub(1, pb)));
+  return tf.neg(tf.mean(tf.add(pos, neg))) as tf.Scalar;
+}
+
 function makeBatch(step: number): { x: tf.Tensor3D; y: tf.Tensor3D } {
   const rng = new Rng((seed * 1_000_003 + step * 7919) >>> 0);
   const xs = new Float32Array(batch * frames * nMels);
@@ -362,8 +423,25 @@ for (let step = startStep; step <= steps; step++) {
   dataMs += performance.now() - td;
   const loss = opt.minimize(() => {
     const p = net.apply(x);
-    const mse = tf.mean(tf.mul(tf.square(tf.sub(p, y)), weights)) as tf.Scalar;
-    return closureWeight > 0 ? tf.add(mse, tf.mul(closureLoss(p, y), closureWeight)) : mse;
+    let frameW: tf.Tensor = tf.scalar(1);
+    if (silenceWeight !== 1) {
+      // Silence frames: the target mouth is closed (jaw, aperture ≈ 0) with no
+      // contact; on real clips these include breaths and clicks between phrases.
+      const [b, t] = y.shape;
+      const ch = (i: number) => tf.reshape(tf.slice(y, [0, 0, i], [b, t, 1]), [b, t, 1]);
+      const sil = tf.cast(
+        tf.logicalAnd(
+          tf.logicalAnd(tf.less(ch(0), 0.02), tf.less(ch(1), 0.02)),
+          tf.less(ch(B_INDEX), 0.05),
+        ),
+        "float32",
+      );
+      frameW = tf.add(1, tf.mul(sil, silenceWeight - 1));
+    }
+    let total = tf.mean(tf.mul(tf.mul(tf.square(tf.sub(p, y)), weights), frameW)) as tf.Scalar;
+    if (closureBce > 0) total = tf.add(total, tf.mul(closureBceLoss(p, y), closureBce));
+    if (closureWeight > 0) total = tf.add(total, tf.mul(closureLoss(p, y), closureWeight));
+    return total;
   }, true) as tf.Scalar;
   const l = loss.dataSync()[0]!;
   tf.dispose([x, y, loss]);
@@ -383,6 +461,56 @@ for (let step = startStep; step <= steps; step++) {
 }
 const trainS = (performance.now() - t0) / 1000;
 
+// 5b. Closure threshold chosen on the validation clips (training languages,
+// clips never trained on), baked into the closure logit's bias.
+let calibration: Record<string, unknown> | null = null;
+if (args.calibrate !== "no" && val.length) {
+  // Predict with onnxruntime (the runtime the model ships on; TF.js is slow on
+  // long single clips): export the uncalibrated net to a temporary file first.
+  const rawPath = join(REPO_ROOT, ".cache", "audio_prior", `calibrate-${Deno.pid}.onnx`);
+  await Deno.mkdir(dirname(rawPath), { recursive: true });
+  await Deno.writeFile(
+    rawPath,
+    exportOnnx({ config: net.config, melMean: net.melMean, melStd: net.melStd, ...net.snapshot() }),
+  );
+  console.log(`calibrating the closure threshold on ${val.length} validation clips (${elapsed()})`);
+  const items: ClosureItem[] = [];
+  {
+    using rawPrior = await AudioPrior.load(rawPath);
+    for (const u of val) {
+      const mel = logMel(u.samples);
+      const pred = enforceContacts(clampArticulation(await rawPrior.predict(mel.data)));
+      items.push({ pred, phonemes: u.phonemes });
+    }
+  }
+  await Deno.remove(rawPath);
+  const { best, curve } = chooseClosureThreshold(items);
+  const raw = closureScore(items, 0.5);
+  const shift = closureLogitShift(best.threshold);
+  const n = net.biases.length - 1;
+  const bias = net.biases[n]!.dataSync() as Float32Array;
+  const shifted = Float32Array.from(bias, (v, i) => (i === B_INDEX ? v + shift : v));
+  net.biases[n]!.assign(tf.tensor1d(shifted));
+  calibration = {
+    validationClips: val.length,
+    validationMinutes: val.reduce((a, u) => a + u.samples.length, 0) / 16000 / 60,
+    threshold: best.threshold,
+    logitShift: shift,
+    atHalf: raw,
+    chosen: best,
+    curve: curve.map((c) => [c.threshold, +c.recall.toFixed(3), +c.precision.toFixed(3)]),
+  };
+  console.log(
+    `closure calibration on ${val.length} validation clips: at 0.5 recall ${
+      raw.recall.toFixed(3)
+    } precision ${raw.precision.toFixed(3)}; chosen τ ${best.threshold} → recall ${
+      best.recall.toFixed(3)
+    } precision ${best.precision.toFixed(3)} (F1 ${best.f1.toFixed(3)}), logit shift ${
+      shift.toFixed(3)
+    }`,
+  );
+}
+
 // 6. Export, then check onnxruntime against TF.js on a fresh clip.
 const onnxBytes = exportOnnx(
   { config: net.config, melMean: net.melMean, melStd: net.melStd, ...net.snapshot() },
@@ -391,6 +519,7 @@ const onnxBytes = exportOnnx(
     "dub.steps": String(steps),
     "dub.init_sha256": initSha,
     "dub.real_share": String(realShare),
+    "dub.closure_threshold": String(calibration?.threshold ?? 0.5),
   },
 );
 await Deno.mkdir(dirname(args.out), { recursive: true });
@@ -422,6 +551,11 @@ const ref = net.apply(tf.tensor3d(check.mel, [1, check.frames, nMels])).dataSync
     initSha256: initSha,
     realShare,
     closureLoss: closureWeight,
+    closureBce,
+    closurePosWeight: CLOSURE_POS_WEIGHT,
+    silenceWeight,
+    valShare,
+    calibration,
     codec: useCodec ? codecDelays : false,
     params: net.paramCount(),
     config: net.config,

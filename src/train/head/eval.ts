@@ -4,11 +4,22 @@
  *
  * 1. Held-out reconstruction: the face is tracked over the whole clip; the model is
  *    adapted on the first 80 % of its frames (or `--model` is evaluated as given);
- *    the last 20 % are rendered from their own tracked expressions and poses and
- *    compared with the footage inside the face mask (the face oval, as adaptation
- *    uses) at native resolution: PSNR (dB) and SSIM (reference 3DGS definition,
- *    11×11 Gaussian window), with the colour MLP when the model has one and with
- *    static colours. Goals: ≥ 30 dB and ≥ 0.93.
+ *    the last 20 % are rendered from their own tracked expressions and poses, laid
+ *    over the footage by their coverage (as body.inpaint uses the straight RGBA
+ *    render) and compared with the footage inside the face mask (the face oval, as
+ *    adaptation uses) at native resolution: PSNR (dB) and SSIM (reference 3DGS
+ *    definition, 11×11 Gaussian window), with the colour MLP when the model has one
+ *    and with static colours; also the render on black (the earlier measure), and
+ *    the lower face's detail (mean gradient, render ÷ footage). Goals: ≥ 30 dB and
+ *    ≥ 0.93. The jaw-line fringe (`src/head/silhouette.ts`): |render over footage −
+ *    footage|, its luma bias and the render's coverage in 6 px outside the mask's
+ *    lower half, and |error| in 4 px inside.
+ * 1b. Render flicker: on held-out pairs where the head is still, the head driven as
+ *    head.render drives a silent stretch (footage pose and upper face, lower face
+ *    from the mouth map at the neutral articulation) and laid over the footage by
+ *    its coverage: frame-to-frame |Δ| in the lower face vs the footage's, with the raw track's
+ *    pose, the smoothed pose (`src/head/pose_smooth.ts`, what head.render uses), and
+ *    the previous frame's pose (expression and colour changes only).
  * 2. Driving: over the held-out frames, the head is driven (footage pose and upper
  *    face, lower face through the mouth map) by (a) the speaker's own measured
  *    articulation (the most active stretch of the adaptation range: the held-out part
@@ -27,7 +38,8 @@
  *
  *   deno task eval:head [--model m.safetensors] [--iterations 1500] [--max-seconds 900]
  *     [--views 48] [--gaussians N] [--color static|mlp|both] [--backend auto|cpu|webgpu] [--recon-every 2]
- *     [--drive-frames N] [--skip-recon] [--skip-drive] [--out .cache/eval_head]
+ *     [--drive-frames N] [--skip-recon] [--skip-drive] [--silhouette on|off] [--ssim-weight 0.2]
+ *     [--densify-grad PX] [--pose-refine] [--skip-temporal] [--out .cache/eval_head]
  *
  * Writes `<out>/eval_head.json` and PNGs to look at (`recon_*.png`: footage | render
  * crops; `drive_*.png`: footage | driven render over it). Run it `nice`d on a shared
@@ -38,7 +50,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { ARTICULATION_DIM, channelIndex } from "../../articulation/mod.ts";
+import { ARTICULATION_DIM, channelIndex, neutralArticulation } from "../../articulation/mod.ts";
 import { articulationFromGeometry } from "../../articulation/measure.ts";
 import {
   calibrateStyle,
@@ -65,7 +77,10 @@ import {
   mouthMapFromTensors,
 } from "../../head/mouth_map.ts";
 import { canonicalMesh, renderHead } from "../../head/render.ts";
-import { usableRows, viewGeometry } from "../../head/views.ts";
+import { erodeMask, FACE_OVAL, fillPolygon, usableRows, viewGeometry } from "../../head/views.ts";
+import { rigidPoints, smoothPoses } from "../../head/pose_smooth.ts";
+import { RIGID_LANDMARKS } from "../../composite/fill.ts";
+import { type BandError, meanGradient, silhouetteBandError } from "../../head/silhouette.ts";
 import { bestLag, closureShare, maskedPsnr, pearson } from "./metrics.ts";
 
 const { values: args } = parseArgs({
@@ -81,8 +96,13 @@ const { values: args } = parseArgs({
     "drive-frames": { type: "string" },
     "skip-recon": { type: "boolean", default: false },
     "skip-drive": { type: "boolean", default: false },
+    "skip-temporal": { type: "boolean", default: false },
     seed: { type: "string", default: "1" },
     color: { type: "string", default: "both" },
+    silhouette: { type: "string", default: "on" },
+    "ssim-weight": { type: "string" },
+    "densify-grad": { type: "string" },
+    "pose-refine": { type: "boolean", default: false },
     out: { type: "string", default: join(REPO_ROOT, ".cache", "eval_head") },
   },
 });
@@ -159,6 +179,7 @@ const results: Record<string, unknown> = {
 };
 
 if (!args["skip-recon"]) results.reconstruction = await reconstruction(models);
+if (!args["skip-temporal"]) results.temporal = await temporal(model, map);
 if (!args["skip-drive"]) results.driving = await driving(model, map);
 await Deno.writeTextFile(join(out, "eval_head.json"), JSON.stringify(results, null, 2));
 log(`\nwrote ${join(out, "eval_head.json")}`);
@@ -175,6 +196,14 @@ async function adapt(color: "static" | "mlp"): Promise<SpeakerModel> {
     seed: Number(args.seed),
     ...(args.gaussians ? { gaussians: Number(args.gaussians) } : {}),
     color,
+    // The silhouette objective (src/head/silhouette.ts); "off" = the plain masked loss.
+    ...(args.silhouette === "off" ? { silhouette: false as const } : {}),
+    ...(args["ssim-weight"] ? { ssimWeight: Number(args["ssim-weight"]) } : {}),
+    // speaker.adapt's pose_refine (its learning rates).
+    ...(args["pose-refine"] ? { poseRefine: { lrRot: 1e-3, lrTrans: 5e-3, from: 200 } } : {}),
+    // Densification threshold, mean |dL/dmean2D| in px (default 0.0002 NDC at the crop width,
+    // ≈ 3e-6 on cap12).
+    ...(args["densify-grad"] ? { densify: { gradThreshold: Number(args["densify-grad"]) } } : {}),
   };
   const key = JSON.stringify({ clip, range: [0, 0.8], backend: backend.name, ...opts });
   const path = join(out, `model_${color}.safetensors`);
@@ -233,7 +262,14 @@ async function reconstruction(ms: Map<string, SpeakerModel>) {
     name: name === "mlp" ? "colour MLP" : name === "static" ? "static colours" : "given model",
     m,
   }));
-  const acc = modes.map(() => ({ psnr: [] as number[], ssim: [] as number[] }));
+  const acc = modes.map(() => ({
+    psnr: [] as number[],
+    ssim: [] as number[],
+    psnrBlack: [] as number[],
+    sharpness: [] as number[],
+    ssimBlack: [] as number[],
+    band: [] as BandError[],
+  }));
   let j = 0, saved = 0;
   for await (const frame of heldOutFrames(media)) {
     const row = cut + j++;
@@ -249,13 +285,30 @@ async function reconstruction(ms: Map<string, SpeakerModel>) {
       }
     }
     for (const [k, { m }] of modes.entries()) {
-      const { rgb } = await renderHead(backend, m, {
+      const { rgb, alpha } = await renderHead(backend, m, {
         expression: track.f32("expression").slice(row * 1404, (row + 1) * 1404),
         articulation: track.f32("articulation").slice(row * C, (row + 1) * C),
         ...pose(row),
       }, { width: frame.width, height: frame.height, crop });
-      acc[k]!.psnr.push(maskedPsnr(rgb, target, mask));
-      acc[k]!.ssim.push(photometricLoss(rgb, target, crop.w, crop.h, 1, mask).ssim);
+      // As body.inpaint uses it: laid over the footage by its coverage (straight RGBA); also
+      // on black (the measure before the silhouette objective, when the face was opaque
+      // to its edge and beyond: there the two agree to 0.01 dB).
+      const comp = new Float32Array(rgb.length);
+      for (let i = 0; i < comp.length; i++) {
+        comp[i] = rgb[i]! + (1 - alpha[(i / 3) | 0]!) * target[i]!;
+      }
+      acc[k]!.psnr.push(maskedPsnr(comp, target, mask));
+      acc[k]!.ssim.push(photometricLoss(comp, target, crop.w, crop.h, 1, mask).ssim);
+      acc[k]!.psnrBlack.push(maskedPsnr(rgb, target, mask));
+      // Detail of the lower face (below the nose tip, 3 px inside the mask): render ÷ footage.
+      const lower = erodeMask(mask, crop.w, crop.h, 3);
+      const noseY = track.f32("landmarks")[(row * 468 + 1) * 3 + 1]! - crop.y;
+      lower.fill(0, 0, Math.max(0, Math.min(lower.length, Math.ceil(noseY) * crop.w)));
+      acc[k]!.sharpness.push(
+        meanGradient(comp, lower, crop.w, crop.h) / meanGradient(target, lower, crop.w, crop.h),
+      );
+      acc[k]!.ssimBlack.push(photometricLoss(rgb, target, crop.w, crop.h, 1, mask).ssim);
+      acc[k]!.band.push(silhouetteBandError(rgb, alpha, target, mask, crop.w, crop.h));
       if (saved < 4 * modes.length && (row - cut) % (every * 30) === 0) {
         await savePair(join(out, `recon_${row}_${k}.png`), target, rgb, crop.w, crop.h);
         saved++;
@@ -263,20 +316,190 @@ async function reconstruction(ms: Map<string, SpeakerModel>) {
     }
   }
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  const band = (k: number, f: (b: BandError) => number) => mean(acc[k]!.band.map(f));
   const res = modes.map((mode, k) => ({
     colours: mode.name,
     frames: acc[k]!.psnr.length,
     psnrDb: mean(acc[k]!.psnr),
     ssim: mean(acc[k]!.ssim),
+    onBlack: { psnrDb: mean(acc[k]!.psnrBlack), ssim: mean(acc[k]!.ssimBlack) },
+    // Mean gradient magnitude of the lower face, render ÷ footage (1 = as detailed).
+    lowerFaceSharpness: mean(acc[k]!.sharpness),
+    // The jaw-line fringe (src/head/silhouette.ts): render over the footage by its coverage
+    // vs the footage, 8-bit levels, in 6 px outside / 4 px inside the face mask's lower half.
+    silhouette: {
+      outerL1: band(k, (b) => b.outerL1),
+      outerLumaBias: band(k, (b) => b.outerLumaBias),
+      outerAlpha: band(k, (b) => b.outerAlpha),
+      innerL1: band(k, (b) => b.innerL1),
+    },
   }));
-  log("\nheld-out reconstruction (face mask, native resolution; goals ≥ 30 dB, ≥ 0.93):");
+  log(
+    "\nheld-out reconstruction (face mask, native resolution, render over the footage by its coverage; goals ≥ 30 dB, ≥ 0.93):",
+  );
   for (const r of res) {
     log(
       `  ${r.colours.padEnd(16)} ${r.frames} frames  PSNR ${r.psnrDb.toFixed(2)} dB  SSIM ${
         r.ssim.toFixed(4)
+      }   (render on black: ${r.onBlack.psnrDb.toFixed(2)} dB, ${
+        r.onBlack.ssim.toFixed(4)
+      }); lower-face detail render/footage ${r.lowerFaceSharpness.toFixed(3)}`,
+    );
+  }
+  log(
+    "silhouette band on the jaw line (render over the footage by its coverage vs the footage, 8-bit):",
+  );
+  for (const r of res) {
+    const b = r.silhouette;
+    log(
+      `  ${r.colours.padEnd(16)} outside 6 px: |err| ${b.outerL1.toFixed(2)}  luma bias ${
+        b.outerLumaBias >= 0 ? "+" : ""
+      }${b.outerLumaBias.toFixed(2)}  coverage ${b.outerAlpha.toFixed(3)};  inside 4 px: |err| ${
+        b.innerL1.toFixed(2)
       }`,
     );
   }
+  return res;
+}
+
+/**
+ * Render flicker on a still head: over held-out frame pairs whose rigid landmarks
+ * move < 0.5 px (as eval:dub's temporal measure), the mean |render(t) − render(t−1)|
+ * (8-bit) inside the lower half of the face oval, in one fixed crop, next to the
+ * footage's own |Δ| there. Variants: the raw track; the pose smoothed by
+ * `smoothPoses()` (what head.render uses); and the raw pose of t−1 for both frames
+ * (what remains without pose jitter: expression and colour changes).
+ */
+async function temporal(m: SpeakerModel, mm: MouthMap) {
+  const lm = track.f32("landmarks"), found = track.u8("found");
+  const W = track.clip.width, H = track.clip.height;
+  const raw = {
+    found,
+    rotation: track.f32("rotation"),
+    translation: track.f32("translation"),
+    scale: track.f32("scale"),
+  };
+  const smooth = smoothPoses(raw, rigidPoints(mesh.vertices));
+  const poseOf = (p: typeof raw, row: number) => ({
+    rotation: p.rotation.slice(row * 9, row * 9 + 9),
+    translation: p.translation.slice(row * 3, row * 3 + 3),
+    scale: p.scale[row]!,
+  });
+  // One crop for the whole held-out segment (union of the face boxes, 10 % margin).
+  const pts: number[] = [];
+  for (const r of testRows) {
+    for (const v of FACE_OVAL) pts.push(lm[(r * 468 + v) * 3]!, lm[(r * 468 + v) * 3 + 1]!);
+  }
+  const crop = faceCrop(pts, W, H, 0.1);
+  // Driven as head.render drives a silent stretch: footage pose and upper face, the lower
+  // face from the mouth map at the neutral articulation, so only jitter can change it.
+  const neutralA = neutralArticulation();
+  let footageNow = new Float32Array(0);
+  const render = async (row: number, p: ReturnType<typeof poseOf>) => {
+    const { rgb, alpha } = await renderHead(backend, m, {
+      expression: driveExpression(
+        mm,
+        track.f32("expression").slice(row * 1404, (row + 1) * 1404),
+        neutralA,
+      ),
+      articulation: neutralA,
+      ...p,
+    }, { width: W, height: H, crop });
+    // Over the footage by coverage, as body.inpaint lays it.
+    for (let i = 0; i < rgb.length; i++) {
+      rgb[i] = rgb[i]! + (1 - alpha[(i / 3) | 0]!) * footageNow[i]!;
+    }
+    return rgb;
+  };
+  const lowerOval = (row: number) => {
+    const poly = new Float64Array(FACE_OVAL.length * 2);
+    FACE_OVAL.forEach((v, j) => {
+      poly[j * 2] = lm[(row * 468 + v) * 3]! - crop.x;
+      poly[j * 2 + 1] = lm[(row * 468 + v) * 3 + 1]! - crop.y;
+    });
+    const mk = fillPolygon(poly, crop.w, crop.h);
+    const yc = lm[(row * 468 + 1) * 3 + 1]! - crop.y; // below the nose tip
+    for (let y = 0; y < Math.min(crop.h, Math.ceil(yc)); y++) {
+      mk.fill(0, y * crop.w, (y + 1) * crop.w);
+    }
+    return mk;
+  };
+  const meanAbs = (a: ArrayLike<number>, b: ArrayLike<number>, mk: Float32Array, k = 255) => {
+    let s = 0, n = 0;
+    for (let i = 0; i < mk.length; i++) {
+      if (mk[i]! < 0.5) continue;
+      for (let c = 0; c < 3; c++) s += Math.abs(a[i * 3 + c]! - b[i * 3 + c]!) * k;
+      n += 3;
+    }
+    return n ? s / n : NaN;
+  };
+  const acc = {
+    footage: [] as number[],
+    raw: [] as number[],
+    smoothed: [] as number[],
+    poseFrozen: [] as number[],
+  };
+  let prev: { row: number; img: Float32Array; raw: Float32Array; smooth: Float32Array } | null =
+    null;
+  let j = 0;
+  for await (const frame of heldOutFrames(media)) {
+    const row = cut + j++;
+    if (!found[row]) {
+      prev = null;
+      continue;
+    }
+    const img = new Float32Array(crop.w * crop.h * 3);
+    for (let y = 0; y < crop.h; y++) {
+      for (let x = 0; x < crop.w; x++) {
+        for (let c = 0; c < 3; c++) {
+          img[(y * crop.w + x) * 3 + c] = frame.data[((y + crop.y) * W + x + crop.x) * 3 + c]! /
+            255;
+        }
+      }
+    }
+    footageNow = img;
+    const cur = {
+      row,
+      img,
+      raw: await render(row, poseOf(raw, row)),
+      smooth: await render(row, poseOf(smooth, row)),
+    };
+    if (prev && prev.row === row - 1) {
+      let d = 0;
+      for (const i of RIGID_LANDMARKS) {
+        d += Math.hypot(
+          lm[(row * 468 + i) * 3]! - lm[((row - 1) * 468 + i) * 3]!,
+          lm[(row * 468 + i) * 3 + 1]! - lm[((row - 1) * 468 + i) * 3 + 1]!,
+        );
+      }
+      if (d / RIGID_LANDMARKS.length < 0.5) {
+        const mk = lowerOval(row);
+        acc.footage.push(meanAbs(img, prev.img, mk));
+        acc.raw.push(meanAbs(cur.raw, prev.raw, mk));
+        acc.smoothed.push(meanAbs(cur.smooth, prev.smooth, mk));
+        acc.poseFrozen.push(meanAbs(await render(row, poseOf(raw, row - 1)), prev.raw, mk));
+      }
+    }
+    prev = cur;
+  }
+  const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+  const res = {
+    stillPairs: acc.footage.length,
+    footage: mean(acc.footage),
+    renderRaw: mean(acc.raw),
+    renderSmoothedPose: mean(acc.smoothed),
+    renderPoseFrozen: mean(acc.poseFrozen),
+  };
+  log(
+    `\nrender flicker on ${res.stillPairs} still-head held-out pairs, lower face, mean |Δ| (8-bit):`,
+  );
+  log(
+    `  footage ${res.footage.toFixed(2)}  render: raw track ${
+      res.renderRaw.toFixed(2)
+    }, smoothed pose ${res.renderSmoothedPose.toFixed(2)}, pose frozen (expression + colour only) ${
+      res.renderPoseFrozen.toFixed(2)
+    }`,
+  );
   return res;
 }
 
