@@ -676,7 +676,25 @@ export async function compositeFrame(
         }
       }
     }
-    const occ = occlusionWeight(diff, region, b.w, b.h, 0.02 * size, 0.03 * size, prev);
+    // The changed region, minus both mouths (dilated 8 % of the face size): where a
+    // detected occluder may be followed.
+    const growInto = new Uint8Array(n);
+    const mouths = dilatedRaster(trackedS, an.masker.mouthTriangles, b, 0.08 * size);
+    const mouthsD = dilatedRaster(f.drivenLandmarks, an.masker.mouthTriangles, b, 0.08 * size);
+    for (let i = 0; i < n; i++) {
+      growInto[i] = changed[i] && !mouths[i] && !mouthsD[i] && m[i]! > 0 ? 1 : 0;
+    }
+    const occ = occlusionWeight(
+      diff,
+      region,
+      b.w,
+      b.h,
+      0.02 * size,
+      0.03 * size,
+      prev,
+      {},
+      growInto,
+    );
     const full = new Uint8Array(W * H);
     for (let y = 0; y < b.h; y++) {
       full.set(occ.map.subarray(y * b.w, (y + 1) * b.w), (b.y + y) * W + b.x);

@@ -14,9 +14,12 @@
  * grown by a margin and feathered; the compositor multiplies its blend weight by
  * (1 − occlusion).
  *
- * Not covered: an occluder over the mouth itself (there the render differs from
- * the footage by design, so nothing tells a hand from the new mouth); the part of
- * a hand that reaches into the changed region stays rendered over.
+ * Where the dub changes the face (the moved chin and jaw) the render differs from
+ * the footage by design, so nothing is detected there on its own; an occluder found
+ * outside is followed into that region (flood fill from the detected pixels) over
+ * pixels whose difference exceeds `growFactor` × the threshold, never into the
+ * mouth (`noGrow`), so a finger across the chin stays whole but the new mouth is
+ * not undone. Not covered: an occluder over the mouth itself.
  *
  * @module
  */
@@ -32,6 +35,8 @@ export interface OccluderParams {
   k?: number;
   /** Hysteresis: a pixel occluded in the previous frame stays so down to this share of the threshold (default 0.6). */
   keep?: number;
+  /** Flood into `growInto` pixels whose difference exceeds this × the threshold (default 1.5). */
+  growFactor?: number;
 }
 
 /**
@@ -50,6 +55,7 @@ export function occlusionWeight(
   featherPx: number,
   prev: Uint8Array | null,
   params: OccluderParams = {},
+  growInto: Uint8Array | null = null,
 ): { weight: Float32Array; map: Uint8Array; threshold: number; share: number } {
   const n = w * h;
   if (diff.length !== n || region.length !== n || (prev && prev.length !== n)) {
@@ -79,6 +85,20 @@ export function occlusionWeight(
     count += map[i]!;
   }
   if (count === 0) return { weight, map, threshold: tau, share: 0 };
+  if (growInto) {
+    // Follow the occluder into the changed region over strong differences (4-connected).
+    const hi = (params.growFactor ?? 1.5) * tau, stack: number[] = [];
+    for (let i = 0; i < n; i++) if (map[i]) stack.push(i);
+    while (stack.length) {
+      const i = stack.pop()!, x = i % w;
+      for (const j of [i - 1, i + 1, i - w, i + w]) {
+        if (j < 0 || j >= n || map[j] || (j === i - 1 && x === 0) || (j === i + 1 && x === w - 1)) {
+          continue;
+        }
+        if (growInto[j] && diff[j]! > hi) map[j] = 1, stack.push(j);
+      }
+    }
+  }
   // Grow by growPx, feather over featherPx.
   const dist = distanceTransform(map, w, h);
   const f = Math.max(0.5, featherPx);
