@@ -261,7 +261,9 @@ async function main() {
       log(
         `  ${name.padEnd(58)} still head ${f(v.temporal)} | still mouth ${
           f(v.temporalStillMouth)
-        } | skin ${f(v.temporalSkin)} | seam ${f(v.seam)} (footage ${f(v.seamFootage)})`,
+        } | skin ${f(v.temporalSkin)} | seam ${f(v.seam)} (footage ${
+          f(v.seamFootage)
+        }) | occluder px kept ${v.occludedPx} in ${v.occludedFrames} frames`,
       );
     }
     log(
