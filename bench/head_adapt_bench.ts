@@ -6,6 +6,7 @@
  *   deno run -A bench/head_adapt_bench.ts                 # short: 150 iterations, time extrapolated
  *   deno run -A bench/head_adapt_bench.ts --full          # the real default adaptation
  *   deno run -A bench/head_adapt_bench.ts --backends cpu --iterations 500
+ *   deno run -A bench/head_adapt_bench.ts --silhouette off   # the plain masked loss (its cost)
  *
  * Each backend runs in its own process so peak RSS (VmHWM) is per backend. Goal
  * (issue 8): ≤ 10 minutes on 2 CPU cores.
@@ -25,6 +26,7 @@ const STAGE_DEFAULT_ITERATIONS = 2000;
 const full = args.includes("--full");
 const iterations = Number(opt("--iterations") ?? (full ? STAGE_DEFAULT_ITERATIONS : 150));
 const backends = (opt("--backends") ?? "cpu,webgpu").split(",") as ("cpu" | "webgpu")[];
+const silhouetteOff = opt("--silhouette") === "off";
 
 /** Process CPU seconds (user + system) from /proc: on a shared machine the honest cost. */
 function cpuSeconds(): number {
@@ -58,6 +60,7 @@ if (args.includes("--child")) {
     iterations,
     seed: 0,
     views: 48,
+    ...(silhouetteOff ? { silhouette: false as const } : {}),
     onStep: (i) => {
       if (i === 1) tLoop = performance.now();
     },
@@ -89,7 +92,9 @@ console.log(
     full
       ? " (stage default)"
       : ` (short run; time for the default ${STAGE_DEFAULT_ITERATIONS} extrapolated)`
-  }; load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`,
+  }${silhouetteOff ? ", silhouette objective off" : ""}; load average ${
+    Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
+  }`,
 );
 console.log(
   "backend | gaussians | setup s | ms/iteration | total wall s | process CPU s | default-run wall s (goal ≤ 600) | peak RSS MB | final loss",
@@ -104,6 +109,7 @@ for (const b of backends) {
       b,
       "--iterations",
       String(iterations),
+      ...(silhouetteOff ? ["--silhouette", "off"] : []),
     ],
     stdout: "piped",
     stderr: "inherit",

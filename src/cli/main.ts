@@ -13,10 +13,11 @@ import type { Executor } from "../workflow/executor.ts";
 import { type LoadedWorkflow, loadWorkflow } from "../workflow/load.ts";
 import { planWorkflow } from "../workflow/plan.ts";
 import { clipJobs, preflight, runWorkflow } from "../workflow/run.ts";
-import { ensureXdgRuntimeDir, registerSplatCommands } from "./splat_cmd.ts";
+import { registerSplatCommands } from "./splat_cmd.ts";
 import { EXIT, exitCodeFor } from "./exit_codes.ts";
 import { cmdRunQueue, queueUrl, registerQueueCommands } from "./queue_cmd.ts";
 import { humanRenderer, jsonRenderer } from "./progress.ts";
+import { ensureXdgRuntimeDir } from "./runtime_dir.ts";
 import { REGISTRY } from "../stages/mod.ts";
 
 const VERSION = "0.1.0";

