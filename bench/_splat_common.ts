@@ -4,7 +4,7 @@
  * (Files starting with `_` are not run by `deno task bench`.)
  */
 import process from "node:process";
-import { randomScene } from "../src/splat/scene.ts";
+import { randomScene, simplePinhole } from "../src/splat/scene.ts";
 
 export const quick = Deno.args.includes("--quick");
 export const sizes = quick ? [256] : [256, 512];
@@ -38,4 +38,36 @@ export function benchScene(count: number) {
     extent: 1.2,
     logScaleRange: [-4.5, -2.5],
   });
+}
+
+/** "load average a b c (2 cores shared)": how busy the machine was (printed in the header). */
+export function loadNote(): string {
+  return `load average ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")} (2 cores shared)`;
+}
+
+/**
+ * Every benchmark configuration (sizes × counts) with the same scene, camera and
+ * uniform target [size, size, 3] for both backends.
+ */
+export function* benchCases(): Generator<{
+  size: number;
+  count: number;
+  scene: ReturnType<typeof benchScene>;
+  cam: ReturnType<typeof simplePinhole>;
+  np: number;
+  target: Float32Array;
+}> {
+  for (const size of sizes) {
+    for (const count of counts) {
+      const np = size * size;
+      yield {
+        size,
+        count,
+        scene: benchScene(count),
+        cam: simplePinhole(size, size, 60),
+        np,
+        target: new Float32Array(np * 3).fill(0.5),
+      };
+    }
+  }
 }

@@ -28,7 +28,7 @@ import { photometricLoss } from "../src/splat/_loss.ts";
 import { viewParams } from "../src/splat/_math.ts";
 import { Workspace } from "../src/splat/_workspace.ts";
 import { simplePinhole } from "../src/splat/scene.ts";
-import { benchScene, counts, cpuMs, LR, median, sizes } from "./_splat_common.ts";
+import { benchCases, benchScene, cpuMs, loadNote, LR, median } from "./_splat_common.ts";
 
 const maxIdx = Deno.args.indexOf("--max-s");
 const maxS = maxIdx >= 0 ? Number(Deno.args[maxIdx + 1]) : 60;
@@ -56,78 +56,68 @@ const pct = (v: number, total: number) => `${Math.round((100 * v) / total)}%`;
   for (let i = 0; i < 4; i++) opt.stepSync(cam, new Float32Array(128 * 128 * 3).fill(0.5));
 }
 
-console.log(
-  `CPU reference, SH degree 3; load average ${
-    Deno.loadavg().map((v) => v.toFixed(1)).join(" ")
-  } (2 cores shared)`,
-);
+console.log(`CPU reference, SH degree 3; ${loadNote()}`);
 console.log(
   "| size | gaussians | fwd ms | fwd+bwd ms | (wall) | step ms | adam ms | project+sort+bin | blend fwd | loss | blend bwd | project bwd | adam |",
 );
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-for (const size of sizes) {
-  for (const count of counts) {
-    const scene = benchScene(count);
-    const cam = simplePinhole(size, size, 60);
-    const view = viewParams(cam);
-    const ws = new Workspace();
-    const np = size * size;
-    const target = new Float32Array(np * 3).fill(0.5);
-    const up = new Float32Array(np * 3).fill(0.01);
-    const forward = () => rasterizeForward(preprocess(scene, view, ws), [0, 0, 0], ws);
-    const c0 = cpuMs();
-    forward();
-    const firstMs = cpuMs() - c0;
-    const reps = firstMs > 2000 ? 2 : firstMs > 500 ? 3 : 5;
-    const fwd = timeIt(reps, forward);
-    // Backward ≈ 1.5–2.5× the forward; the step adds loss and Adam.
-    if (fwd.cpu * 8 * (reps + 1) > maxS * 1000) {
-      console.log(
-        `| ${size}² | ${count / 1000}k | ${ms(fwd.cpu)} | skip | | skip | skip | | | | | | |`,
-      );
-      continue;
-    }
-    const fb = timeIt(reps, () => {
-      const p = preprocess(scene, view, ws);
-      const f = rasterizeForward(p, [0, 0, 0], ws);
-      preprocessBackward(scene, p, rasterizeBackward(f, up, undefined, ws), ws);
-    });
-    // One optimiser step, pass by pass.
-    const opt = new CpuOptimizer(scene, { lr: LR });
-    const pass = [0, 0, 0, 0, 0, 0];
-    const step = timeIt(reps, () => {
-      let t = cpuMs();
-      const lap = (k: number) => {
-        const now = cpuMs();
-        pass[k] = pass[k]! + now - t;
-        t = now;
-      };
-      const p = preprocess(scene, view, ws);
-      lap(0);
-      const f = rasterizeForward(p, [0, 0, 0], ws);
-      lap(1);
-      const l = photometricLoss(f.rgb, target, size, size, 0.2, undefined, ws);
-      lap(2);
-      const g2 = rasterizeBackward(f, l.grad, undefined, ws);
-      lap(3);
-      const g = preprocessBackward(scene, p, g2, ws);
-      lap(4);
-      opt.applyAdam(g);
-      lap(5);
-    });
-    const pg = preprocess(scene, view, ws);
-    const g = preprocessBackward(
-      scene,
-      pg,
-      rasterizeBackward(rasterizeForward(pg, [0, 0, 0], ws), up, undefined, ws),
-      ws,
-    );
-    const adam = timeIt(reps, () => opt.applyAdam(g));
-    const total = pass.reduce((a, b) => a + b, 0);
+for (const { size, count, scene, cam, np, target } of benchCases()) {
+  const view = viewParams(cam);
+  const ws = new Workspace();
+  const up = new Float32Array(np * 3).fill(0.01);
+  const forward = () => rasterizeForward(preprocess(scene, view, ws), [0, 0, 0], ws);
+  const c0 = cpuMs();
+  forward();
+  const firstMs = cpuMs() - c0;
+  const reps = firstMs > 2000 ? 2 : firstMs > 500 ? 3 : 5;
+  const fwd = timeIt(reps, forward);
+  // Backward ≈ 1.5–2.5× the forward; the step adds loss and Adam.
+  if (fwd.cpu * 8 * (reps + 1) > maxS * 1000) {
     console.log(
-      `| ${size}² | ${count / 1000}k | ${ms(fwd.cpu)} | ${ms(fb.cpu)} | ${ms(fb.wall)} | ${
-        ms(step.cpu)
-      } | ${ms(adam.cpu)} | ${pass.map((v) => pct(v, total)).join(" | ")} |`,
+      `| ${size}² | ${count / 1000}k | ${ms(fwd.cpu)} | skip | | skip | skip | | | | | | |`,
     );
+    continue;
   }
+  const fb = timeIt(reps, () => {
+    const p = preprocess(scene, view, ws);
+    const f = rasterizeForward(p, [0, 0, 0], ws);
+    preprocessBackward(scene, p, rasterizeBackward(f, up, undefined, ws), ws);
+  });
+  // One optimiser step, pass by pass.
+  const opt = new CpuOptimizer(scene, { lr: LR });
+  const pass = [0, 0, 0, 0, 0, 0];
+  const step = timeIt(reps, () => {
+    let t = cpuMs();
+    const lap = (k: number) => {
+      const now = cpuMs();
+      pass[k] = pass[k]! + now - t;
+      t = now;
+    };
+    const p = preprocess(scene, view, ws);
+    lap(0);
+    const f = rasterizeForward(p, [0, 0, 0], ws);
+    lap(1);
+    const l = photometricLoss(f.rgb, target, size, size, 0.2, undefined, ws);
+    lap(2);
+    const g2 = rasterizeBackward(f, l.grad, undefined, ws);
+    lap(3);
+    const g = preprocessBackward(scene, p, g2, ws);
+    lap(4);
+    opt.applyAdam(g);
+    lap(5);
+  });
+  const pg = preprocess(scene, view, ws);
+  const g = preprocessBackward(
+    scene,
+    pg,
+    rasterizeBackward(rasterizeForward(pg, [0, 0, 0], ws), up, undefined, ws),
+    ws,
+  );
+  const adam = timeIt(reps, () => opt.applyAdam(g));
+  const total = pass.reduce((a, b) => a + b, 0);
+  console.log(
+    `| ${size}² | ${count / 1000}k | ${ms(fwd.cpu)} | ${ms(fb.cpu)} | ${ms(fb.wall)} | ${
+      ms(step.cpu)
+    } | ${ms(adam.cpu)} | ${pass.map((v) => pct(v, total)).join(" | ")} |`,
+  );
 }

@@ -11,8 +11,7 @@
  */
 import { createWebGpuBackend, type WebGpuBackend } from "../src/splat/_webgpu.ts";
 import { sceneLayout } from "../src/splat/_webgpu_render.ts";
-import { simplePinhole } from "../src/splat/scene.ts";
-import { benchScene, counts, cpuMs, LR, median, sizes } from "./_splat_common.ts";
+import { benchCases, cpuMs, loadNote, LR, median } from "./_splat_common.ts";
 
 /** Median wall and CPU ms of `reps` runs. */
 async function timeIt(reps: number, f: () => Promise<unknown>): Promise<[number, number]> {
@@ -31,49 +30,43 @@ const be = (await createWebGpuBackend()) as WebGpuBackend;
 console.log(
   `${be.device}; DENO_WEBGPU_BACKEND=${
     Deno.env.get("DENO_WEBGPU_BACKEND") ?? "(default)"
-  }; load average ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")} (2 cores shared)`,
+  }; ${loadNote()}`,
 );
 console.log("Times: median wall ms / process CPU ms (CPU time is steadier on a shared machine).");
 console.log(
   "| size | gaussians | instances | fwd | fwd+bwd | step | adam | staged shares of a step |",
 );
 console.log("|---|---|---|---|---|---|---|---|");
-for (const size of sizes) {
-  for (const count of counts) {
-    // Same scene and camera as bench/splat_bench.ts (CPU reference).
-    const scene = benchScene(count);
-    const cam = simplePinhole(size, size, 60);
-    const np = size * size;
-    const up = { rgb: new Float32Array(np * 3).fill(0.01) };
-    const target = new Float32Array(np * 3).fill(0.5);
-    const reps = count >= 200_000 || size >= 512 ? 3 : 5;
-    await be.renderBackward(scene, cam, up); // warm-up (pipelines, buffers)
-    const fwd = await timeIt(reps, () => be.render(scene, cam));
-    const fb = await timeIt(reps, () => be.renderBackward(scene, cam, up));
-    const opt = be.createOptimizer(scene, { lr: LR });
-    await opt.step(cam, target);
-    const st = await timeIt(reps, () => opt.step(cam, target));
-    // Staged per-pass timing of one optimiser step (each pass submitted and awaited).
-    const shares = new Map<string, number>();
-    be.setTimer({ record: (s, t) => shares.set(s, (shares.get(s) ?? 0) + t) });
-    await opt.step(cam, target);
-    be.setTimer(undefined);
-    opt[Symbol.dispose]();
-    const adam = shares.get("adam") ?? 0;
-    const total = [...shares.values()].reduce((a, b) => a + b, 0);
-    const instances = (await be.renderer.forward(
-      be.renderer.buf("scene_params", 4),
-      sceneLayout(scene),
-      cam,
-      [0, 0, 0],
-    )).instances;
-    console.log(
-      `| ${size}² | ${count / 1000}k | ${instances} | ${ms(fwd[0])} / ${ms(fwd[1])} | ${
-        ms(fb[0])
-      } / ${ms(fb[1])} | ${ms(st[0])} / ${ms(st[1])} | ${ms(adam)} | ${
-        [...shares].map(([k, v]) => `${k} ${Math.round(100 * v / total)}%`).join(", ")
-      } |`,
-    );
-  }
+// Same scenes and cameras as bench/splat_bench.ts (CPU reference).
+for (const { size, count, scene, cam, np, target } of benchCases()) {
+  const up = { rgb: new Float32Array(np * 3).fill(0.01) };
+  const reps = count >= 200_000 || size >= 512 ? 3 : 5;
+  await be.renderBackward(scene, cam, up); // warm-up (pipelines, buffers)
+  const fwd = await timeIt(reps, () => be.render(scene, cam));
+  const fb = await timeIt(reps, () => be.renderBackward(scene, cam, up));
+  const opt = be.createOptimizer(scene, { lr: LR });
+  await opt.step(cam, target);
+  const st = await timeIt(reps, () => opt.step(cam, target));
+  // Staged per-pass timing of one optimiser step (each pass submitted and awaited).
+  const shares = new Map<string, number>();
+  be.setTimer({ record: (s, t) => shares.set(s, (shares.get(s) ?? 0) + t) });
+  await opt.step(cam, target);
+  be.setTimer(undefined);
+  opt[Symbol.dispose]();
+  const adam = shares.get("adam") ?? 0;
+  const total = [...shares.values()].reduce((a, b) => a + b, 0);
+  const instances = (await be.renderer.forward(
+    be.renderer.buf("scene_params", 4),
+    sceneLayout(scene),
+    cam,
+    [0, 0, 0],
+  )).instances;
+  console.log(
+    `| ${size}² | ${count / 1000}k | ${instances} | ${ms(fwd[0])} / ${ms(fwd[1])} | ${
+      ms(fb[0])
+    } / ${ms(fb[1])} | ${ms(st[0])} / ${ms(st[1])} | ${ms(adam)} | ${
+      [...shares].map(([k, v]) => `${k} ${Math.round(100 * v / total)}%`).join(", ")
+    } |`,
+  );
 }
 be[Symbol.dispose]();

@@ -10,6 +10,7 @@
  */
 const BARE_TESTS = [
   "src/track/tracker_test.ts",
+  "src/track/detector_test.ts",
   "src/stages/face_track_test.ts",
   "tests/workflow_run_test.ts",
 ];

@@ -51,8 +51,12 @@ export function events(stdout: string): Record<string, unknown>[] {
 }
 
 /** A test that runs media subprocesses/workers (resource sanitizers off). */
-export function mediaTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+export function mediaTest(
+  name: string,
+  fn: () => Promise<void>,
+  opts: { ignore?: boolean } = {},
+): void {
+  Deno.test({ name, ...opts, sanitizeOps: false, sanitizeResources: false, fn });
 }
 
 /** Run `fn` with a fresh temporary folder, removed afterwards (also on failure). */

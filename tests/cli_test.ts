@@ -66,29 +66,23 @@ Deno.test("dub run: a missing input fails with exit 3, names the file, writes no
   // Zero-length dialogue audio.
   const empty = join(dir, "empty.wav");
   await Deno.writeFile(empty, new Uint8Array(0));
-  const r2 = await dub([
-    wf,
-    "--cache-dir",
-    join(dir, "cache"),
-    "--set",
-    `footage=${clip}`,
-    "--set",
-    `dialogue=${empty}`,
-  ]);
+  const withDialogue = (dialogue: string) =>
+    dub([
+      wf,
+      "--cache-dir",
+      join(dir, "cache"),
+      "--set",
+      `footage=${clip}`,
+      "--set",
+      `dialogue=${dialogue}`,
+    ]);
+  const r2 = await withDialogue(empty);
   assert.equal(r2.code, 3);
   assert.match(r2.stderr, /empty\.wav.*empty/);
   // A valid WAV with zero samples.
   const silent = join(dir, "zero.wav");
   await Deno.writeFile(silent, encodeWav(new Float32Array(0), 16000));
-  const r3 = await dub([
-    wf,
-    "--cache-dir",
-    join(dir, "cache"),
-    "--set",
-    `footage=${clip}`,
-    "--set",
-    `dialogue=${silent}`,
-  ]);
+  const r3 = await withDialogue(silent);
   assert.equal(r3.code, 3);
   assert.match(r3.stderr, /error: Cannot use ".*zero\.wav": the audio has no samples\nhint: /);
   assert.deepEqual(outFiles(dir), ["wf_report"]);

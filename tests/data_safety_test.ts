@@ -35,7 +35,14 @@ async function scene(dir: string) {
   await Deno.copyFile(clip, footage);
   await Deno.copyFile(speech, dialogue);
   await Deno.writeFile(model, new Uint8Array([1, 2, 3, 4]));
-  return { footage, dialogue, model };
+  const wf = join(dir, "wf.yaml");
+  /** Writes `wf.yaml`: the short dub workflow on these files (`out`: output template), edited. */
+  const writeWorkflow = (out?: string, edit: (text: string) => string = (t) => t) =>
+    Deno.writeTextFile(
+      wf,
+      edit(dubWorkflow({ footage, dialogue, ...(out !== undefined ? { out } : {}) })),
+    );
+  return { footage, dialogue, model, wf, writeWorkflow };
 }
 
 mediaTest(
@@ -193,24 +200,18 @@ mediaTest(
   },
 );
 
-Deno.test({
-  name: "dub run: disk full while publishing leaves no output of the clip, not even a partial one",
-  ignore: !CAN_UNSHARE,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+mediaTest(
+  "dub run: disk full while publishing leaves no output of the clip, not even a partial one",
+  async () => {
     await withTempDir(async (dir) => {
       const s = await scene(dir);
-      const wf = join(dir, "wf.yaml");
+      const wf = s.wf;
       // Two outputs: the small probe JSON fits in the 32 KiB disk, the video does not.
-      await Deno.writeTextFile(
-        wf,
-        dubWorkflow({ footage: s.footage, dialogue: s.dialogue, out: "out/{stem}_dubbed.mp4" })
-          .replace(
-            "outputs:\n",
-            'outputs:\n  info:\n    from: "${{ steps.probe.outputs.info }}"\n    path: out/{stem}.json\n',
-          ),
-      );
+      await s.writeWorkflow("out/{stem}_dubbed.mp4", (t) =>
+        t.replace(
+          "outputs:\n",
+          'outputs:\n  info:\n    from: "${{ steps.probe.outputs.info }}"\n    path: out/{stem}.json\n',
+        ));
       const r = await dubWithFault("enospc", join(dir, "out"), [
         wf,
         "--cache-dir",
@@ -225,23 +226,17 @@ Deno.test({
       assert.deepEqual(r.left, [], "nothing (not even a temp file) is left in out/");
     });
   },
-});
+  { ignore: !CAN_UNSHARE },
+);
 if (!CAN_UNSHARE) console.log(`skip: disk-full and read-only tests: ${UNSHARE_SKIP}`);
 
-Deno.test({
-  name:
-    "dub run: read-only or forbidden output folders, read-only caches and bad report paths fail before any step with exit 2, the path and what to do",
-  ignore: !CAN_UNSHARE,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+mediaTest(
+  "dub run: read-only or forbidden output folders, read-only caches and bad report paths fail before any step with exit 2, the path and what to do",
+  async () => {
     await withTempDir(async (dir) => {
       const s = await scene(dir);
-      const wf = join(dir, "wf.yaml");
-      await Deno.writeTextFile(
-        wf,
-        dubWorkflow({ footage: s.footage, dialogue: s.dialogue, out: "out/{stem}_dubbed.mp4" }),
-      );
+      const wf = s.wf;
+      await s.writeWorkflow("out/{stem}_dubbed.mp4");
       const cache = join(dir, "cache");
       const noTrace = (r: { stderr: string }, what: string) =>
         assert.doesNotMatch(r.stderr, /\s+at .*\.ts:\d+/, `${what}: no stack trace`);
@@ -256,10 +251,7 @@ Deno.test({
       noTrace(ro, "erofs");
       assert.deepEqual(listDir(join(cache, "steps")), [], "no step ran");
       // Output folder without write permission.
-      await Deno.writeTextFile(
-        wf,
-        dubWorkflow({ footage: s.footage, dialogue: s.dialogue, out: "out2/{stem}_dubbed.mp4" }),
-      );
+      await s.writeWorkflow("out2/{stem}_dubbed.mp4");
       const na = await dubWithFault("eacces", join(dir, "out2"), [wf, "--cache-dir", cache]);
       assert.equal(na.code, 2, na.stderr);
       assert.match(na.stderr, /Cannot write output folder ".*out2": no permission to write in/);
@@ -293,15 +285,16 @@ Deno.test({
       assert.ok(JSON.parse(await Deno.readTextFile(join(dir, "new", "r.json"))).clips);
     });
   },
-});
+  { ignore: !CAN_UNSHARE },
+);
 
 mediaTest(
   "dub run: temp files of a killed run in the output folder are swept; a live writer's (or our own) are kept",
   async () => {
     await withTempDir(async (dir) => {
       const s = await scene(dir);
-      const wf = join(dir, "wf.yaml");
-      await Deno.writeTextFile(wf, dubWorkflow({ footage: s.footage, dialogue: s.dialogue }));
+      const wf = s.wf;
+      await s.writeWorkflow();
       await Deno.mkdir(join(dir, "out"));
       // A zombie (exited, never reaped): its pid exists in /proc but it is dead.
       const z = await new Deno.Command("sh", {

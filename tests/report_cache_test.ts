@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { shortClipPath } from "../fixtures/mod.ts";
-import { openMedia } from "../src/media/mod.ts";
 import { readStepReport } from "../src/report/data.ts";
-import { parseWorkflow } from "../src/workflow/load.ts";
-import { runWorkflow } from "../src/workflow/run.ts";
-import { REGISTRY } from "../src/stages/mod.ts";
+import { workflowTest } from "../src/stages/_testing.ts";
 
-Deno.test({
-  name:
-    "runWorkflow() keeps what steps declared for the report with their cache entries; a cached re-run reports the same",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const media = await openMedia();
+workflowTest(
+  "runWorkflow() keeps what steps declared for the report with their cache entries; a cached re-run reports the same",
+  async ({ media, run }) => {
     const clip = await shortClipPath(media, 1);
-    const dir = await Deno.makeTempDir();
-    const wf = parseWorkflow(
-      join(dir, "wf.yaml"),
-      `version: 1
+    const text = `version: 1
 inputs:
   footage: { type: file, default: ${JSON.stringify(clip)} }
 steps:
@@ -28,11 +18,9 @@ steps:
   - id: enc
     uses: video.encode
     with: { video: "\${{ inputs.footage }}", preset: ultrafast }
-`,
-      { registry: REGISTRY, sets: [] },
-    );
+`;
     const load = async () => {
-      const rep = await runWorkflow(wf, { cacheDir: join(dir, "cache"), media });
+      const rep = await run(text);
       const clipRec = rep.clips[0]!;
       assert.equal(clipRec.status, "ok", clipRec.error);
       const out = [];
@@ -57,19 +45,13 @@ steps:
     const second = await load();
     assert.deepEqual(second.map((s) => s.status), ["cached", "cached"]);
     assert.deepEqual(second.map((s) => s.data), first.map((s) => s.data));
-    await media[Symbol.asyncDispose]?.();
   },
-});
+);
 
-Deno.test({
-  name:
-    "runWorkflow(): `report: false` writes no HTML report; reportHtml puts the page (and its files) where asked",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const media = await openMedia();
+workflowTest(
+  "runWorkflow(): `report: false` writes no HTML report; reportHtml puts the page (and its files) where asked",
+  async ({ media, dir, run }) => {
     const clip = await shortClipPath(media, 1);
-    const dir = await Deno.makeTempDir();
     const text = (extra: string) =>
       `version: 1
 inputs:
@@ -82,42 +64,29 @@ outputs:
   info: { from: "\${{ steps.probe.outputs.info }}", path: "out/{stem}.json" }
 ${extra}`;
     const events: string[] = [];
-    const run = (extra: string, reportHtml?: string) =>
-      runWorkflow(
-        parseWorkflow(join(dir, "wf.yaml"), text(extra), { registry: REGISTRY, sets: [] }),
-        {
-          cacheDir: join(dir, "cache"),
-          media,
-          onEvent: (e) => {
-            if (e.type === "report_written") events.push(e.path);
-          },
-          ...(reportHtml ? { reportHtml } : {}),
+    const runWith = (extra: string, reportHtml?: string) =>
+      run(text(extra), {
+        onEvent: (e) => {
+          if (e.type === "report_written") events.push(e.path);
         },
-      );
-    await run("report: false\n");
+        ...(reportHtml ? { reportHtml } : {}),
+      });
+    await runWith("report: false\n");
     assert.deepEqual([...Deno.readDirSync(join(dir, "out"))].map((e) => e.name), ["cap12_1s.json"]);
     assert.deepEqual(events, []);
-    await run("");
+    await runWith("");
     assert.deepEqual(events, [join(dir, "out", "wf_report", "report.html")]);
     const page = join(dir, "elsewhere", "r.html");
-    await run("", page);
+    await runWith("", page);
     assert.equal(events[1], page);
     const html = await Deno.readTextFile(page);
     assert.match(html, /<section id="metrics">/);
     assert.ok(Deno.statSync(join(dir, "elsewhere", "r_files")).isDirectory);
     // A clip that fails before its first step: the page still lists the step, as not run.
     const missing = join(dir, "missing.mp4");
-    const failed = await runWorkflow(
-      parseWorkflow(
-        join(dir, "wf.yaml"),
-        text("").replace(JSON.stringify(clip), JSON.stringify(missing)),
-        {
-          registry: REGISTRY,
-          sets: [],
-        },
-      ),
-      { cacheDir: join(dir, "cache"), media, reportHtml: join(dir, "failed.html") },
-    );
+    const failed = await run(text("").replace(JSON.stringify(clip), JSON.stringify(missing)), {
+      reportHtml: join(dir, "failed.html"),
+    });
     assert.equal(failed.clips[0]!.status, "failed");
     const failedHtml = await Deno.readTextFile(join(dir, "failed.html"));
     assert.match(
@@ -125,7 +94,5 @@ ${extra}`;
       /<td>probe<\/td><td><code>media\.probe<\/code><\/td>\s*<td><span class="badge s-not-run">not-run/,
     );
     assert.match(failedHtml, /missing\.mp4/);
-    await media[Symbol.asyncDispose]?.();
-    await Deno.remove(dir, { recursive: true });
   },
-});
+);

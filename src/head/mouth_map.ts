@@ -20,7 +20,13 @@
  * weight 0); [μ; W] is the ridge solution with an unpenalised intercept,
  * W = (ZᵀZ + λ·n·I)⁻¹ Zᵀ (X − μ), λ chosen from a small grid by 5-fold blocked
  * cross-validation (blocks of 50 frames) on the mean lower-face vertex error, then
- * refit on all training frames. A PCA basis is
+ * refit on all training frames. Since version 2 the channels face.track derives
+ * from the others (bilabial_closure, teeth_visible, tongue_visible) and the
+ * products get weight 0 (the map is linear in the 5 measured channels: the
+ * products extrapolated badly, see {@link fitMouthMap}), driving values are clamped
+ * to the training frames' range per channel, and the
+ * prediction is moved so the mesh measures the driving jaw_open and lip_aperture
+ * ({@link MouthMapHonour}). A PCA basis is
  * not needed: the prediction already lies in the ≤ 18-dimensional span of W's rows.
  *
  * Driving ({@link driveExpression}): out_i = (1 − w_i)·footage_i + w_i·x̂_i. Because
@@ -31,15 +37,19 @@
  * Stored (by the speaker model, {@link mouthMapToTensors}): `mouth_map.weights` F32
  * [468], `mouth_map.region` I32 [K], `mouth_map.mean` F32 [K, 3], `mouth_map.ridge`
  * F32 [18, K, 3], `mouth_map.feature_mean` F32 [18], `mouth_map.feature_scale` F32
- * [18], `mouth_map.info` F64 [4] = (version, λ, training frames, training RMS error cm).
+ * [18], `mouth_map.info` F64 [4] = (version, λ, training frames, training RMS error cm);
+ * version 2 adds `mouth_map.range` F32 [2, 8] (per-channel training min, max),
+ * `mouth_map.neutral` F32 [2] (neutral chin drop, lip gap cm), `mouth_map.directions`
+ * F32 [2, K, 3] and `mouth_map.anchors` F32 [4, 3] ({@link MouthMapHonour}).
  *
  * @module
  */
 import { ARTICULATION_DIM, channelIndex } from "../articulation/mod.ts";
+import { BILABIAL_JAW_RAMP } from "../articulation/measure.ts";
 import type { Tensor } from "../tensor/safetensors.ts";
 
 /** Bump when the stored layout or the feature definition changes. */
-export const MOUTH_MAP_VERSION = 1;
+export const MOUTH_MAP_VERSION = 2; // 2: + honour (mouth_map.neutral, .directions, .anchors)
 const VERTS = 468;
 
 /** Canonical height (cm) at and above which the footage's face is kept (w = 0): under the nose base (y −2.09). */
@@ -51,6 +61,8 @@ export const BLEND_BOTTOM_Y_CM = -3.4;
 const QUAD_CHANNELS = ["jaw_open", "lip_aperture", "mouth_width", "lip_protrusion"].map(
   channelIndex,
 );
+/** Features (channel indices) that face.track computes from other channels. */
+const DERIVED_FEATURES = ["bilabial_closure", "teeth_visible", "tongue_visible"].map(channelIndex);
 /** Number of features φ(a). */
 export const MOUTH_MAP_FEATURES = ARTICULATION_DIM + (QUAD_CHANNELS.length *
       (QUAD_CHANNELS.length + 1)) / 2;
@@ -67,6 +79,35 @@ export interface MouthMap {
   trainFrames: number;
   /** RMS per-vertex error on the training frames, cm (weighted by w). */
   trainRmsCm: number;
+  /**
+   * [2*8] per channel, the lowest then the highest value in the training frames:
+   * driving values are clamped to it before the features are formed, so the ridge
+   * map does not extrapolate (version ≥ 2; null in version-1 maps).
+   */
+  channelRange: Float32Array | null;
+  /** What makes the driven mesh measure as the articulation it is driven by (version ≥ 2; null in version-1 maps). */
+  honour: MouthMapHonour | null;
+}
+
+/**
+ * The geometry behind jaw_open and lip_aperture (`src/articulation/measure.ts`):
+ * jaw_open = (chin–nose-base distance − neutral) / 2.5 cm, lip_aperture = (inner
+ * lip gap − neutral) / 2 cm. The ridge prediction is a conditional mean over the
+ * footage, where the two channels move together (r ≈ 0.96 on cap12), so it shrinks
+ * and mixes them when the driving track pairs them differently (the Spanish demo
+ * line: the chin moved ≈ 0.65 × as far as jaw_open says; r 0.93 on the mesh).
+ * {@link driveExpression} then moves the lower face along two directions fitted on
+ * the footage — offsets per cm of chin drop at a fixed lip gap, and per cm of lip
+ * gap at a fixed chin drop — until the mesh measures the driving values.
+ */
+export interface MouthMapHonour {
+  /** The speaker's neutral chin–nose-base distance and inner-lip gap, cm (the track's own). */
+  neutralChinDropCm: number;
+  neutralLipGapCm: number;
+  /** [2, K*3] cm of region offset per cm of chin drop (row 0) and of lip gap (row 1). */
+  directions: Float32Array;
+  /** [4*3] canonical positions (cm) of the chin (152), nose base (2), inner lips (13, 14). */
+  anchors: Float32Array;
 }
 
 /** Training data: rows of a face-track file (T frames). */
@@ -85,6 +126,11 @@ export interface FitMouthMapOptions {
   lambda?: number;
   /** Canonical vertex positions [468*3] cm, for the blend weights (default: required). */
   canonical: Float32Array;
+  /**
+   * Version-1 features: also the derived channels and the channel products, no
+   * range clamp, no honour step (for comparisons).
+   */
+  keepDerived?: boolean;
 }
 
 const smootherstep = (t: number) => {
@@ -178,6 +224,24 @@ export function fitMouthMap(d: MouthMapData, opts: FitMouthMapOptions): MouthMap
     const sd = Math.sqrt(featureVar[f]! / frames.length);
     featureScale[f] = sd > 1e-6 ? 1 / sd : 0;
   }
+  // Channels that face.track derives from the others (bilabial_closure from the lip
+  // gap and jaw, teeth_visible from the gap and width, tongue_visible always 0) carry
+  // no information of their own in the footage, so their ridge weights are arbitrary;
+  // the audio prior drives them independently, and those weights then moved the chin
+  // (cap12 demo: the plain map's chin 0.5–1.9 cm off the driving jaw_open). They get
+  // weight 0 (feature scale 0, like a constant feature).
+  //
+  // The products of channels too: on the footage jaw_open and lip_aperture move
+  // together (r 0.96 on cap12), so the product terms are pinned down only along that
+  // line; off it, where the audio prior pairs them differently, they moved the
+  // lips 2.5× as far as the speaker ever does (cap12 demo, outer lower lip: s.d.
+  // 1.18 cm driven vs 0.47 cm in the footage). The linear map moves them 0.45 cm
+  // (with the honour step), at a held-out error of 0.66 mm instead of 0.51 mm on
+  // the footage's own frames.
+  if (!opts.keepDerived) {
+    for (const f of DERIVED_FEATURES) featureScale[f] = 0;
+    for (let f = ARTICULATION_DIM; f < F; f++) featureScale[f] = 0;
+  }
   const fm = Float32Array.from(featureMean);
 
   // Sufficient statistics per cross-validation fold: blocks of 50 frames dealt to 5
@@ -211,7 +275,115 @@ export function fitMouthMap(d: MouthMapData, opts: FitMouthMapOptions): MouthMap
   }
   const map = solve(total, regionArr, weights, fm, featureScale, lambda!);
   map.trainRmsCm = rmsError(map, d, frames);
+  if (!opts.keepDerived) {
+    map.channelRange = channelRangeOf(d, frames);
+    map.honour = fitHonour(d, frames, regionArr, opts.canonical);
+  }
   return map;
+}
+
+/** [2*8]: per channel the lowest, then the highest value over `frames`. */
+function channelRangeOf(d: MouthMapData, frames: readonly number[]): Float32Array {
+  const C = ARTICULATION_DIM;
+  const r = new Float32Array(2 * C);
+  r.fill(Infinity, 0, C);
+  r.fill(-Infinity, C);
+  for (const t of frames) {
+    for (let c = 0; c < C; c++) {
+      const v = d.articulation[t * C + c]!;
+      r[c] = Math.min(r[c]!, v);
+      r[C + c] = Math.max(r[C + c]!, v);
+    }
+  }
+  return r;
+}
+
+/** Anchor vertices of {@link MouthMapHonour}: chin, nose base, inner upper and lower lip. */
+const ANCHORS = [152, 2, 13, 14] as const;
+const JAW = channelIndex("jaw_open"), APERTURE = channelIndex("lip_aperture");
+const BILABIAL = channelIndex("bilabial_closure");
+/** cm of chin drop per unit jaw_open and of lip gap per unit lip_aperture (measure.ts). */
+const JAW_CM = 2.5, APERTURE_CM = 2.0;
+
+/** (chin drop, lip gap) in cm of canonical anchors [12] + anchor offsets. */
+function anchorGeometry(anchors: Float32Array, off: ArrayLike<number>): [number, number] {
+  const p = (a: number, c: number) => anchors[a * 3 + c]! + off[a * 3 + c]!;
+  const d = (a: number, b: number) =>
+    Math.hypot(p(a, 0) - p(b, 0), p(a, 1) - p(b, 1), p(a, 2) - p(b, 2));
+  return [d(0, 1), d(2, 3)];
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+}
+
+function fitHonour(
+  d: MouthMapData,
+  frames: readonly number[],
+  region: Int32Array,
+  canonical: Float32Array,
+): MouthMapHonour | null {
+  const anchors = new Float32Array(12);
+  ANCHORS.forEach((v, a) => anchors.set(canonical.subarray(v * 3, v * 3 + 3), a * 3));
+  const off = new Float32Array(12);
+  const chin: number[] = [], gap: number[] = [];
+  for (const t of frames) {
+    ANCHORS.forEach((v, a) =>
+      off.set(d.expression.subarray((t * VERTS + v) * 3, (t * VERTS + v) * 3 + 3), a * 3)
+    );
+    const [c, g] = anchorGeometry(anchors, off);
+    chin.push(c), gap.push(g);
+  }
+  // The track measured its articulation against its own neutral: recover it from
+  // the frames that are not clamped (0 < channel < 1).
+  const neutralOf = (meas: number[], ch: number, cm: number) => {
+    const r: number[] = [];
+    frames.forEach((t, j) => {
+      const a = d.articulation[t * ARTICULATION_DIM + ch]!;
+      if (a > 0.02 && a < 0.98) r.push(meas[j]! - cm * a);
+    });
+    return r.length >= 10 ? median(r) : NaN;
+  };
+  const neutralChinDropCm = neutralOf(chin, JAW, JAW_CM);
+  const neutralLipGapCm = neutralOf(gap, APERTURE, APERTURE_CM);
+  if (!Number.isFinite(neutralChinDropCm) || !Number.isFinite(neutralLipGapCm)) return null;
+  // Least squares of the region offsets on the centred (chin drop, lip gap), with a
+  // small ridge (1e-3 of the variances) for the two's near-collinearity.
+  const n = frames.length;
+  const mc = chin.reduce((s, x) => s + x, 0) / n, mg = gap.reduce((s, x) => s + x, 0) / n;
+  let scc = 0, sgg = 0, scg = 0;
+  for (let j = 0; j < n; j++) {
+    const c = chin[j]! - mc, g = gap[j]! - mg;
+    scc += c * c, sgg += g * g, scg += c * g;
+  }
+  scc *= 1.001, sgg *= 1.001;
+  const det = scc * sgg - scg * scg;
+  if (!(det > 1e-12)) return null;
+  const K3 = region.length * 3;
+  const sxc = new Float64Array(K3), sxg = new Float64Array(K3);
+  frames.forEach((t, j) => {
+    const c = chin[j]! - mc, g = gap[j]! - mg;
+    for (let k = 0; k < region.length; k++) {
+      const v = (t * VERTS + region[k]!) * 3;
+      for (let q = 0; q < 3; q++) {
+        const x = d.expression[v + q]!;
+        sxc[k * 3 + q]! += x * c;
+        sxg[k * 3 + q]! += x * g;
+      }
+    }
+  });
+  const directions = new Float32Array(2 * K3);
+  for (let j = 0; j < K3; j++) {
+    directions[j] = (sgg * sxc[j]! - scg * sxg[j]!) / det;
+    directions[K3 + j] = (scc * sxg[j]! - scg * sxc[j]!) / det;
+  }
+  return {
+    neutralChinDropCm: Math.fround(neutralChinDropCm),
+    neutralLipGapCm: Math.fround(neutralLipGapCm),
+    directions,
+    anchors,
+  };
 }
 
 /** Normal-equation sums over frames with the augmented features z̃ = [1, z]. */
@@ -293,6 +465,8 @@ function solve(
     lambda,
     trainFrames: st.n,
     trainRmsCm: NaN,
+    channelRange: null,
+    honour: null,
   };
 }
 
@@ -344,7 +518,12 @@ export function predictLowerFace(
 ): Float32Array {
   const F = MOUTH_MAP_FEATURES;
   const K3 = m.region.length * 3;
-  const z = standardised(articulation, m.featureMean, m.featureScale, new Float64Array(F));
+  let a = articulation;
+  if (m.channelRange) {
+    const r = m.channelRange, C = ARTICULATION_DIM;
+    a = Array.from({ length: C }, (_, c) => Math.min(r[C + c]!, Math.max(r[c]!, finiteOr0(a[c]))));
+  }
+  const z = standardised(a, m.featureMean, m.featureScale, new Float64Array(F));
   out.set(m.mean);
   for (let f = 0; f < F; f++) {
     const zf = z[f]!;
@@ -372,6 +551,7 @@ export function driveExpression(
   }
   const out = Float32Array.from(footageExpression);
   const lower = predictLowerFace(m, articulation);
+  if (m.honour) honourArticulation(m, m.honour, footageExpression, lower, articulation);
   for (let k = 0; k < m.region.length; k++) {
     const i = m.region[k]!;
     const w = m.weights[i]!;
@@ -381,6 +561,82 @@ export function driveExpression(
   }
   return out;
 }
+
+/**
+ * Moves the predicted lower face `lower` [K*3] (in place) along the honour
+ * directions so that the blended mesh measures the driving jaw_open and
+ * lip_aperture (see {@link MouthMapHonour}). A channel at 0 only bounds its
+ * distance from above (the measure clamps at the neutral). Two rounds of up to 3
+ * Newton steps on the chin drop along its direction, then on the lip gap along its
+ * own; each move is capped at {@link MAX_HONOUR_CM}.
+ */
+function honourArticulation(
+  m: MouthMap,
+  h: MouthMapHonour,
+  footage: Float32Array,
+  lower: Float32Array,
+  a: ArrayLike<number>,
+): void {
+  const K3 = m.region.length * 3;
+  // Where the anchors sit in the region (-1: outside, e.g. the nose base).
+  const slot = ANCHORS.map((v) => m.region.indexOf(v));
+  const off = new Float32Array(12);
+  const measure = (dc: number, dg: number): [number, number] => {
+    ANCHORS.forEach((v, j) => {
+      const k = slot[j]!;
+      for (let c = 0; c < 3; c++) {
+        if (k < 0) off[j * 3 + c] = footage[v * 3 + c]!;
+        else {
+          const x = lower[k * 3 + c]! + dc * h.directions[k * 3 + c]! +
+            dg * h.directions[K3 + k * 3 + c]!;
+          const w = m.weights[v]!;
+          off[j * 3 + c] = (1 - w) * footage[v * 3 + c]! + w * x;
+        }
+      }
+    });
+    return anchorGeometry(h.anchors, off);
+  };
+  const want = (now: number, neutral: number, value: number, cm: number) =>
+    value > 0 ? neutral + cm * Math.min(1, value) : Math.min(now, neutral);
+  let jaw = finiteOr0(a[JAW]), ap = finiteOr0(a[APERTURE]);
+  // A driven bilabial closure b ≥ 0.5 (p, b, m) wins over the jaw and aperture it
+  // comes with: the lips at their neutral gap, and the jaw no more open than lets
+  // the mesh measure a closure of (1 + b) / 2 (bilabial_closure is gated by the jaw,
+  // measure.ts). The prior emits e.g. b = 1 with jaw_open 0.22, which no face
+  // measures as closed (cap12 demo: 2 of 26 driven closures came out open).
+  const bil = finiteOr0(a[BILABIAL]);
+  if (bil >= 0.5) {
+    const [j0, j1] = BILABIAL_JAW_RAMP;
+    jaw = Math.min(jaw, j0 + (j1 - j0) * (1 - (1 + Math.min(1, bil)) / 2));
+    ap = 0;
+  }
+  const e = 0.01;
+  let dc = 0, dg = 0;
+  // The chin first (its distance to the nose base is ≈ linear along its direction:
+  // slope 0.7–0.8 on cap12), then the lip gap (the 3-D gap is not smooth where the
+  // lips meet: a step that would need a slope under 0.2 is not taken).
+  for (let round = 0; round < 2; round++) {
+    for (let it = 0; it < 3; it++) {
+      const c0 = measure(dc, dg)[0];
+      const err = want(c0, h.neutralChinDropCm, jaw, JAW_CM) - c0;
+      const slope = (measure(dc + e, dg)[0] - c0) / e;
+      if (Math.abs(err) < 1e-4 || !(slope > 0.2)) break;
+      dc = Math.max(-MAX_HONOUR_CM, Math.min(MAX_HONOUR_CM, dc + err / slope));
+    }
+    for (let it = 0; it < 3; it++) {
+      const g0 = measure(dc, dg)[1];
+      const err = want(g0, h.neutralLipGapCm, ap, APERTURE_CM) - g0;
+      const slope = (measure(dc, dg + e)[1] - g0) / e;
+      if (Math.abs(err) < 1e-4 || !(slope > 0.2)) break;
+      dg = Math.max(-MAX_HONOUR_CM, Math.min(MAX_HONOUR_CM, dg + err / slope));
+    }
+  }
+  for (let j = 0; j < K3; j++) {
+    lower[j]! += dc * h.directions[j]! + dg * h.directions[K3 + j]!;
+  }
+}
+/** Largest move along a honour direction, cm. */
+const MAX_HONOUR_CM = 1.5;
 
 /** RMS over frames and region vertices (weighted by w) of the per-vertex error, cm. */
 function rmsError(m: MouthMap, d: MouthMapData, frames: readonly number[]): number {
@@ -503,8 +759,29 @@ export function mouthMapToTensors(m: MouthMap): Record<string, Tensor> {
     "mouth_map.info": {
       dtype: "F64",
       shape: [4],
-      data: Float64Array.of(MOUTH_MAP_VERSION, m.lambda, m.trainFrames, m.trainRmsCm),
+      data: Float64Array.of(
+        m.honour ? MOUTH_MAP_VERSION : 1,
+        m.lambda,
+        m.trainFrames,
+        m.trainRmsCm,
+      ),
     },
+    ...(m.honour
+      ? {
+        "mouth_map.neutral": {
+          dtype: "F32",
+          shape: [2],
+          data: Float32Array.of(m.honour.neutralChinDropCm, m.honour.neutralLipGapCm),
+        },
+        "mouth_map.directions": { dtype: "F32", shape: [2, K, 3], data: m.honour.directions },
+        "mouth_map.anchors": { dtype: "F32", shape: [4, 3], data: m.honour.anchors },
+      }
+      : {}),
+    ...(m.channelRange
+      ? {
+        "mouth_map.range": { dtype: "F32", shape: [2, ARTICULATION_DIM], data: m.channelRange },
+      }
+      : {}),
   };
 }
 
@@ -533,8 +810,8 @@ export function mouthMapFromTensors(t: Record<string, Tensor>, file: string): Mo
     return x;
   };
   const info = get("info", "F64", [4]).data as Float64Array;
-  if (info[0] !== MOUTH_MAP_VERSION) {
-    bad(`version ${info[0]}, expected ${MOUTH_MAP_VERSION}`);
+  if (info[0] !== 1 && info[0] !== MOUTH_MAP_VERSION) {
+    bad(`version ${info[0]}, expected 1 … ${MOUTH_MAP_VERSION}`);
   }
   const F = MOUTH_MAP_FEATURES;
   const region = get("region", "I32", [-1]).data as Int32Array;
@@ -550,7 +827,24 @@ export function mouthMapFromTensors(t: Record<string, Tensor>, file: string): Mo
     lambda: info[1]!,
     trainFrames: info[2]!,
     trainRmsCm: info[3]!,
+    channelRange: null,
+    honour: null,
   };
+  if (info[0]! >= 2) {
+    m.channelRange = get("range", "F32", [2, ARTICULATION_DIM]).data as Float32Array;
+    const nb = get("neutral", "F32", [2]).data as Float32Array;
+    m.honour = {
+      neutralChinDropCm: nb[0]!,
+      neutralLipGapCm: nb[1]!,
+      directions: get("directions", "F32", [2, K, 3]).data as Float32Array,
+      anchors: get("anchors", "F32", [4, 3]).data as Float32Array,
+    };
+    if (
+      [...nb, ...m.honour.directions, ...m.honour.anchors, ...m.channelRange].some((v) =>
+        !Number.isFinite(v)
+      )
+    ) bad(`honour tensors hold non-finite values`);
+  }
   for (const [name, a] of Object.entries({ mean: m.mean, ridge: m.ridge, weights: m.weights })) {
     if (a.some((v) => !Number.isFinite(v))) {
       bad(`tensor "mouth_map.${name}" holds non-finite values`);

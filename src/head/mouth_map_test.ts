@@ -49,15 +49,22 @@ Deno.test({
     // the whole clip (fit 1069 / test 268 frames) gives 0.91 vs 1.64 mm. Require ×2.
     assert.ok(e.mapMm * 2 < e.baselineMm, `map ${e.mapMm} mm vs baseline ${e.baselineMm} mm`);
     assert.ok(e.lipsMapMm * 2 < e.lipsBaselineMm, `lips ${e.lipsMapMm} vs ${e.lipsBaselineMm} mm`);
-    // The map follows the jaw: more jaw_open, lower chin (canonical y down).
-    const chin = [...m.region].indexOf(152);
-    const closed = predictLowerFace(m, neutralArticulation());
+    // The driven mesh follows the jaw: more jaw_open, lower chin (chin 152 to nose
+    // base 2, the distance jaw_open is measured on).
+    const chinNose = (off: Float32Array) =>
+      Math.hypot(
+        ...[0, 1, 2].map((c) =>
+          mesh.vertices[152 * 3 + c]! + off[152 * 3 + c]! - mesh.vertices[2 * 3 + c]! -
+          off[2 * 3 + c]!
+        ),
+      );
+    const foot = d.expression.slice(0, 1404);
+    const closed = driveExpression(m, foot, neutralArticulation());
     const open = neutralArticulation();
     open[channelIndex("jaw_open")] = 0.5;
     open[channelIndex("lip_aperture")] = 0.5;
     open[channelIndex("bilabial_closure")] = 0;
-    const opened = predictLowerFace(m, open);
-    const dropCm = closed[chin * 3 + 1]! - opened[chin * 3 + 1]!;
+    const dropCm = chinNose(driveExpression(m, foot, open)) - chinNose(closed);
     // jaw_open 0.5 ≈ 1.25 cm chin drop by the channel's definition; allow 0.5–2 cm.
     assert.ok(dropCm > 0.5 && dropCm < 2, `chin drop ${dropCm} cm`);
   },
@@ -101,8 +108,16 @@ Deno.test({
         : a
     );
     const footage = d.expression.slice(t * 1404, (t + 1) * 1404);
-    const out = driveExpression(m, footage, neutralArticulation());
+    // Without the honour step the lower face is the map's prediction exactly (with
+    // it, the prediction moved along the honour directions: tested below).
+    const out = driveExpression({ ...m, honour: null }, footage, neutralArticulation());
     const lower = predictLowerFace(m, neutralArticulation());
+    const honoured = driveExpression(m, footage, neutralArticulation());
+    for (let i = 0; i < 468; i++) {
+      for (let c = 0; c < 3; c++) {
+        if (m.weights[i] === 0) assert.equal(honoured[i * 3 + c], footage[i * 3 + c]);
+      }
+    }
     const D = new Float32Array(1404);
     for (let i = 0; i < 1404; i++) D[i] = out[i]! - footage[i]!;
     // Upper face untouched, lower face = the map exactly.
@@ -269,4 +284,115 @@ Deno.test("fitMouthMap() refuses too few frames with a clear error", () => {
     () => fitMouthMap(d, { canonical: new Float32Array(1404) }),
     /5 usable tracked frames, need at least 20/,
   );
+});
+
+/** jaw_open and lip_aperture [T] measured on driven meshes [T][468*3] as face.track measures them. */
+async function measuredOnMesh(driven: Float32Array[]) {
+  const { articulationFromGeometry, estimateNeutral, measureGeometry, neutralOf } = await import(
+    "../articulation/measure.ts"
+  );
+  const mesh = await loadCanonicalMesh();
+  const geos = driven.map((off) => measureGeometry(off.map((o, i) => o + mesh.vertices[i]!)));
+  const neutral = estimateNeutral(geos, neutralOf(mesh.vertices));
+  const art = geos.map((g) => articulationFromGeometry(g, neutral));
+  return {
+    jaw: art.map((a) => a[channelIndex("jaw_open")]!),
+    aperture: art.map((a) => a[channelIndex("lip_aperture")]!),
+    chinCm: geos.map((g) => g.chinDropCm),
+  };
+}
+
+function pearsonR(x: number[], y: number[]): number {
+  const n = x.length, mx = x.reduce((s, v) => s + v, 0) / n, my = y.reduce((s, v) => s + v, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i]! - mx) * (y[i]! - my);
+    sxx += (x[i]! - mx) ** 2;
+    syy += (y[i]! - my) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+Deno.test({
+  ...opts,
+  name:
+    "driveExpression() makes the mesh measure the driving jaw_open and lip_aperture (a jaw sine the footage never paired so)",
+  fn: async () => {
+    const { d, mesh } = await realData();
+    const m = mouthMapFromTensors(
+      mouthMapToTensors(fitMouthMap(d, { canonical: mesh.vertices })),
+      "map",
+    );
+    assert.ok(m.honour, "the map has no honour directions");
+    // Driving: a jaw sine and an aperture sine of other periods, so the two are far
+    // less correlated than on the footage (r ≈ 0.96 on cap12), over the footage's
+    // own upper faces (frames 0…119).
+    const T = 120;
+    const jaw = Array.from({ length: T }, (_, t) => 0.2 + 0.15 * Math.sin((2 * Math.PI * t) / 9));
+    const ap = Array.from(
+      { length: T },
+      (_, t) => 0.25 + 0.2 * Math.sin((2 * Math.PI * t) / 13 + 1),
+    );
+    const drive = (map: MouthMap) =>
+      jaw.map((j, t) => {
+        const a = neutralArticulation();
+        a[channelIndex("jaw_open")] = j;
+        a[channelIndex("lip_aperture")] = ap[t]!;
+        a[channelIndex("bilabial_closure")] = 0;
+        return driveExpression(map, d.expression.slice(t * 1404, (t + 1) * 1404), a);
+      });
+    const honoured = await measuredOnMesh(drive(m));
+    const plain = await measuredOnMesh(drive({ ...m, honour: null }));
+    const r = pearsonR(jaw, honoured.jaw), rAp = pearsonR(ap, honoured.aperture);
+    const rPlain = pearsonR(jaw, plain.jaw);
+    // Chin drop per unit of jaw_open (least-squares slope): 2.5 cm by definition.
+    const slope = (y: number[]) => {
+      const mx = jaw.reduce((s, v) => s + v, 0) / T, my = y.reduce((s, v) => s + v, 0) / T;
+      let sxy = 0, sxx = 0;
+      for (let t = 0; t < T; t++) sxy += (jaw[t]! - mx) * (y[t]! - my), sxx += (jaw[t]! - mx) ** 2;
+      return sxy / sxx;
+    };
+    // Calibrated on cap12's first 300 frames: with the honour step r jaw_open 1.000,
+    // lip_aperture 1.000, chin drop 2.50 cm per unit jaw_open (native ffmpeg and
+    // ffmpeg.wasm decode alike); the same map without it (the prediction alone) gives
+    // r 0.94 / 0.74 and 1.58 cm. The thresholds sit between.
+    assert.ok(r >= 0.97, `r jaw_open ${r} (without honour ${rPlain})`);
+    assert.ok(rAp >= 0.97, `r lip_aperture ${rAp}`);
+    // A driven closure (p, b, m) with the jaw the prior gives it (0.22, which the
+    // jaw-gated bilabial_closure measure reads as open) comes out closed on the mesh.
+    const { articulationFromGeometry, measureGeometry, neutralOf } = await import(
+      "../articulation/measure.ts"
+    );
+    const closure = neutralArticulation();
+    closure[channelIndex("jaw_open")] = 0.22;
+    closure[channelIndex("lip_aperture")] = 0.03;
+    closure[channelIndex("bilabial_closure")] = 1;
+    const neutral = {
+      ...neutralOf(mesh.vertices),
+      chinDropCm: m.honour.neutralChinDropCm,
+      lipGapCm: m.honour.neutralLipGapCm,
+    };
+    for (const t of [0, 40, 80]) {
+      const off = driveExpression(m, d.expression.slice(t * 1404, (t + 1) * 1404), closure);
+      const got = articulationFromGeometry(
+        measureGeometry(off.map((o, i) => o + mesh.vertices[i]!)),
+        neutral,
+      )[channelIndex("bilabial_closure")]!;
+      // Aimed at (1 + 1) / 2 = 1: measured 1.00 on cap12 (both backends).
+      assert.ok(got >= 0.9, `closure at frame ${t} measures bilabial_closure ${got}`);
+    }
+    assert.ok(
+      Math.abs(slope(honoured.chinCm) - 2.5) < 0.25,
+      `chin drop ${slope(honoured.chinCm)} cm per unit jaw_open (without honour ${
+        slope(plain.chinCm)
+      })`,
+    );
+    console.log(
+      `r jaw ${r.toFixed(3)} ap ${rAp.toFixed(3)} slope ${
+        slope(honoured.chinCm).toFixed(2)
+      }; plain r ${rPlain.toFixed(3)} ap ${pearsonR(ap, plain.aperture).toFixed(3)} slope ${
+        slope(plain.chinCm).toFixed(2)
+      }`,
+    );
+  },
 });

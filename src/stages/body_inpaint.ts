@@ -60,7 +60,7 @@ export async function* lockstep(
 
 export default defineStage({
   type: "body.inpaint",
-  version: 7,
+  version: 8,
   description:
     "Composite the rendered head into the footage: fill, colour/grain match, multi-band blend",
   params: z.strictObject({
@@ -100,6 +100,9 @@ export default defineStage({
     ),
     stabilize_frames: z.number().min(0).default(2).describe(
       "temporal smoothing (Gaussian σ, frames) of the head alignment used by the grain, the clean plate and the seam",
+    ),
+    occluders: z.boolean().default(true).describe(
+      "keep the footage where something in front of the face (a hand) differs far more from the render than its usual error (not over the mouth itself)",
     ),
     edge_fade: z.number().min(0).max(0.3).default(0.08).describe(
       "fade the render out over this share of the face size inside its silhouette where the footage shows the face (hides edge fringes)",
@@ -171,6 +174,7 @@ export default defineStage({
         seam: p.seam,
         seamFeather: p.seam_feather,
         stabilizeSigmaFrames: p.stabilize_frames,
+        occluders: p.occluders,
       });
       let n = 0;
       for await (const [f, r] of lockstep(ctx.media, p.video, paths, geometry, T, ctx.signal)) {
@@ -201,7 +205,7 @@ export default defineStage({
         pixelFormat: "gray",
         signal: ctx.signal,
       });
-      let changedFrames = 0, spatial = 0, temporal = 0;
+      let changedFrames = 0, spatial = 0, temporal = 0, occluded = 0, occludedFrames = 0;
       const seams: number[] = [],
         seamsSrc: number[] = [],
         tdOut: number[] = [],
@@ -224,6 +228,8 @@ export default defineStage({
           }
           if (stats.changed) changedFrames++;
           spatial += stats.filledSpatial, temporal += stats.filledTemporal;
+          occluded += stats.occluded ?? 0;
+          if (stats.occluded) occludedFrames++;
           if (stats.changed && t % 5 === 0) {
             const s = seamRidge(rgb, used, probe.width, probe.height);
             const s0 = seamRidge(f.data, used, probe.width, probe.height);
@@ -248,7 +254,7 @@ export default defineStage({
       const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : null);
       const seam = mean(seams), seamSrc = mean(seamsSrc);
       ctx.log(
-        `${changedFrames}/${T} frames changed; filled ${temporal} px from other frames, ${spatial} px spatially`,
+        `${changedFrames}/${T} frames changed; filled ${temporal} px from other frames, ${spatial} px spatially; kept ${occluded} px of occluders in front of the face in ${occludedFrames} frames`,
       );
       ctx.report.metric("seam_ratio", seam, {
         goal: { max: 1.1 },

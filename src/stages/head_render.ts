@@ -34,7 +34,7 @@ import { defineStage, type StageContext } from "../workflow/stage.ts";
 
 export default defineStage({
   type: "head.render",
-  version: 2, // 2: smooth_pose
+  version: 3, // 2: smooth_pose; 3: the mouth map honours driven bilabial closures
   description:
     "Render the speaker's head driven by a new articulation track over every footage frame (RGBA + change mask + preview)",
   params: z.strictObject({

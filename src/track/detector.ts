@@ -7,12 +7,15 @@
  * graphs directly: measured on 400×300 frames, its box reuse (next crop from the
  * previous mesh) costs ≈ 9–12 ms/frame against 7.3 ms for the bare FaceMesh graph
  * and 22.5 ms for BlazeFace alone, so running the graphs ourselves would save
- * little. Human truncates mesh coordinates to integers and leaves z in FaceMesh crop
- * units; {@link FaceDetector.detect} adds the half-pixel back, and the tracker
- * re-estimates the z scale in its pose fit.
+ * little. Human truncates mesh coordinates to integers: we run its bundle with that
+ * truncation removed ({@link patchHumanSource}), so landmarks are sub-pixel. z is
+ * in FaceMesh crop units; the tracker re-estimates the z scale in its pose fit.
  *
  * @module
  */
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { pathToFileURL as toFileUrl } from "node:url";
 import type { Frame } from "../media/types.ts";
 import { MESH_VERTEX_COUNT } from "./canonical_mesh.ts";
 
@@ -43,6 +46,11 @@ export interface DetectorOptions {
    * to ≈ 35–70 ms with the same rigid-fit residual, 0.255 cm).
    */
   maxInputSide?: number;
+  /**
+   * Keep the model's sub-pixel landmarks (default true). `false` reproduces Human's
+   * stock whole-pixel output (truncated, + 0.5 px), for before/after measurements.
+   */
+  subpixel?: boolean;
 }
 
 /** Detector handle; one per track (it keeps per-video state). */
@@ -79,16 +87,67 @@ export let faceModelLoads = 0;
 
 const MODEL_DIR = new URL("node_modules/@vladmandic/human/models/", ROOT);
 
+/**
+ * Human's FaceMesh post-processing maps the model's float landmarks (crop pixels)
+ * back to the image and then truncates x, y and z to integers. On a small face a
+ * jaw motion of 1–2 px is then a staircase (measured on cap12: the tracked chin
+ * moved in whole-pixel steps and the re-tracked dub lost jaw correlation). We load
+ * the pinned bundle's own text with that one `Math.trunc` removed, so landmarks keep
+ * the model's sub-pixel precision. Nothing else of Human changes.
+ */
+export const HUMAN_TRUNCATING_MESH =
+  "return c.map(x=>[Math.trunc(x[0]+y[0]),Math.trunc(x[1]+y[1]),Math.trunc(x[2]||0)])";
+const HUMAN_FLOAT_MESH = "return c.map(x=>[x[0]+y[0],x[1]+y[1],x[2]||0])";
+
+/** The bundle's text with float mesh output; throws when the pinned pattern is not there exactly once. */
+export function patchHumanSource(source: string, path: string): string {
+  const at = source.indexOf(HUMAN_TRUNCATING_MESH);
+  if (at < 0 || source.indexOf(HUMAN_TRUNCATING_MESH, at + 1) >= 0) {
+    throw new Error(
+      `Cannot patch "${path}" for sub-pixel landmarks: its FaceMesh transform is not the one of @vladmandic/human 3.3.6; pin that version in deno.json or update HUMAN_TRUNCATING_MESH in src/track/detector.ts`,
+    );
+  }
+  return source.slice(0, at) + HUMAN_FLOAT_MESH +
+    source.slice(at + HUMAN_TRUNCATING_MESH.length);
+}
+
 function loadHumanModule(): Promise<Any> {
-  humanModule ??= import(
-    new URL("node_modules/@vladmandic/human/dist/human.node-wasm.js", ROOT).href
-  )
-    .catch((e: Error) => {
-      humanModule = null;
+  humanModule ??= (async () => {
+    const file = new URL("node_modules/@vladmandic/human/dist/human.node-wasm.js", ROOT);
+    let source: string, real: string;
+    try {
+      source = await Deno.readTextFile(file);
+      real = await Deno.realPath(file);
+    } catch (e) {
       throw new Error(
-        `Cannot load @vladmandic/human from node_modules: ${e.message}; run \`deno install\` in the repository`,
+        `Cannot load @vladmandic/human from node_modules: ${
+          (e as Error).message
+        }; run \`deno install\` in the repository`,
       );
-    });
+    }
+    // The bundle is CommonJS: run it with a require() rooted at its real path (so its
+    // tfjs dependencies resolve as they would for a plain import).
+    const require = createRequire(toFileUrl(real));
+    const module = { exports: {} as Any };
+    new Function(
+      "require",
+      "module",
+      "exports",
+      "__filename",
+      "__dirname",
+      patchHumanSource(source, real),
+    )(
+      require,
+      module,
+      module.exports,
+      real,
+      dirname(real),
+    );
+    return module.exports;
+  })().catch((e: Error) => {
+    humanModule = null;
+    throw e;
+  });
   return humanModule;
 }
 
@@ -169,6 +228,7 @@ export async function createFaceDetector(
   const minScore = opts.minScore ?? 0.3;
   const redetectEvery = opts.redetectEvery ?? 10;
   const maxInputSide = opts.maxInputSide ?? 960;
+  const q = opts.subpixel === false ? (v: number) => Math.trunc(v) + 0.5 : (v: number) => v;
   const human = await loadHuman();
   const tf = human.tf;
   let lastSize = "";
@@ -225,9 +285,9 @@ export async function createFaceDetector(
       const landmarks = new Float32Array(MESH_VERTEX_COUNT * 3);
       for (let i = 0; i < MESH_VERTEX_COUNT; i++) {
         const p = mesh[i]!;
-        landmarks[i * 3] = (p[0]! + 0.5) / k;
-        landmarks[i * 3 + 1] = (p[1]! + 0.5) / k;
-        landmarks[i * 3 + 2] = (p[2] ?? 0) / k;
+        landmarks[i * 3] = q(p[0]!) / k;
+        landmarks[i * 3 + 1] = q(p[1]!) / k;
+        landmarks[i * 3 + 2] = (opts.subpixel === false ? Math.trunc(p[2] ?? 0) : p[2] ?? 0) / k;
       }
       const b = f.box as number[];
       faces.push({

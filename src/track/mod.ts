@@ -30,6 +30,7 @@ export {
   type FrameStatus,
   type FrameTrack,
   type SpeakerChoice,
+  TRACKER_REVISION,
   type TrackerOptions,
 } from "./tracker.ts";
 export {

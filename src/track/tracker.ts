@@ -21,6 +21,13 @@ import {
   type OcclusionVerdict,
 } from "./occlusion.ts";
 
+/**
+ * Revision of the tracker's output: bump when the same frames give different
+ * landmarks (the face.track stage version and cached test tracks follow it).
+ * 2: sub-pixel landmarks (Human's whole-pixel truncation removed).
+ */
+export const TRACKER_REVISION = 2;
+
 /** A box `[x, y, w, h]` in pixels. */
 export type Box = [number, number, number, number];
 
@@ -58,6 +65,8 @@ export interface TrackerOptions {
   redetectEvery?: number;
   /** Longer frame side above which frames are downscaled for the models (default 960). */
   maxInputSide?: number;
+  /** Sub-pixel landmarks (default true; `false` = Human's stock whole pixels, for comparisons). */
+  subpixel?: boolean;
 }
 
 /** Why a frame has (or lacks) a tracked speaker. */
@@ -227,6 +236,7 @@ export class FaceTracker implements Disposable {
       minAppearance: options.minAppearance ?? 0.75,
       redetectEvery: options.redetectEvery ?? 10,
       maxInputSide: options.maxInputSide ?? 960,
+      subpixel: options.subpixel ?? true,
     };
     this.#cuts = new SceneCutDetector(this.options.sceneCutThreshold);
     this.#filter = this.options.smoothing
@@ -253,6 +263,7 @@ export class FaceTracker implements Disposable {
       minScore: 0.3,
       redetectEvery: options.redetectEvery ?? 10,
       maxInputSide: options.maxInputSide ?? 960,
+      subpixel: options.subpixel ?? true,
     });
     return new FaceTracker(mesh, detector, options);
   }
@@ -498,9 +509,14 @@ export class FaceTracker implements Disposable {
 }
 
 /**
- * Weight of the fast smoothing per vertex of the canonical mesh: 1 within 2.5 cm
- * of the mouth centre (lips, jaw) or 0.5 cm of an eyelid midpoint, falling to 0
- * over the next 2 cm / 0.5 cm.
+ * Weight of the fast smoothing per vertex of the canonical mesh: 1 on the lips
+ * (within 2.5 cm of the mouth centre, falling to 0 over the next 2 cm), on the
+ * jaw and chin (below the mouth centre, within 4.5 cm of the midline, falling to 0
+ * 1.5 cm above it and 2 cm further out) and within 0.5 cm of an eyelid midpoint
+ * (falling to 0 over the next 0.5 cm). The chin (landmark 152, 5.2 cm below the
+ * mouth centre) measures jaw_open: under the slow filter the re-tracked dub's jaw
+ * lagged and lost amplitude (cap12 demo: r jaw_open vs the driving 0.71 smoothed
+ * that way vs 0.75 unsmoothed).
  */
 function fastRegionWeights(v: Float32Array): Float32Array {
   const at = (i: number) => [v[i * 3]!, v[i * 3 + 1]!, v[i * 3 + 2]!];
@@ -514,6 +530,8 @@ function fastRegionWeights(v: Float32Array): Float32Array {
     const p = at(i);
     const dist = (q: number[]) => Math.hypot(p[0]! - q[0]!, p[1]! - q[1]!, p[2]! - q[2]!);
     let m = ramp(dist(mouth), 2.5, 4.5);
+    const jaw = ramp(p[1]! - mouth[1]!, 0, 1.5) * ramp(Math.abs(p[0]!), 4.5, 6.5);
+    m = Math.max(m, jaw);
     for (const l of lids) m = Math.max(m, ramp(dist(l), 0.5, 1.0));
     w[i] = m;
   }

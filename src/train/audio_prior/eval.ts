@@ -105,6 +105,8 @@ interface Metrics {
   bilabialRecall: number;
   /** Share of predicted closure episodes (runs ≥ 0.5) that touch a p/b/m ± 30 ms (`calibrate.ts`). */
   bilabialPrecision: number;
+  /** Mean |Δ| per 10 ms of jaw_open + lip_aperture, prediction ÷ target (1 = as smooth as the targets). */
+  jitterRatio: number;
   /** Silence → closed over the silence frames without audible untranscribed sound. */
   quietSilenceClosedRate: number;
   /** Same with ±80 ms tolerance (separates timing/alignment error from misses). */
@@ -172,6 +174,20 @@ function metrics(items: Item[]): Metrics {
       }
     }
   }
+  // Frame-to-frame change of the opening, prediction vs target.
+  let dPred = 0, dTarget = 0;
+  for (const it of items) {
+    for (let j = 1; j < it.pred.length / C; j++) {
+      dPred += Math.abs(
+        it.pred[j * C + J]! + it.pred[j * C + A]! - it.pred[(j - 1) * C + J]! -
+          it.pred[(j - 1) * C + A]!,
+      );
+      dTarget += Math.abs(
+        it.target[j * C + J]! + it.target[j * C + A]! - it.target[(j - 1) * C + J]! -
+          it.target[(j - 1) * C + A]!,
+      );
+    }
+  }
   // Lag of the opening (jaw + aperture) by cross-correlation.
   let bestLag = 0, bestR = -Infinity;
   for (let lag = -20; lag <= 20; lag++) {
@@ -198,6 +214,7 @@ function metrics(items: Item[]): Metrics {
     bilabialRecall: total ? hits / total : NaN,
     bilabialPrecision: closureScore(items, 0.5).precision,
     quietSilenceClosedRate: quiet ? quietClosed / quiet : NaN,
+    jitterRatio: dTarget > 0 ? dPred / dTarget : NaN,
     bilabialRecallLoose: total ? looseHits / total : NaN,
     bilabialCount: total,
     silenceClosedRate: silent ? closed / silent : NaN,
@@ -275,6 +292,11 @@ function table(title: string, m: Record<string, Metrics>): string {
   lines.push(
     `| silence → closed rate | ${
       METHODS.map((k) => m[k]!.silenceClosedRate.toFixed(3)).join(" | ")
+    } |`,
+  );
+  lines.push(
+    `| frame-to-frame change of jaw+aperture ÷ target's | ${
+      METHODS.map((k) => m[k]!.jitterRatio.toFixed(2)).join(" | ")
     } |`,
   );
   lines.push(`| lag (ms, + = late) | ${METHODS.map((k) => m[k]!.lagMs.toFixed(0)).join(" | ")} |`);

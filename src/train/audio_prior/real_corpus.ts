@@ -449,6 +449,22 @@ export const TRAIN_SHARDS: readonly ShardSpec[] = [
   })),
 ];
 
+/**
+ * The seeded validation split of one shard's clips (the same for every run
+ * with this seed): `share` of them, never trained on, used to calibrate.
+ */
+export function validationSplit(
+  utts: readonly RealUtt[],
+  seed: number,
+  share: number,
+): { train: RealUtt[]; val: RealUtt[] } {
+  const rng = new Rng(seed * 977 + 13);
+  const train: RealUtt[] = [];
+  const val: RealUtt[] = [];
+  for (const u of utts) (rng.next() < share ? val : train).push(u);
+  return { train, val };
+}
+
 /** Every shard by name. */
 export function shardByName(name: string): ShardSpec {
   const s = [...TRAIN_SHARDS, ...EVAL_SHARDS].find((x) => x.name === name);

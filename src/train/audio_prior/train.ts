@@ -71,6 +71,7 @@ import {
   type RealUtt,
   type ShardStats,
   TRAIN_SHARDS,
+  validationSplit,
 } from "./real_corpus.ts";
 
 /** Loss weight per channel: contact events (closures) matter most visually. */
@@ -149,8 +150,9 @@ const shardStats: ShardStats[] = [];
 if (realShare > 0) {
   for (const s of shards) {
     const { utts, stats } = await prepareShard(s, seed, (m) => console.log(`  ${m}`));
-    const split = new Rng(seed * 977 + 13);
-    for (const u of utts) (split.next() < valShare ? val : real).push(u);
+    const split = validationSplit(utts, seed, valShare);
+    real.push(...split.train);
+    val.push(...split.val);
     shardStats.push(stats);
     console.log(
       `real ${s.name}: ${stats.kept}/${stats.tried} clips kept, ${

@@ -55,6 +55,9 @@ export interface VariantResult {
   temporalStillMouth: number | null;
   temporalStillMouthFootage: number | null;
   stillMouthPairs: number;
+  /** Pixels kept from the footage as occluders, and in how many frames. */
+  occludedPx: number;
+  occludedFrames: number;
 }
 
 /** Mean movement (px) of the mouth-triangle vertices of `a` vs `b` (`[468, 2]`). */
@@ -109,6 +112,7 @@ export async function measureVariant(
   const seams: number[] = [], seamsF: number[] = [];
   const skC: number[] = [], skF: number[] = [], smC: number[] = [], smF: number[] = [];
   const mouthVerts = [...new Set(masker.mouthTriangles)];
+  let occludedPx = 0, occludedFrames = 0;
   let prev:
     | { out: Uint8Array; src: Uint8Array; tracked: Float32Array; driven: Float32Array }
     | null = null;
@@ -118,6 +122,8 @@ export async function measureVariant(
     if (an) {
       const res = await compositeFrame(t, f.data, r, an, inpainter);
       out = res.rgb;
+      occludedPx += res.stats.occluded ?? 0;
+      if (res.stats.occluded) occludedFrames++;
       if (res.weight) weight = res.weight;
     } else {
       out = f.data.slice();
@@ -176,6 +182,8 @@ export async function measureVariant(
     temporalStillMouth: mean(smC),
     temporalStillMouthFootage: mean(smF),
     stillMouthPairs: smC.length,
+    occludedPx,
+    occludedFrames,
   };
 }
 
@@ -188,6 +196,10 @@ export function decompositionVariants(): [string, CompositeOptions | "render"][]
     ["no colour match", { colorMatch: false }],
     ["the mask's own edge instead of the optimal seam", { seam: "mask" }],
     ["per-frame alignment (no temporal smoothing)", { stabilizeSigmaFrames: 0 }],
-    ["previous compositor (mask edge, per-frame alignment)", { seam: "mask", stabilizeSigmaFrames: 0 }],
+    ["no occluder detection", { occluders: false }],
+    ["previous compositor (mask edge, per-frame alignment)", {
+      seam: "mask",
+      stabilizeSigmaFrames: 0,
+    }],
   ];
 }

@@ -12,6 +12,10 @@
  *    ≥ 0.5; goal ≥ 90 %), and the lag (frames, + = late) maximising the correlation
  *    of jaw_open + lip_aperture (goal |lag| ≤ 1). The same for the undubbed footage
  *    (its own track) against the new dialogue: the baseline the dub must beat.
+ *    Then where the jaw's correlation goes, link by link ({@link chainMeasures},
+ *    {@link renderedChin}): (a) jaw_open / lip_aperture measured on the driven mesh
+ *    itself (no tracker), (c) the render's chin edge against the driven chin, and
+ *    the chin and lower lip tracked on the dub against the driven mesh's (px).
  * 2. Seam: on every 5th frame, mean gradient magnitude on the 50 % contour of the
  *    blend weight `body.inpaint` actually used (its `weight` output; the optimal
  *    seam) ÷ the mean 3–6 px either side (goal ≤ 1.1), next to the same ratio on the
@@ -38,6 +42,17 @@
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { ARTICULATION_DIM, channelIndex } from "../../articulation/mod.ts";
+import {
+  articulationFromGeometry,
+  estimateNeutral,
+  type FaceGeometry,
+  measureGeometry,
+  neutralOf,
+} from "../../articulation/measure.ts";
+import { readSpeakerModel } from "../../head/model.ts";
+import { driveExpression, mouthMapFromTensors } from "../../head/mouth_map.ts";
+import { canonicalMesh } from "../../head/render.ts";
+import { TrackRows } from "../../head/track_rows.ts";
 import { maskedMeanAbsDiff, seamRidge, untouchedDifferences } from "../../composite/metrics.ts";
 import { writePng } from "../../image/png.ts";
 import { type MediaChoice, openMedia } from "../../media/mod.ts";
@@ -149,6 +164,17 @@ async function main() {
   const lipsDub = lipSync(drive, gate, dubTrack.f32("articulation"), n);
   const lipsFootage = lipSync(drive, gate, footTrack.f32("articulation"), n);
 
+  const chain = await chainMeasures(
+    drive,
+    track,
+    stepOf(steps, "speaker.adapt").outputs.model!,
+    render.outputs.meta!,
+    dubTrack,
+    n,
+  );
+
+  const silhouette = await renderedChin(media, render.outputs.render!, render.outputs.meta!, n);
+
   // 2–4. Seam, untouched region, temporal stability (streamed, frame by frame).
   const pic = await compositeMeasures(
     media,
@@ -164,7 +190,7 @@ async function main() {
     workflow: values.workflow,
     media: media.name,
     frames: n,
-    lip_sync: { dubbed: lipsDub, footage_baseline: lipsFootage },
+    lip_sync: { dubbed: lipsDub, footage_baseline: lipsFootage, chain, silhouette },
     ...pic,
   };
   await Deno.writeTextFile(join(out, "eval_dub.json"), JSON.stringify(result, null, 2));
@@ -175,6 +201,27 @@ async function main() {
     log(`  ${k.padEnd(16)} ${f(lipsDub[k]).padStart(8)}  ${f(lipsFootage[k]).padStart(8)}`);
   }
   log(`  driven closures: ${lipsDub.closures}`);
+  log(
+    `jaw chain: r(drive, driven mesh) ${f(chain.mesh.r_jaw_open)} (aperture ${
+      f(chain.mesh.r_lip_aperture)
+    }); r(driven mesh, dub track) ${f(chain.mesh.r_jaw_mesh_vs_dub_track)}`,
+  );
+  log(
+    `  rendered chin edge vs the driven chin (${silhouette.frames} frames): r ${
+      f(silhouette.r)
+    }, s.d. ${f(silhouette.driven_sd_px)} / ${f(silhouette.edge_sd_px)} px, edge ${
+      f(silhouette.offset_px)
+    } px below, residual s.d. ${f(silhouette.residual_sd_px)} px`,
+  );
+  for (const [k, c] of Object.entries(chain.image)) {
+    log(
+      `  ${k} below the nose, driven mesh vs tracked on the dub: r ${f(c.r)}, s.d. ${
+        f(c.driven_sd_px)
+      } / ${f(c.tracked_sd_px)} px, offset ${f(c.offset_px)} px, residual s.d. ${
+        f(c.residual_sd_px)
+      } px`,
+    );
+  }
   log(
     `seam ratio on the contour used (goal ≤ 1.1): composite ${
       f(pic.seam.composite)
@@ -214,7 +261,9 @@ async function main() {
       log(
         `  ${name.padEnd(58)} still head ${f(v.temporal)} | still mouth ${
           f(v.temporalStillMouth)
-        } | skin ${f(v.temporalSkin)} | seam ${f(v.seam)} (footage ${f(v.seamFootage)})`,
+        } | skin ${f(v.temporalSkin)} | seam ${f(v.seam)} (footage ${
+          f(v.seamFootage)
+        }) | occluder px kept ${v.occludedPx} in ${v.occludedFrames} frames`,
       );
     }
     log(
@@ -228,6 +277,139 @@ async function main() {
     );
   }
   log(`\nwrote ${join(out, "eval_dub.json")}`);
+}
+
+/**
+ * Where the jaw's correlation goes, link by link (issue 9): the driving
+ * articulation → (a) the driven head mesh itself (mouth map + footage upper face,
+ * measured in head space like the tracker measures, no tracker in the loop) →
+ * (c) the rendered chin and lower lip where the tracker finds them on the dubbed
+ * video, against where the driven mesh projects them (`head.render`'s meta).
+ */
+export async function chainMeasures(
+  drive: Float32Array, // [F*8]
+  trackPath: string,
+  modelPath: string,
+  renderMetaPath: string,
+  dubTrack: Awaited<ReturnType<typeof readTrack>>,
+  n: number,
+) {
+  const model = await readSpeakerModel(modelPath);
+  const map = mouthMapFromTensors(Object.fromEntries(model.extra), modelPath);
+  const mesh = await canonicalMesh();
+  using rows = await TrackRows.open(trackPath);
+  const expr = new Float32Array(468 * 3);
+  const head = new Float64Array(468 * 3);
+  const geo: (FaceGeometry | null)[] = [];
+  for (let t = 0; t < n; t++) {
+    if (t >= rows.frames || !rows.found[t]) {
+      geo.push(null);
+      continue;
+    }
+    await rows.expression(t, expr);
+    const driven = driveExpression(map, expr, drive.subarray(t * C, (t + 1) * C));
+    for (let i = 0; i < 468 * 3; i++) head[i] = mesh.vertices[i]! + driven[i]!;
+    geo.push(measureGeometry(head));
+  }
+  const ok = geo.filter((g): g is FaceGeometry => g !== null);
+  const neutral = estimateNeutral(ok, neutralOf(mesh.vertices));
+  const meshArt = new Float32Array(n * C).fill(NaN);
+  geo.forEach((g, t) => g && meshArt.set(articulationFromGeometry(g, neutral), t * C));
+  const both = (f: (t: number) => [number, number]) => {
+    const a: number[] = [], b: number[] = [];
+    for (let t = 0; t < n; t++) {
+      const [x, y] = f(t);
+      if (Number.isFinite(x) && Number.isFinite(y)) a.push(x), b.push(y);
+    }
+    return [a, b] as const;
+  };
+  const rMesh = pearson(...both((t) => [drive[t * C + JAW]!, meshArt[t * C + JAW]!]));
+  const rMeshAp = pearson(...both((t) => [drive[t * C + AP]!, meshArt[t * C + AP]!]));
+  const dubArt = dubTrack.f32("articulation");
+  const rMeshDub = pearson(...both((t) => [meshArt[t * C + JAW]!, dubArt[t * C + JAW]!]));
+  // (c) image-space: the driven mesh's chin / lower lip below the nose base (px) vs
+  // the same landmarks tracked on the dubbed video.
+  const meta = (await readSafetensors(renderMetaPath)).tensors;
+  const dl = meta.get("driven_landmarks")!.data as Float32Array; // [T, 468, 2]
+  const tl = dubTrack.f32("landmarks"); // [T, 468, 3]
+  const dubFound = dubTrack.u8("found");
+  const contour = (v: number) => {
+    const [a, b] = both((t) => {
+      if (!dubFound[t] || !rows.found[t]) return [NaN, NaN];
+      return [
+        dl[(t * 468 + v) * 2 + 1]! - dl[(t * 468 + 2) * 2 + 1]!,
+        tl[(t * 468 + v) * 3 + 1]! - tl[(t * 468 + 2) * 3 + 1]!,
+      ];
+    });
+    const d = a.map((x, i) => b[i]! - x);
+    const m = d.reduce((s, x) => s + x, 0) / Math.max(1, d.length);
+    const sdOf = (z: number[]) => {
+      const mz = z.reduce((s, x) => s + x, 0) / Math.max(1, z.length);
+      return Math.sqrt(z.reduce((s, x) => s + (x - mz) ** 2, 0) / Math.max(1, z.length));
+    };
+    return {
+      r: pearson(a, b),
+      driven_sd_px: sdOf(a),
+      tracked_sd_px: sdOf(b),
+      offset_px: m,
+      residual_sd_px: sdOf(d),
+    };
+  };
+  return {
+    mesh: { r_jaw_open: rMesh, r_lip_aperture: rMeshAp, r_jaw_mesh_vs_dub_track: rMeshDub },
+    image: { chin_152: contour(152), lower_lip_17: contour(17), lower_lip_inner_14: contour(14) },
+    /** Per frame (NaN without a face): jaw_open measured on the driven mesh. */
+    mesh_jaw_open: Array.from({ length: n }, (_, t) => meshArt[t * C + JAW]!),
+  };
+}
+
+/**
+ * (c) Is the chin rendered where the driven mesh puts it? On the column through the
+ * driven chin (landmark 152), the render's coverage edge (alpha crossing 0.5 below
+ * the landmark) against the landmark, both below the nose base (landmark 2), px.
+ */
+export async function renderedChin(
+  media: MediaBackend,
+  renderPath: string,
+  renderMetaPath: string,
+  n: number,
+) {
+  const dl = (await readSafetensors(renderMetaPath)).tensors.get("driven_landmarks")!
+    .data as Float32Array; // [T, 468, 2]
+  const driven: number[] = [], edge: number[] = [];
+  let t = 0;
+  for await (const f of media.decodeVideo(renderPath, { pixelFormat: "rgba" })) {
+    if (t >= n) break;
+    const x = dl[(t * 468 + 152) * 2]!, y = dl[(t * 468 + 152) * 2 + 1]!;
+    const noseY = dl[(t * 468 + 2) * 2 + 1]!;
+    t++;
+    if (!Number.isFinite(x) || x < 1 || x >= f.width - 2) continue;
+    const xi = Math.floor(x - 0.5), fx = x - 0.5 - xi;
+    const alpha = (yy: number) => {
+      const a0 = f.data[(yy * f.width + xi) * 4 + 3]!,
+        a1 = f.data[(yy * f.width + xi + 1) * 4 + 3]!;
+      return (a0 + (a1 - a0) * fx) / 255;
+    };
+    for (let yy = Math.max(0, Math.floor(y) - 8); yy < Math.min(f.height - 1, y + 20); yy++) {
+      const a = alpha(yy), b = alpha(yy + 1);
+      if (a >= 0.5 && b < 0.5) {
+        driven.push(y - noseY);
+        edge.push(yy + 0.5 + (a - 0.5) / (a - b) - noseY);
+        break;
+      }
+    }
+  }
+  const d = edge.map((e, i) => e - driven[i]!);
+  const mean = (z: number[]) => z.reduce((s, v) => s + v, 0) / Math.max(1, z.length);
+  const sd = (z: number[]) => Math.sqrt(mean(z.map((v) => (v - mean(z)) ** 2)));
+  return {
+    frames: driven.length,
+    r: pearson(driven, edge),
+    driven_sd_px: sd(driven),
+    edge_sd_px: sd(edge),
+    offset_px: mean(d),
+    residual_sd_px: sd(d),
+  };
 }
 
 async function compositeMeasures(
