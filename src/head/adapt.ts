@@ -1,7 +1,9 @@
 /**
  * Customized adaptation: fit a speaker's mesh-bound Gaussian head to their
  * footage. Per iteration one training view is rendered by the splatter (`rgb`
- * colour mode), the loss is (1 − λ)·L1 + λ·D-SSIM inside the face mask, the
+ * colour mode) over a random background colour, the loss is (1 − λ)·L1 + λ·D-SSIM
+ * inside the face mask and, against that colour, in a band outside it (the
+ * silhouette objective, `silhouette.ts`: the head must end where the face ends), the
  * splatter's world-space gradients are back-propagated through the binding into
  * the local parameters, and a host Adam with per-group learning rates updates
  * them. Densify/prune (`src/splat/densify.ts`) runs on the local parameter groups
