@@ -171,8 +171,8 @@ function cropF32(src: Uint8Array, W: number, C: number, b: Box): ImageF32 {
   return { width: b.w, height: b.h, channels: 3, data: out };
 }
 
-/** Pixels of the old lower face within `r` px (binary `[h, w]`). */
-function dilatedRaster(lm: Float32Array, tris: Uint32Array, b: Box, r: number): Uint8Array {
+/** Pixels of the mesh's triangles `tris` within `r` px (binary `[h, w]`). */
+export function dilatedRaster(lm: Float32Array, tris: Uint32Array, b: Box, r: number): Uint8Array {
   const inside = rasterTriangles(lm, tris, b);
   if (r <= 0) return inside;
   const d = distanceTransform(inside, b.w, b.h);
@@ -605,8 +605,16 @@ export async function compositeFrame(
   const old = dilatedRaster(trackedS, an.masker.lowerTriangles, b, 0.05 * size);
   const oldNear = dilatedRaster(trackedS, an.masker.lowerTriangles, b, 0.02 * size);
   const cover = rasterTriangles(f.drivenLandmarks, an.masker.allTriangles, b);
-  const hole = new Uint8Array(n);
-  for (let i = 0; i < n; i++) hole[i] = oldNear[i] && !cover[i] && m[i]! > 0 ? 1 : 0;
+  const hole = holeMask(
+    trackedS,
+    f.drivenLandmarks,
+    an.masker.allTriangles,
+    b,
+    size,
+    oldNear,
+    cover,
+    m,
+  );
   const bg: ImageF32 = { width: b.w, height: b.h, channels: 3, data: s.data.slice() };
   const unknown = new Uint8Array(n);
   let filledTemporal = 0, filledSpatial = 0;
@@ -770,6 +778,64 @@ export async function compositeFrame(
     ...(weightOut ? { weight: weightOut } : {}),
   };
 }
+
+/**
+ * The hole, `[h, w]` over box `b`: old lower face (dilated, `oldNear`) that the driven
+ * face (`cover`) no longer covers, inside the mask. The tracked face oval lies a little
+ * inside the real jaw contour, so `oldNear \ cover` is also a thin ring along every
+ * jaw line that did not move; filling that ring with the clean plate (the wall) drew a
+ * pale outline round the jaw. A ring pixel is therefore a hole only where it lies
+ * outside the equally dilated driven face, or where a driven vertex within the
+ * dilation radius moved ≥ `HOLE_MOTION` of the face size (the chin uncovered by a jaw
+ * that moved up); elsewhere the footage's own jaw edge stays.
+ */
+export function holeMask(
+  trackedS: Float32Array, // [468*2] px, stabilised tracked landmarks
+  driven: Float32Array, // [468*2] px
+  tris: Uint32Array, // [F*3] the whole face's triangles
+  b: Box,
+  size: number,
+  oldNear: Uint8Array, // [h, w]
+  cover: Uint8Array, // [h, w]
+  m: Float32Array | Uint8Array, // [h, w] mask
+): Uint8Array {
+  const n = b.w * b.h, r = 0.02 * size;
+  const coverNear = dilatedRaster(driven, tris, b, r);
+  // Driven vertices that moved, in box pixels.
+  const movedX: number[] = [], movedY: number[] = [];
+  for (let v = 0; v < 468; v++) {
+    const d = Math.hypot(
+      driven[v * 2]! - trackedS[v * 2]!,
+      driven[v * 2 + 1]! - trackedS[v * 2 + 1]!,
+    );
+    if (d >= HOLE_MOTION * size) {
+      movedX.push(driven[v * 2]! - b.x), movedY.push(driven[v * 2 + 1]! - b.y);
+    }
+  }
+  const reach2 = (2 * r + 1) ** 2;
+  const hole = new Uint8Array(n);
+  for (let y = 0; y < b.h; y++) {
+    for (let x = 0; x < b.w; x++) {
+      const i = y * b.w + x;
+      if (!oldNear[i] || cover[i] || !(m[i]! > 0)) continue;
+      if (!coverNear[i]) {
+        hole[i] = 1;
+        continue;
+      }
+      const px = x + 0.5, py = y + 0.5;
+      for (let k = 0; k < movedX.length; k++) {
+        if ((movedX[k]! - px) ** 2 + (movedY[k]! - py) ** 2 <= reach2) {
+          hole[i] = 1;
+          break;
+        }
+      }
+    }
+  }
+  return hole;
+}
+
+/** Share of the face size a driven vertex must move for the jaw ring near it to be a hole. */
+const HOLE_MOTION = 0.006;
 
 /**
  * What the dub must change, `[h, w]` over box `b`: the hole, the mouth of either

@@ -7,9 +7,9 @@ import {
   syntheticLandmarks,
   trackedFrames,
 } from "./_testutil.ts";
-import { Analysis, compositeFrame } from "./compositor.ts";
+import { Analysis, compositeFrame, dilatedRaster, holeMask } from "./compositor.ts";
 import { PushPullInpainter } from "./fill.ts";
-import { createLowerFaceMasker } from "./mask.ts";
+import { createLowerFaceMasker, rasterTriangles } from "./mask.ts";
 import { maskedMeanAbsDiff, seamRidge, untouchedDifferences } from "./metrics.ts";
 import { jawDisplacedLandmarks, warpFaceRgba } from "./standin.ts";
 
@@ -398,4 +398,29 @@ Deno.test("compositeFrame(): a hand in front of the cheek stays in front (occlud
     `the mouth is still replaced: ${on.mouth} vs ${off.mouth}`,
   );
   assert.ok((on.stats.occluded ?? 0) > 200, `occluded px ${on.stats.occluded}`);
+});
+
+Deno.test("holeMask(): no ring along a jaw line that did not move; the chin a raised jaw uncovered is a hole", async () => {
+  const masker = await createLowerFaceMasker();
+  const W = 240, H = 260, b = { x: 0, y: 0, w: W, h: H };
+  const size = 12 * 15; // px per cm × ≈ 15 cm face height: the scale the compositor passes
+  const tracked = await syntheticLandmarks(120, 95, 12, 0.8);
+  const ring = (driven: Float32Array) => {
+    // The old lower face dilated by 2 % of the face size, as compositeFrame() does.
+    const oldNear = dilatedRaster(tracked, masker.lowerTriangles, b, 0.02 * size);
+    const cover = rasterTriangles(driven, masker.allTriangles, b);
+    const m = new Uint8Array(W * H).fill(255);
+    const hole = holeMask(tracked, driven, masker.allTriangles, b, size, oldNear, cover, m);
+    let inRing = 0;
+    for (let i = 0; i < W * H; i++) if (oldNear[i] && !cover[i]) inRing++;
+    return { hole: hole.reduce((a, v) => a + v, 0), inRing };
+  };
+  // Unmoved jaw: the old behaviour made the whole ring (≥ 1 px all round the jaw) a
+  // hole, which the clean plate filled with the wall; now none of it is.
+  const still = ring(tracked.slice());
+  assert.ok(still.inRing > 200, `ring of ${still.inRing} px`);
+  assert.equal(still.hole, 0);
+  // Jaw raised by 0.8 cm (≈ 10 px at the chin): the uncovered old chin is a hole.
+  const raised = ring(await syntheticLandmarks(120, 95, 12, 0));
+  assert.ok(raised.hole > 300, `hole of ${raised.hole} px`);
 });

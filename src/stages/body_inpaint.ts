@@ -60,7 +60,7 @@ export async function* lockstep(
 
 export default defineStage({
   type: "body.inpaint",
-  version: 8,
+  version: 9,
   description:
     "Composite the rendered head into the footage: fill, colour/grain match, multi-band blend",
   params: z.strictObject({
