@@ -82,19 +82,7 @@ export async function runInChild(
   await stdin.write(new TextEncoder().encode(JSON.stringify(req) + "\n")).catch(() => {});
   let record: ClipRecord | undefined;
   const errTail: string[] = [];
-  const lines = async (s: ReadableStream<Uint8Array>, f: (l: string) => void) => {
-    let buf = "";
-    const dec = new TextDecoder();
-    for await (const chunk of s) {
-      buf += dec.decode(chunk, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        f(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    }
-    if (buf) f(buf);
-  };
+  const lines = forEachLine;
   try {
     await Promise.all([
       lines(child.stdout, (l) => {
@@ -186,4 +174,23 @@ export async function childMain(
     Deno.removeSignalListener("SIGINT", interrupt);
   }
   out(JSON.stringify({ record }));
+}
+
+/** Calls `f` with each line of a UTF-8 byte stream (without its "\n"; a last line without one too). */
+export async function forEachLine(
+  s: ReadableStream<Uint8Array>,
+  f: (line: string) => void,
+): Promise<void> {
+  let buf = "";
+  const dec = new TextDecoder();
+  for await (const chunk of s) {
+    buf += dec.decode(chunk, { stream: true });
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      f(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  }
+  buf += dec.decode();
+  if (buf) f(buf);
 }

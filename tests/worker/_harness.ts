@@ -10,6 +10,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeWav, type MediaBackend } from "../../src/media/mod.ts";
+import { forEachLine } from "../../src/worker/child.ts";
 
 export const REPO: string = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const MAIN = join(REPO, "src", "cli", "main.ts");
@@ -145,19 +146,7 @@ export class DubProcess {
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
       env: { NO_COLOR: "1", ...(opts.env ?? {}) },
     }).spawn();
-    const read = async (s: ReadableStream<Uint8Array>, f: (l: string) => void) => {
-      let buf = "";
-      const dec = new TextDecoder();
-      for await (const chunk of s) {
-        buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          f(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-        }
-      }
-      if (buf) f(buf);
-    };
+    const read = forEachLine;
     this.#reading = Promise.all([
       read(this.#proc.stdout, (l) => {
         try {
