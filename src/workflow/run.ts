@@ -63,7 +63,6 @@ export interface RunOptions {
 }
 
 /** Run a workflow (one clip or a batch). Never throws for a failing clip: see the report. */
-/** Run a workflow (one clip or a batch). Never throws for a failing clip: see the report. */
 export async function runWorkflow(wf: LoadedWorkflow, opts: RunOptions): Promise<RunReport> {
   const t0 = performance.now();
   const store = opts.store ?? new LocalCacheStore(opts.cacheDir);
