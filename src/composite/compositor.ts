@@ -497,6 +497,15 @@ export function fadeRenderEdge(
   }
 }
 
+/** Per-vertex distance between two landmark sets, `[468]` px (`a`, `b`: `[468*2]` px). */
+function vertexDisplacement(a: Float32Array, b: Float32Array): Float32Array {
+  const disp = new Float32Array(468);
+  for (let v = 0; v < 468; v++) {
+    disp[v] = Math.hypot(b[v * 2]! - a[v * 2]!, b[v * 2 + 1]! - a[v * 2 + 1]!);
+  }
+  return disp;
+}
+
 /**
  * Where the render is needed: 0 where the driven mesh coincides with the tracked
  * one (the footage already shows that face; the render would only add its own
@@ -512,13 +521,7 @@ export function motionWeight(
   b: Box,
   size: number,
 ): Float32Array {
-  const disp = new Float32Array(468);
-  for (let v = 0; v < 468; v++) {
-    disp[v] = Math.hypot(
-      driven[v * 2]! - tracked[v * 2]!,
-      driven[v * 2 + 1]! - tracked[v * 2 + 1]!,
-    );
-  }
+  const disp = vertexDisplacement(tracked, driven);
   const d0 = 0.004 * size, d1 = 0.02 * size;
   const field = rasterScalar(driven, tris, disp, b, d1);
   let img: ImageF32 = { width: b.w, height: b.h, channels: 1, data: field };
@@ -803,12 +806,9 @@ export function holeMask(
   const coverNear = dilatedRaster(driven, tris, b, r);
   // Driven vertices that moved, in box pixels.
   const movedX: number[] = [], movedY: number[] = [];
+  const disp = vertexDisplacement(trackedS, driven);
   for (let v = 0; v < 468; v++) {
-    const d = Math.hypot(
-      driven[v * 2]! - trackedS[v * 2]!,
-      driven[v * 2 + 1]! - trackedS[v * 2 + 1]!,
-    );
-    if (d >= HOLE_MOTION * size) {
+    if (disp[v]! >= HOLE_MOTION * size) {
       movedX.push(driven[v * 2]! - b.x), movedY.push(driven[v * 2 + 1]! - b.y);
     }
   }
@@ -853,13 +853,7 @@ function mustChange(
   trackedS: Float32Array,
 ): Uint8Array {
   const tracked = f.trackedLandmarks, driven = f.drivenLandmarks, n = b.w * b.h;
-  const disp = new Float32Array(468);
-  for (let v = 0; v < 468; v++) {
-    disp[v] = Math.hypot(
-      driven[v * 2]! - tracked[v * 2]!,
-      driven[v * 2 + 1]! - tracked[v * 2 + 1]!,
-    );
-  }
+  const disp = vertexDisplacement(tracked, driven);
   const moved = rasterScalar(driven, an.masker.allTriangles, disp, b, 0);
   const mouthT = dilatedRaster(trackedS, an.masker.mouthTriangles, b, 0.04 * size);
   const mouthD = dilatedRaster(driven, an.masker.mouthTriangles, b, 0.04 * size);
