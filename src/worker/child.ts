@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { DubError } from "../errors.ts";
 import type { MediaBackend } from "../media/types.ts";
 import { type CacheStore, LocalCacheStore } from "../workflow/cache.ts";
-import type { ClipRecord, RunEvent } from "../workflow/events.ts";
+import { type ClipRecord, failedClipRecord, type RunEvent } from "../workflow/events.ts";
 import type { ClipJob } from "../workflow/jobs.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { FolderRunRecords } from "../workflow/records.ts";
@@ -45,16 +45,8 @@ export function clipOf(data: ClipJobData): ClipJob {
 }
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
-const failed = (clip: ClipJob, error: string): ClipRecord => ({
-  clip: clip.name,
-  inputs: clip.inputs,
-  status: "failed",
-  durationS: 0,
-  steps: [],
-  outputs: {},
-  error,
-  errorKind: "step",
-});
+const failed = (clip: ClipJob, error: string): ClipRecord =>
+  failedClipRecord(clip.name, clip.inputs, error);
 
 /**
  * Run one clip job in a child `dub worker-job` process (the parent side).

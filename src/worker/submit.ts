@@ -14,6 +14,7 @@ import {
   clipFromFile,
   type ClipRecord,
   type ClipRecordFile,
+  failedClipRecord,
   type RunEvent,
 } from "../workflow/events.ts";
 import type { Executor } from "../workflow/executor.ts";
@@ -206,16 +207,7 @@ export interface ClipStatus {
   error?: string;
 }
 
-const failedClip = (clip: string, error: string): ClipRecord => ({
-  clip,
-  inputs: {},
-  status: "failed",
-  durationS: 0,
-  steps: [],
-  outputs: {},
-  error,
-  errorKind: "step",
-});
+const failedClip = (clip: string, error: string): ClipRecord => failedClipRecord(clip, {}, error);
 
 /**
  * Where a clip's job stands, read consistently: the state first, then the job.

@@ -89,6 +89,24 @@ export interface ClipRecord {
   hint?: string;
 }
 
+/** A clip that failed before (or outside) its steps: no steps, no outputs. */
+export function failedClipRecord(
+  clip: string,
+  inputs: Record<string, unknown>,
+  error: string,
+): ClipRecord {
+  return {
+    clip,
+    inputs,
+    status: "failed",
+    durationS: 0,
+    steps: [],
+    outputs: {},
+    error,
+    errorKind: "step",
+  };
+}
+
 export interface RunReport {
   reportVersion: 1;
   workflow: string;
