@@ -205,3 +205,108 @@ export function augmentClip(rng: Rng, x: Float32Array, speechRms: number): Float
   for (let i = 0; i < y.length; i++) y[i] = Math.max(-1, Math.min(1, y[i]! * gain));
   return y;
 }
+
+/**
+ * Vocal-tract-length perturbation on log-mel features `[T, nMels]` (in place):
+ * frequencies are scaled by `alpha` (piecewise linear, Jaitly & Hinton 2013:
+ * f' = α f below a boundary, then linear so that fMax maps to itself), i.e.
+ * a longer (α < 1) or shorter (α > 1) vocal tract. Each output bin takes the
+ * log-mel value at the source frequency f = warp⁻¹(f_m), interpolated linearly
+ * between neighbouring bins on the mel axis. `centersHz` are the filters'
+ * centre frequencies, ascending.
+ */
+export function warpMel(
+  mel: Float32Array,
+  nMels: number,
+  centersHz: Float64Array,
+  alpha: number,
+  fMaxHz = 8000,
+): void {
+  const boundary = (fMaxHz * 0.8 * Math.min(1, alpha)) / alpha;
+  // Inverse of f' = α f (f ≤ boundary), f' = fMax − (fMax − αb)(fMax − f)/(fMax − b).
+  const inv = (fw: number) =>
+    fw <= alpha * boundary
+      ? fw / alpha
+      : fMaxHz - ((fMaxHz - fw) * (fMaxHz - boundary)) / (fMaxHz - alpha * boundary);
+  // Fractional source bin of every output bin (centres are monotone).
+  const src = new Float64Array(nMels);
+  for (let m = 0; m < nMels; m++) {
+    const f = inv(centersHz[m]!);
+    let k = 0;
+    while (k < nMels - 2 && centersHz[k + 1]! < f) k++;
+    const w = (f - centersHz[k]!) / (centersHz[k + 1]! - centersHz[k]!);
+    src[m] = Math.max(0, Math.min(nMels - 1, k + w));
+  }
+  const row = new Float32Array(nMels);
+  const frames = mel.length / nMels;
+  for (let t = 0; t < frames; t++) {
+    const o = t * nMels;
+    for (let m = 0; m < nMels; m++) {
+      const s = src[m]!;
+      const a = Math.floor(s);
+      const b = Math.min(nMels - 1, a + 1);
+      const w = s - a;
+      row[m] = mel[o + a]! * (1 - w) + mel[o + b]! * w;
+    }
+    mel.set(row, o);
+  }
+}
+
+/**
+ * A random fixed equaliser on log-mel features (in place): a spectral tilt of
+ * ±`tiltDb` over the band plus two broad peaks/dips (±`bumpDb`, Gaussian in the
+ * mel-bin index), i.e. the colouring of an unknown microphone, room or codec.
+ * Power in dB → natural-log units: ln(10)/10 per dB.
+ */
+export function equalizeMel(
+  rng: Rng,
+  mel: Float32Array,
+  nMels: number,
+  tiltDb = 6,
+  bumpDb = 5,
+): void {
+  const toLn = Math.LN10 / 10;
+  const curve = new Float32Array(nMels);
+  const tilt = rng.uniform(-tiltDb, tiltDb);
+  const bumps = [0, 1].map(() => ({
+    at: rng.uniform(0, nMels - 1),
+    width: rng.uniform(3, 15),
+    gain: rng.uniform(-bumpDb, bumpDb),
+  }));
+  for (let m = 0; m < nMels; m++) {
+    let db = tilt * (m / (nMels - 1) - 0.5) * 2;
+    for (const b of bumps) db += b.gain * Math.exp(-0.5 * ((m - b.at) / b.width) ** 2);
+    curve[m] = db * toLn;
+  }
+  for (let i = 0; i < mel.length; i++) mel[i] = mel[i]! + curve[i % nMels]!;
+}
+
+/**
+ * A synthetic breath (inhalation) `[n]` at 16 kHz with unit RMS: white noise
+ * through a random band-pass (high-pass 300–900 Hz, low-pass 1.8–6 kHz) and one
+ * broad resonance, under a raised-cosine envelope with a slow attack. Real
+ * dialogue has audible breaths between phrases while the mouth is at rest;
+ * training clips get some so that the prior does not read them as speech.
+ */
+export function breath(rng: Rng, n: number): Float32Array {
+  const x = noise(rng, n, "white");
+  biquad(x, "highpass", rng.uniform(300, 900));
+  biquad(x, "lowpass", rng.uniform(1800, 6000));
+  // One broad resonance: add a band-passed copy (high-pass then low-pass around fc).
+  const fc = rng.uniform(800, 2500);
+  const res = Float32Array.from(x);
+  biquad(res, "highpass", fc * 0.8, 2);
+  biquad(res, "lowpass", fc * 1.25, 2);
+  const mixRes = rng.uniform(0, 2);
+  const attack = rng.uniform(0.3, 0.6);
+  for (let i = 0; i < n; i++) {
+    const p = i / Math.max(1, n - 1);
+    const env = p < attack
+      ? 0.5 - 0.5 * Math.cos((Math.PI * p) / attack)
+      : 0.5 + 0.5 * Math.cos((Math.PI * (p - attack)) / (1 - attack));
+    x[i] = (x[i]! + mixRes * res[i]!) * env;
+  }
+  const r = rms(x) || 1;
+  for (let i = 0; i < n; i++) x[i] = x[i]! / r;
+  return x;
+}

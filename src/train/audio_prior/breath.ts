@@ -73,3 +73,61 @@ export function nonSpeechMask(
   }
   return { audible, quiet };
 }
+
+/** Periodicity above which a frame counts as voiced (normalised autocorrelation peak). */
+export const VOICED_R = 0.6;
+/** Voiced frames louder than this (dB re speech) outside the alignment are speech, not breath. */
+export const VOICED_DB = -25;
+
+/**
+ * Voicing of the 30 ms around sample `center` of 16 kHz audio: the largest
+ * normalised autocorrelation over lags of 2.5–14 ms (pitch 70–400 Hz), in
+ * [−1, 1]. Breaths, clicks and fricatives stay low; vowels and nasals near 1.
+ */
+export function voicingAt(x: Float32Array, center: number): number {
+  const n = 480;
+  const a = Math.max(0, Math.min(x.length - n, center - n / 2));
+  const seg = x.subarray(Math.max(0, a), Math.min(x.length, Math.max(0, a) + n));
+  let best = 0;
+  for (let lag = 40; lag <= 228 && lag < seg.length; lag++) {
+    let s = 0, e1 = 0, e2 = 0;
+    for (let i = 0; i + lag < seg.length; i++) {
+      s += seg[i]! * seg[i + lag]!;
+      e1 += seg[i]! * seg[i]!;
+      e2 += seg[i + lag]! * seg[i + lag]!;
+    }
+    const r = s / Math.sqrt(e1 * e2 + 1e-12);
+    if (r > best) best = r;
+  }
+  return best;
+}
+
+/**
+ * Frames outside every aligned phone (by `marginS`) holding loud voiced sound:
+ * speech the transcript or the alignment missed (a word the text lacks, a
+ * last phone cut short), not a breath. Their reference says "mouth at rest"
+ * while the speaker talks, so clips with {@link UNTRANSCRIBED_MAX_FRAMES} or
+ * more of them are dropped as badly aligned. Returns the count.
+ */
+export function untranscribedVoicedFrames(
+  samples: Float32Array,
+  mel: Float32Array,
+  phonemes: readonly TimedPhoneme[],
+  marginS = 0.15,
+): number {
+  const rate = MEL_CONFIG.frameRateHz;
+  const hop = MEL_CONFIG.hopLength;
+  const { rel } = frameLevelsDb(mel, phonemes);
+  const sp = phonemes.filter((p) => p.id !== "");
+  let n = 0;
+  for (let j = 0; j < rel.length; j++) {
+    const t = j / rate;
+    if (rel[j]! <= VOICED_DB) continue;
+    if (sp.some((p) => t > p.startS - marginS && t < p.endS + marginS)) continue;
+    if (voicingAt(samples, j * hop) > VOICED_R) n++;
+  }
+  return n;
+}
+
+/** 50 ms of loud voiced sound outside the alignment marks a clip as badly aligned. */
+export const UNTRANSCRIBED_MAX_FRAMES = 5;

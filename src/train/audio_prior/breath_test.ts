@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { logMel } from "../../audio/mel.ts";
-import { frameLevelsDb, nonSpeechMask } from "./breath.ts";
+import { frameLevelsDb, nonSpeechMask, untranscribedVoicedFrames, voicingAt } from "./breath.ts";
 
 /** 1 s at 16 kHz: a 0.3–0.6 s "vowel" (200 Hz harmonics), a 0.8–0.9 s noise burst (breath) at −20 dB, else quiet noise at −60 dB. */
 function clip(): Float32Array {
@@ -30,4 +30,17 @@ Deno.test("nonSpeechMask() marks a breath between phrases audible and room tone 
   // The breath (frames 80–89) is audible, the room tone quiet.
   for (let j = 81; j <= 88; j++) assert.equal(audible[j], 1, `breath frame ${j}`);
   for (const j of [5, 10, 95]) assert.equal(quiet[j], 1, `quiet frame ${j}`);
+});
+
+Deno.test("untranscribedVoicedFrames() counts a vowel the alignment missed, not a breath", () => {
+  const x = clip();
+  const mel = logMel(x);
+  // Aligned: the vowel is covered, the breath is outside → 0 voiced frames outside.
+  assert.equal(untranscribedVoicedFrames(x, mel.data, [{ id: "a", startS: 0.3, endS: 0.6 }]), 0);
+  // The alignment stops at 0.35 s: the rest of the vowel (0.5–0.6 s beyond the
+  // 150 ms margin) is loud and voiced → counted.
+  const n = untranscribedVoicedFrames(x, mel.data, [{ id: "a", startS: 0.3, endS: 0.35 }]);
+  assert.ok(n >= 8 && n <= 11, `${n} frames`);
+  assert.ok(voicingAt(x, Math.round(0.45 * 16000)) > 0.9, "vowel voiced");
+  assert.ok(voicingAt(x, Math.round(0.85 * 16000)) < 0.5, "breath unvoiced");
 });

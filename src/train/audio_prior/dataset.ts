@@ -8,9 +8,9 @@
  * @module
  */
 import { ARTICULATION_DIM } from "../../articulation/mod.ts";
-import { logMel, MEL_CONFIG, melFrameCount } from "../../audio/mel.ts";
+import { logMel, MEL_CONFIG, melCentersHz, melFrameCount } from "../../audio/mel.ts";
 import { resample } from "../../audio/resample.ts";
-import { augmentClip, music, noise } from "./augment.ts";
+import { augmentClip, breath, equalizeMel, music, noise, warpMel } from "./augment.ts";
 import { articulationTargets, type TimedPhoneme } from "./coarticulation.ts";
 import { Espeak, randomText, Rng } from "./corpus.ts";
 
@@ -104,17 +104,31 @@ function place(
   }));
 }
 
+/** Optional augmentations of {@link makeClip} (all off = the synthetic-only recipe). */
+export interface ClipOptions {
+  /**
+   * Probability of each of two feature-domain perturbations: vocal-tract-length
+   * warping (α 0.88–1.12, {@link warpMel}) and a random equaliser
+   * ({@link equalizeMel}); speakers and microphones the corpus lacks.
+   */
+  spectral?: number;
+  /** Probability of one or two breaths ({@link breath}) in the clip's pauses (target: rest). */
+  breaths?: number;
+}
+
 /**
  * A random training clip of `frames` feature frames from `corpus`: one or two
  * utterances at random offsets (so clips start and end in silence or
  * mid-speech), 50 % speed-perturbed (0.88–1.12), 4 % background only, then
- * {@link augmentClip}.
+ * optional breaths in the pauses, {@link augmentClip}, and optional spectral
+ * perturbations ({@link ClipOptions}).
  */
 export function makeClip(
   rng: Rng,
   corpus: readonly ClipSource[],
   frames: number,
   second: readonly ClipSource[] = corpus,
+  opts: ClipOptions = {},
 ): Clip {
   const hop = MEL_CONFIG.hopLength;
   const n = (frames - 1) * hop;
@@ -129,7 +143,7 @@ export function makeClip(
       : noise(rng, n, rng.pick(["white", "pink", "brown"] as const));
     const g = rng.uniform(0.005, 0.1);
     for (let i = 0; i < n; i++) canvas[i] = g * bg[i]!;
-    return finish(rng, canvas, [], frames, g);
+    return finish(rng, canvas, [], frames, g, opts);
   }
   const u = rng.pick(corpus);
   // Speed quantised to 1 % steps so the resampling ratio stays a small fraction.
@@ -144,8 +158,48 @@ export function makeClip(
     const gap = Math.round(rng.uniform(0.05, 1.0) * MEL_CONFIG.sampleRateHz);
     phonemes.push(...place(canvas, v, offset + len + gap, 1, pickAudio(v)));
   }
-  return finish(rng, canvas, phonemes, frames, speechRms);
+  if (opts.breaths && rng.next() < opts.breaths) addBreaths(rng, canvas, phonemes, speechRms);
+  return finish(rng, canvas, phonemes, frames, speechRms, opts);
 }
+
+/**
+ * Add one or two breaths (0.25–0.7 s, −32…−12 dB re the speech RMS) inside the
+ * pauses of `canvas`, each ≥ 120 ms from any phoneme, in place.
+ */
+function addBreaths(
+  rng: Rng,
+  canvas: Float32Array,
+  phonemes: readonly TimedPhoneme[],
+  speechRms: number,
+): void {
+  const sr = MEL_CONFIG.sampleRateHz;
+  const busy = new Uint8Array(canvas.length);
+  for (const p of phonemes) {
+    if (!p.id) continue;
+    const a = Math.max(0, Math.floor((p.startS - 0.12) * sr));
+    const b = Math.min(canvas.length, Math.ceil((p.endS + 0.12) * sr));
+    busy.fill(1, a, b);
+  }
+  const count = 1 + (rng.next() < 0.3 ? 1 : 0);
+  for (let k = 0; k < count; k++) {
+    const len = Math.round(rng.uniform(0.25, 0.7) * sr);
+    // Free runs long enough for this breath.
+    const starts: number[] = [];
+    let run = 0;
+    for (let i = 0; i < canvas.length; i++) {
+      run = busy[i] ? 0 : run + 1;
+      if (run >= len && (i - len + 1) % 160 === 0) starts.push(i - len + 1);
+    }
+    if (!starts.length) return;
+    const at = rng.pick(starts);
+    const x = breath(rng, len);
+    const g = speechRms * 10 ** (rng.uniform(-32, -12) / 20);
+    for (let i = 0; i < len; i++) canvas[at + i] = canvas[at + i]! + g * x[i]!;
+    busy.fill(1, at, at + len);
+  }
+}
+
+let centers: Float64Array | undefined;
 
 function finish(
   rng: Rng,
@@ -153,10 +207,19 @@ function finish(
   phonemes: TimedPhoneme[],
   frames: number,
   speechRms: number,
+  opts: ClipOptions = {},
 ): Clip {
   const audio = augmentClip(rng, canvas, speechRms);
   const mel = logMel(audio);
   if (mel.frames !== frames) throw new Error(`Clip has ${mel.frames} frames, expected ${frames}`);
+  if (opts.spectral) {
+    const nMels = MEL_CONFIG.nMels;
+    if (rng.next() < opts.spectral) {
+      centers ??= melCentersHz();
+      warpMel(mel.data, nMels, centers, Math.round(rng.uniform(88, 112)) / 100);
+    }
+    if (rng.next() < opts.spectral) equalizeMel(rng, mel.data, nMels);
+  }
   const target = phonemes.length
     ? articulationTargets(phonemes, frames, MEL_CONFIG.frameRateHz)
     : new Float32Array(frames * ARTICULATION_DIM);

@@ -429,7 +429,7 @@ export const TRAIN_SHARDS: readonly ShardSpec[] = [
     packages: [`asterisk-core-sounds-${l}-g722`, `asterisk-core-sounds-${l}`],
     lang: l,
     voice: l === "en" ? "en-us" : l,
-    maxMinutes: l === "en" || l === "es" ? 10 : 6,
+    maxMinutes: 10,
   })),
   {
     name: "fillets-cs",
@@ -437,7 +437,7 @@ export const TRAIN_SHARDS: readonly ShardSpec[] = [
     packages: ["fillets-ng-data-cs", "fillets-ng-data"],
     lang: "cs",
     voice: "cs",
-    maxMinutes: 12,
+    maxMinutes: 30,
   },
   ...(["fr", "ro", "ru", "ca", "bg", "es", "be", "da"] as const).map((l): ShardSpec => ({
     name: `tuxpaint-${l}`,
@@ -445,7 +445,7 @@ export const TRAIN_SHARDS: readonly ShardSpec[] = [
     packages: ["tuxpaint-stamps-default"],
     lang: l,
     voice: l,
-    maxMinutes: 2,
+    maxMinutes: 5,
   })),
 ];
 

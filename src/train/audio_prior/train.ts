@@ -60,7 +60,10 @@ import {
 import { REPO_ROOT } from "../../../fixtures/mod.ts";
 import { writeFileAtomic } from "../../atomic.ts";
 import { readSafetensors, writeSafetensors } from "../../tensor/safetensors.ts";
+import { UNTRANSCRIBED_MAX_FRAMES, untranscribedVoicedFrames } from "./breath.ts";
 import { codecCopies } from "./codec.ts";
+import { articulationTargets } from "./coarticulation.ts";
+import { pearson } from "../head/metrics.ts";
 import { Rng, TRAIN_LANGUAGES, TRAIN_VARIANTS } from "./corpus.ts";
 import { buildCorpus, type ClipSource, makeClip } from "./dataset.ts";
 import { DEFAULT_CONFIG, PriorNet, useWasmBackend } from "./model.ts";
@@ -105,6 +108,29 @@ const { values: args } = parseArgs({
     "silence-weight": { type: "string", default: "2" },
     /** Share of each real shard's clips kept out of training to calibrate the closure threshold. */
     "val-share": { type: "string", default: "0.08" },
+    /** Probability of each spectral perturbation (VTLP warp, random EQ) per clip; 0 = off. */
+    spectral: { type: "string", default: "0" },
+    /** Probability of synthetic breaths in a clip's pauses; 0 = off. */
+    breaths: { type: "string", default: "0" },
+    /** Hidden width of a net trained from scratch (`--init none`). */
+    hidden: { type: "string", default: String(DEFAULT_CONFIG.hidden) },
+    /** Dilations of the k=5 conv layers of a net trained from scratch, comma-separated. */
+    dilations: {
+      type: "string",
+      default: DEFAULT_CONFIG.layers.map((l) => l.dilation).join(","),
+    },
+    /**
+     * "yes": drop real clips with untranscribed voiced speech outside their
+     * alignment (`breath.ts`), whose "rest" targets are wrong.
+     */
+    "drop-untranscribed": { type: "string", default: "no" },
+    /**
+     * Drop real training clips whose aligned reference does not follow the
+     * audio: Pearson r of jaw_open + lip_aperture between the synthetic-only
+     * prior's prediction and the clip's targets below this (0 = keep all).
+     * Misaligned or mistranscribed clips score ≈ 0; typical clean ones ≈ 0.7.
+     */
+    "teacher-min-r": { type: "string", default: "0" },
     /** "no": export the raw closure output (no threshold calibration). */
     calibrate: { type: "string", default: "yes" },
     /** Also fetch and align the held-out evaluation shards now (cached for eval:audio-prior). */
@@ -130,6 +156,7 @@ const closureWeight = Number(args["closure-loss"]);
 const closureBce = Number(args["closure-bce"]);
 const silenceWeight = Number(args["silence-weight"]);
 const valShare = Number(args["val-share"]);
+const clipOpts = { spectral: Number(args.spectral), breaths: Number(args.breaths) };
 const t0 = performance.now();
 const elapsed = () => ((performance.now() - t0) / 1000).toFixed(0) + " s";
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -147,9 +174,44 @@ const real: RealUtt[] = [];
 /** Clips of the training shards kept out of training: the closure threshold is chosen on them. */
 const val: RealUtt[] = [];
 const shardStats: ShardStats[] = [];
+const teacherMinR = Number(args["teacher-min-r"]);
+let teacher: AudioPrior | undefined;
+
+/** r of jaw_open + lip_aperture: a prior's prediction vs the clip's aligned targets. */
+async function referenceAgreement(prior: AudioPrior, u: RealUtt): Promise<number> {
+  const mel = logMel(u.samples);
+  const p = await prior.predict(mel.data);
+  const t = articulationTargets(u.phonemes, mel.frames, MEL_CONFIG.frameRateHz);
+  const a = new Float64Array(mel.frames);
+  const b = new Float64Array(mel.frames);
+  for (let j = 0; j < mel.frames; j++) {
+    a[j] = p[j * ARTICULATION_DIM]! + p[j * ARTICULATION_DIM + 1]!;
+    b[j] = t[j * ARTICULATION_DIM]! + t[j * ARTICULATION_DIM + 1]!;
+  }
+  return pearson(a, b);
+}
 if (realShare > 0) {
   for (const s of shards) {
-    const { utts, stats } = await prepareShard(s, seed, (m) => console.log(`  ${m}`));
+    const prepared = await prepareShard(s, seed, (m) => console.log(`  ${m}`));
+    const stats = { ...prepared.stats, droppedUntranscribed: 0, droppedTeacher: 0 };
+    let utts = prepared.utts;
+    if (args["drop-untranscribed"] === "yes") {
+      utts = utts.filter((u) =>
+        untranscribedVoicedFrames(u.samples, logMel(u.samples).data, u.phonemes) <
+          UNTRANSCRIBED_MAX_FRAMES
+      );
+      stats.droppedUntranscribed = prepared.utts.length - utts.length;
+    }
+    if (teacherMinR > 0) {
+      teacher ??= await AudioPrior.load(join(REPO_ROOT, "models", "audio_prior_synth.onnx"));
+      const before = utts.length;
+      const keep: RealUtt[] = [];
+      for (const u of utts) {
+        if ((await referenceAgreement(teacher, u)) >= teacherMinR) keep.push(u);
+      }
+      utts = keep;
+      stats.droppedTeacher = before - utts.length;
+    }
     const split = validationSplit(utts, seed, valShare);
     real.push(...split.train);
     val.push(...split.val);
@@ -157,7 +219,8 @@ if (realShare > 0) {
     console.log(
       `real ${s.name}: ${stats.kept}/${stats.tried} clips kept, ${
         stats.keptMinutes.toFixed(1)
-      } min (${elapsed()})`,
+      } min; dropped ${stats.droppedUntranscribed} (untranscribed speech), ${stats.droppedTeacher} ` +
+        `(reference r < ${teacherMinR}) (${elapsed()})`,
     );
   }
   if (!real.length) throw new Error(`No real training speech for --sources ${args.sources}`);
@@ -275,7 +338,13 @@ if (args.init !== "none") {
   const sq = new Float64Array(nMels);
   let count = 0;
   for (let i = 0; i < 48; i++) {
-    const c = makeClip(rng, i % 2 && real.length ? realSources : corpus, frames);
+    const c = makeClip(
+      rng,
+      i % 2 && real.length ? realSources : corpus,
+      frames,
+      undefined,
+      clipOpts,
+    );
     for (let t = 0; t < c.frames; t++) {
       for (let m = 0; m < nMels; m++) {
         const v = c.mel[t * nMels + m]!;
@@ -290,7 +359,12 @@ if (args.init !== "none") {
     sq,
     (s, m) => Math.sqrt(Math.max(1e-4, s / count - melMean[m]! ** 2)),
   );
-  net = new PriorNet(DEFAULT_CONFIG, melMean, melStd, seed);
+  const config = {
+    ...DEFAULT_CONFIG,
+    hidden: Number(args.hidden),
+    layers: args.dilations.split(",").map((d) => ({ kernel: 5, dilation: Number(d) })),
+  };
+  net = new PriorNet(config, melMean, melStd, seed);
 }
 console.log(`model: ${net.paramCount()} parameters`);
 const opt = tf.train.adam(lr0);
@@ -401,7 +475,7 @@ function makeBatch(step: number): { x: tf.Tensor3D; y: tf.Tensor3D } {
   const ys = new Float32Array(batch * frames * ARTICULATION_DIM);
   for (let b = 0; b < batch; b++) {
     const pool = real.length && rng.next() < realShare ? realSources : corpus;
-    const c = makeClip(rng, pool, frames);
+    const c = makeClip(rng, pool, frames, pool, clipOpts);
     xs.set(c.mel, b * frames * nMels);
     ys.set(c.target, b * frames * ARTICULATION_DIM);
   }
@@ -557,6 +631,7 @@ const ref = net.apply(tf.tensor3d(check.mel, [1, check.frames, nMels])).dataSync
     closurePosWeight: CLOSURE_POS_WEIGHT,
     silenceWeight,
     valShare,
+    clipOptions: clipOpts,
     calibration,
     codec: useCodec ? codecDelays : false,
     params: net.paramCount(),
