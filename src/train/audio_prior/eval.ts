@@ -116,7 +116,8 @@ interface Metrics {
   lagMs: number;
 }
 
-function metrics(items: Item[]): Metrics {
+/** All metrics of `items`; `full = false` skips the lag search and closure precision (bootstrap). */
+function metrics(items: Item[], full = true): Metrics {
   const r: Record<string, number> = {};
   const mae: Record<string, number> = {};
   for (let ch = 0; ch < C; ch++) {
@@ -190,7 +191,7 @@ function metrics(items: Item[]): Metrics {
   }
   // Lag of the opening (jaw + aperture) by cross-correlation.
   let bestLag = 0, bestR = -Infinity;
-  for (let lag = -20; lag <= 20; lag++) {
+  for (let lag = full ? -20 : 0; lag <= (full ? 20 : -1); lag++) {
     const p: number[] = [];
     const t: number[] = [];
     for (const it of items) {
@@ -212,7 +213,7 @@ function metrics(items: Item[]): Metrics {
     meanR,
     meanRGeometric,
     bilabialRecall: total ? hits / total : NaN,
-    bilabialPrecision: closureScore(items, 0.5).precision,
+    bilabialPrecision: full ? closureScore(items, 0.5).precision : NaN,
     quietSilenceClosedRate: quiet ? quietClosed / quiet : NaN,
     jitterRatio: dTarget > 0 ? dPred / dTarget : NaN,
     bilabialRecallLoose: total ? looseHits / total : NaN,
@@ -220,6 +221,52 @@ function metrics(items: Item[]): Metrics {
     silenceClosedRate: silent ? closed / silent : NaN,
     lagMs: bestLag * (1000 / RATE),
   };
+}
+
+/**
+ * Paired bootstrap over clips (resampled with replacement, the same draw for
+ * both methods) of the difference "prior+vad − old prior+vad" in mean r
+ * (6 channels) and p/b/m recall: the point difference and its 95 % interval.
+ * Only with `--compare`; says whether a difference is larger than the noise
+ * of the clip sample.
+ */
+function pairedBootstrap(
+  a: Item[],
+  b: Item[],
+  draws = 200,
+  seed = 7,
+): { meanR: [number, number, number]; recall: [number, number, number] } {
+  const rng = new Rng(seed);
+  const stat = (items: Item[]) => {
+    const m = metrics(items, false);
+    return [m.meanR, m.bilabialRecall] as const;
+  };
+  const [ra, ca] = stat(a);
+  const [rb, cb] = stat(b);
+  const dr: number[] = [];
+  const dc: number[] = [];
+  for (let k = 0; k < draws; k++) {
+    const idx = a.map(() => rng.int(a.length));
+    const [xa, ya] = stat(idx.map((i) => a[i]!));
+    const [xb, yb] = stat(idx.map((i) => b[i]!));
+    dr.push(xa - xb);
+    dc.push(ya - yb);
+  }
+  const ci = (d: number[], point: number): [number, number, number] => {
+    d.sort((x, y) => x - y);
+    return [point, d[Math.floor(0.025 * (d.length - 1))]!, d[Math.ceil(0.975 * (d.length - 1))]!];
+  };
+  return { meanR: ci(dr, ra - rb), recall: ci(dc, ca - cb) };
+}
+
+function printBootstrap(title: string, bs: ReturnType<typeof pairedBootstrap>): void {
+  const f = (v: [number, number, number]) =>
+    `${v[0] >= 0 ? "+" : ""}${v[0].toFixed(3)} [95 % CI ${v[1].toFixed(3)}, ${v[2].toFixed(3)}]`;
+  console.log(
+    `\n${title}: prior+vad − old prior+vad: mean r ${f(bs.meanR)}; p/b/m recall ${
+      f(bs.recall)
+    } (paired bootstrap over clips)`,
+  );
 }
 
 /** Predict with every method for one 16 kHz clip. */
@@ -321,6 +368,8 @@ const corpus: Utt16[] = await buildCorpus(
 );
 const rng = new Rng(Number(args.seed) + 1);
 const results: Record<string, Record<string, Metrics>> = {};
+const bootstraps: Record<string, ReturnType<typeof pairedBootstrap>> = {};
+report.bootstrap = bootstraps;
 for (const condition of args.synthetic === "no" ? [] : ["clean", "augmented"]) {
   const items: Record<string, Item[]> = Object.fromEntries(METHODS.map((k) => [k, []]));
   for (const u of corpus) {
@@ -340,6 +389,11 @@ for (const condition of args.synthetic === "no" ? [] : ["clean", "augmented"]) {
     for (const k of METHODS) items[k]!.push({ pred: preds[k]!, target, phonemes });
   }
   results[condition] = Object.fromEntries(METHODS.map((k) => [k, metrics(items[k]!)]));
+  if (args.compare) {
+    const bs = pairedBootstrap(items["prior+vad"]!, items["old prior+vad"]!);
+    bootstraps[`heldout-${condition}`] = bs;
+    printBootstrap(`held-out synthetic, ${condition}`, bs);
+  }
 }
 const heldS = corpus.reduce((a, u) => a + u.samples.length, 0) / MEL_CONFIG.sampleRateHz;
 report.heldout = {
@@ -519,6 +573,9 @@ if (await haveSphinx()) {
     perSet[name] = Object.fromEntries(METHODS.map((k) => [k, metrics(items[k]!)]));
   }
   const all = Object.fromEntries(METHODS.map((k) => [k, metrics(pooled[k]!)]));
+  if (args.compare) {
+    bootstraps["real-pooled"] = pairedBootstrap(pooled["prior+vad"]!, pooled["old prior+vad"]!);
+  }
   const allAligned = Object.fromEntries(METHODS.map((k) => [k, metrics(pooledAll[k]!)]));
   report.realHeldout = {
     sets: Object.fromEntries(
@@ -543,6 +600,7 @@ if (await haveSphinx()) {
       `alignment (untranscribed speech).`,
   );
   console.log(table("held-out real, pooled", all));
+  if (bootstraps["real-pooled"]) printBootstrap("held-out real, pooled", bootstraps["real-pooled"]);
   console.log(table("held-out real, pooled, all aligned clips (none dropped)", allAligned));
   for (const [n, m] of Object.entries(perSet)) console.log(table(n, m));
 } else {

@@ -30,6 +30,7 @@ import {
   closureLogitShift,
   closureScore,
 } from "./calibrate.ts";
+import { cleanClips, type CleanOptions } from "./clean.ts";
 import { exportOnnx, importOnnx } from "./onnx_export.ts";
 import { prepareShard, type RealUtt, TRAIN_SHARDS, validationSplit } from "./real_corpus.ts";
 
@@ -68,12 +69,12 @@ const mix = {
   ),
 };
 
-// Validation clips: the same seeded split train.ts kept out of training.
+// Validation clips: the same cleaning and seeded split train.ts used (its record's options).
+const cleanOpts: CleanOptions = ftRecord.clean ?? { dropUntranscribed: false, teacherMinR: 0 };
 const val: RealUtt[] = [];
 for (const s of TRAIN_SHARDS) {
-  val.push(
-    ...validationSplit((await prepareShard(s, seed)).utts, seed, Number(args["val-share"])).val,
-  );
+  const { kept } = await cleanClips((await prepareShard(s, seed)).utts, cleanOpts);
+  val.push(...validationSplit(kept, seed, Number(args["val-share"])).val);
 }
 const tmp = `${args.out}.partial`;
 await Deno.writeFile(tmp, exportOnnx(mix));

@@ -60,10 +60,8 @@ import {
 import { REPO_ROOT } from "../../../fixtures/mod.ts";
 import { writeFileAtomic } from "../../atomic.ts";
 import { readSafetensors, writeSafetensors } from "../../tensor/safetensors.ts";
-import { UNTRANSCRIBED_MAX_FRAMES, untranscribedVoicedFrames } from "./breath.ts";
+import { cleanClips, type CleanOptions } from "./clean.ts";
 import { codecCopies } from "./codec.ts";
-import { articulationTargets } from "./coarticulation.ts";
-import { pearson } from "../head/metrics.ts";
 import { Rng, TRAIN_LANGUAGES, TRAIN_VARIANTS } from "./corpus.ts";
 import { buildCorpus, type ClipSource, makeClip } from "./dataset.ts";
 import { DEFAULT_CONFIG, PriorNet, useWasmBackend } from "./model.ts";
@@ -174,44 +172,18 @@ const real: RealUtt[] = [];
 /** Clips of the training shards kept out of training: the closure threshold is chosen on them. */
 const val: RealUtt[] = [];
 const shardStats: ShardStats[] = [];
-const teacherMinR = Number(args["teacher-min-r"]);
-let teacher: AudioPrior | undefined;
-
-/** r of jaw_open + lip_aperture: a prior's prediction vs the clip's aligned targets. */
-async function referenceAgreement(prior: AudioPrior, u: RealUtt): Promise<number> {
-  const mel = logMel(u.samples);
-  const p = await prior.predict(mel.data);
-  const t = articulationTargets(u.phonemes, mel.frames, MEL_CONFIG.frameRateHz);
-  const a = new Float64Array(mel.frames);
-  const b = new Float64Array(mel.frames);
-  for (let j = 0; j < mel.frames; j++) {
-    a[j] = p[j * ARTICULATION_DIM]! + p[j * ARTICULATION_DIM + 1]!;
-    b[j] = t[j * ARTICULATION_DIM]! + t[j * ARTICULATION_DIM + 1]!;
-  }
-  return pearson(a, b);
-}
+const cleanOpts: CleanOptions = {
+  dropUntranscribed: args["drop-untranscribed"] === "yes",
+  teacherMinR: Number(args["teacher-min-r"]),
+};
 if (realShare > 0) {
   for (const s of shards) {
     const prepared = await prepareShard(s, seed, (m) => console.log(`  ${m}`));
-    const stats = { ...prepared.stats, droppedUntranscribed: 0, droppedTeacher: 0 };
-    let utts = prepared.utts;
-    if (args["drop-untranscribed"] === "yes") {
-      utts = utts.filter((u) =>
-        untranscribedVoicedFrames(u.samples, logMel(u.samples).data, u.phonemes) <
-          UNTRANSCRIBED_MAX_FRAMES
-      );
-      stats.droppedUntranscribed = prepared.utts.length - utts.length;
-    }
-    if (teacherMinR > 0) {
-      teacher ??= await AudioPrior.load(join(REPO_ROOT, "models", "audio_prior_synth.onnx"));
-      const before = utts.length;
-      const keep: RealUtt[] = [];
-      for (const u of utts) {
-        if ((await referenceAgreement(teacher, u)) >= teacherMinR) keep.push(u);
-      }
-      utts = keep;
-      stats.droppedTeacher = before - utts.length;
-    }
+    const { kept: utts, droppedUntranscribed, droppedTeacher } = await cleanClips(
+      prepared.utts,
+      cleanOpts,
+    );
+    const stats = { ...prepared.stats, droppedUntranscribed, droppedTeacher };
     const split = validationSplit(utts, seed, valShare);
     real.push(...split.train);
     val.push(...split.val);
@@ -220,7 +192,7 @@ if (realShare > 0) {
       `real ${s.name}: ${stats.kept}/${stats.tried} clips kept, ${
         stats.keptMinutes.toFixed(1)
       } min; dropped ${stats.droppedUntranscribed} (untranscribed speech), ${stats.droppedTeacher} ` +
-        `(reference r < ${teacherMinR}) (${elapsed()})`,
+        `(reference r < ${cleanOpts.teacherMinR}) (${elapsed()})`,
     );
   }
   if (!real.length) throw new Error(`No real training speech for --sources ${args.sources}`);
@@ -632,6 +604,7 @@ const ref = net.apply(tf.tensor3d(check.mel, [1, check.frames, nMels])).dataSync
     silenceWeight,
     valShare,
     clipOptions: clipOpts,
+    clean: cleanOpts,
     calibration,
     codec: useCodec ? codecDelays : false,
     params: net.paramCount(),
