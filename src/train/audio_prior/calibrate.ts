@@ -98,14 +98,25 @@ export const THRESHOLD_GRID: readonly number[] = Array.from(
   (_, i) => Math.round((0.05 + 0.025 * i) * 1000) / 1000,
 );
 
-/** The grid threshold with the highest F1 (ties: the higher threshold), and the whole curve. */
+/**
+ * The grid threshold to ship, and the whole curve. Without `targetRecall`: the
+ * highest F1 (ties: the higher threshold). With it: the highest threshold
+ * whose recall still reaches `targetRecall` (the most precise operating point
+ * that meets a recall requirement, e.g. "≥ 80 % of p/b/m close the lips"),
+ * or the F1-best one when no threshold reaches it.
+ */
 export function chooseClosureThreshold(
   items: readonly ClosureItem[],
   grid: readonly number[] = THRESHOLD_GRID,
+  targetRecall?: number,
 ): { best: ClosureScore; curve: ClosureScore[] } {
   const curve = grid.map((t) => closureScore(items, t));
   let best = curve[0]!;
   for (const s of curve) if (s.f1 >= best.f1) best = s;
+  if (targetRecall !== undefined) {
+    const meets = curve.filter((s) => s.recall >= targetRecall);
+    if (meets.length) best = meets.reduce((a, s) => (s.threshold > a.threshold ? s : a));
+  }
   return { best, curve };
 }
 

@@ -63,6 +63,24 @@ Deno.test("chooseClosureThreshold() picks the F1-best threshold, below a hedging
   assert.equal(best.f1, 1);
 });
 
+Deno.test("chooseClosureThreshold() with a recall target keeps the most precise threshold meeting it", () => {
+  // One p/b/m peaks at 0.6, the other at 0.3; a false bump at 0.2.
+  const pred = track([[31, 34, 0.6], [62, 66, 0.3], [13, 16, 0.2]]);
+  const items = [{ pred, phonemes: PHONEMES }];
+  // Recall 1 needs τ ≤ 0.3 (the highest such grid point: 0.3, above the false bump).
+  const all = chooseClosureThreshold(items, undefined, 1).best;
+  assert.equal(all.threshold, 0.3);
+  assert.equal(all.recall, 1);
+  assert.equal(all.precision, 1);
+  // Recall 0.5 is met up to τ 0.6.
+  assert.equal(chooseClosureThreshold(items, undefined, 0.5).best.threshold, 0.6);
+  // An unreachable target falls back to the F1-best threshold.
+  const f1 = chooseClosureThreshold(items).best;
+  const none = chooseClosureThreshold([{ pred: track([]), phonemes: PHONEMES }], undefined, 0.9);
+  assert.equal(none.best.recall, 0);
+  assert.ok(f1.f1 > 0);
+});
+
 Deno.test("closureLogitShift() maps the threshold to 0.5", () => {
   const sig = (z: number) => 1 / (1 + Math.exp(-z));
   const logit = (p: number) => Math.log(p / (1 - p));

@@ -41,11 +41,16 @@ const { values: args } = parseArgs({
     alpha: { type: "string", default: "0.5" },
     seed: { type: "string", default: "1" },
     "val-share": { type: "string", default: "0.08" },
+    /** Closure threshold rule: "f1" or a validation recall to reach (see calibrate.ts). */
+    "closure-operating-point": { type: "string", default: "f1" },
     out: { type: "string" },
   },
 });
 if (!args.ft || !args.out) throw new Error("Pass --ft <fine-tune.onnx> and --out <model.onnx>");
 const alpha = Number(args.alpha);
+const closureTargetRecall = args["closure-operating-point"] === "f1"
+  ? undefined
+  : Number(args["closure-operating-point"]);
 const seed = Number(args.seed);
 const B = ARTICULATION_NAMES.indexOf("bilabial_closure");
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -89,7 +94,7 @@ const items: ClosureItem[] = [];
     });
   }
 }
-const { best, curve } = chooseClosureThreshold(items);
+const { best, curve } = chooseClosureThreshold(items, undefined, closureTargetRecall);
 const shift = closureLogitShift(best.threshold);
 mix.biases[n] = Float32Array.from(mix.biases[n]!, (v, i) => (i === B ? v + shift : v));
 const bytes = exportOnnx(mix, {
@@ -109,6 +114,7 @@ const record = {
   synth: { file: args.synth.replace(REPO_ROOT, ""), sha256: sha(synthBytes) },
   ft: { file: args.ft.replace(REPO_ROOT, ""), sha256: sha(ftBytes), removedLogitShift: ftShift },
   calibration: {
+    rule: closureTargetRecall === undefined ? "f1" : `recall>=${closureTargetRecall}`,
     validationClips: val.length,
     threshold: best.threshold,
     logitShift: shift,

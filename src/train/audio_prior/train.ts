@@ -129,6 +129,11 @@ const { values: args } = parseArgs({
      * Misaligned or mistranscribed clips score ≈ 0; typical clean ones ≈ 0.7.
      */
     "teacher-min-r": { type: "string", default: "0" },
+    /**
+     * Closure threshold rule on the validation clips: "f1" (best event F1) or a
+     * recall to reach, e.g. "0.8" (the highest threshold with that recall).
+     */
+    "closure-operating-point": { type: "string", default: "f1" },
     /** "no": export the raw closure output (no threshold calibration). */
     calibrate: { type: "string", default: "yes" },
     /** Also fetch and align the held-out evaluation shards now (cached for eval:audio-prior). */
@@ -154,6 +159,9 @@ const closureWeight = Number(args["closure-loss"]);
 const closureBce = Number(args["closure-bce"]);
 const silenceWeight = Number(args["silence-weight"]);
 const valShare = Number(args["val-share"]);
+const closureTargetRecall = args["closure-operating-point"] === "f1"
+  ? undefined
+  : Number(args["closure-operating-point"]);
 const clipOpts = { spectral: Number(args.spectral), breaths: Number(args.breaths) };
 const t0 = performance.now();
 const elapsed = () => ((performance.now() - t0) / 1000).toFixed(0) + " s";
@@ -532,7 +540,7 @@ if (args.calibrate !== "no" && val.length) {
     }
   }
   await Deno.remove(rawPath);
-  const { best, curve } = chooseClosureThreshold(items);
+  const { best, curve } = chooseClosureThreshold(items, undefined, closureTargetRecall);
   const raw = closureScore(items, 0.5);
   const shift = closureLogitShift(best.threshold);
   const n = net.biases.length - 1;
@@ -540,6 +548,7 @@ if (args.calibrate !== "no" && val.length) {
   const shifted = Float32Array.from(bias, (v, i) => (i === B_INDEX ? v + shift : v));
   net.biases[n]!.assign(tf.tensor1d(shifted));
   calibration = {
+    rule: closureTargetRecall === undefined ? "f1" : `recall>=${closureTargetRecall}`,
     validationClips: val.length,
     validationMinutes: val.reduce((a, u) => a + u.samples.length, 0) / 16000 / 60,
     threshold: best.threshold,
