@@ -63,7 +63,8 @@ const ftRecord = JSON.parse(await Deno.readTextFile(args.ft.replace(/\.onnx$/, "
 const ftShift = Number(ftRecord.calibration?.logitShift ?? 0);
 const n = b.biases.length - 1;
 b.biases[n] = Float32Array.from(b.biases[n]!, (v, i) => (i === B ? v - ftShift : v));
-const mix = {
+// α = 1 only recalibrates the fine-tune (any architecture, e.g. a net trained from scratch).
+const mix = alpha === 1 ? b : {
   ...a,
   weights: a.weights.map((w, i) => ({
     shape: w.shape,
