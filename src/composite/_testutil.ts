@@ -1,5 +1,7 @@
 /** Synthetic faces for composite tests: the canonical mesh projected with a pose. */
 import { type CanonicalMesh, loadCanonicalMesh } from "../track/canonical_mesh.ts";
+import { createLowerFaceMasker, forEachCoveredPixel, type LowerFaceMasker } from "./mask.ts";
+import { jawDisplacedLandmarks, warpFaceRgba } from "./standin.ts";
 
 let mesh: Promise<CanonicalMesh> | null = null;
 export const canonical = (): Promise<CanonicalMesh> => (mesh ??= loadCanonicalMesh());
@@ -130,34 +132,7 @@ export function paintFace(
   seed = 2,
 ): Uint8Array {
   const rnd = lcg(seed), cov = new Uint8Array(W * H);
-  for (let f = 0; f < tris.length; f += 3) {
-    const a = tris[f]!, b = tris[f + 1]!, c = tris[f + 2]!;
-    const ax = lm[a * 2]!,
-      ay = lm[a * 2 + 1]!,
-      bx = lm[b * 2]!,
-      by = lm[b * 2 + 1]!,
-      cx = lm[c * 2]!,
-      cy = lm[c * 2 + 1]!;
-    const det = (bx - ax) * (cy - ay) - (cx - ax) * (by - ay);
-    if (det === 0) continue;
-    for (
-      let y = Math.max(0, Math.floor(Math.min(ay, by, cy)));
-      y <= Math.min(H - 1, Math.ceil(Math.max(ay, by, cy)));
-      y++
-    ) {
-      for (
-        let x = Math.max(0, Math.floor(Math.min(ax, bx, cx)));
-        x <= Math.min(W - 1, Math.ceil(Math.max(ax, bx, cx)));
-        x++
-      ) {
-        const px = x + 0.5, py = y + 0.5;
-        const u = ((px - ax) * (cy - ay) - (cx - ax) * (py - ay)) / det;
-        const v = ((bx - ax) * (py - ay) - (px - ax) * (by - ay)) / det;
-        if (u < 0 || v < 0 || u + v > 1) continue;
-        cov[y * W + x] = 1;
-      }
-    }
-  }
+  forEachCoveredPixel(lm, tris, { x: 0, y: 0, w: W, h: H }, (i) => cov[i] = 1);
   for (let i = 0; i < W * H; i++) {
     if (!cov[i]) continue;
     const n = (rnd() + rnd() + rnd() - 1.5) * 2 * noise;
@@ -166,4 +141,42 @@ export function paintFace(
     }
   }
   return cov;
+}
+
+/** One frame of a stand-in head render, as the compositor and the render file take it. */
+export interface StandInFrame {
+  rgba: Uint8Array; // [H, W, 4]
+  mask: Uint8Array; // [H, W]
+  trackedLandmarks: Float32Array; // [468, 2] px
+  drivenLandmarks: Float32Array; // [468, 2] px
+}
+
+/**
+ * Stand-in renders of tracked footage (`standin.ts`): `frame(t, dropCm)` is frame
+ * t's own face warped onto its jaw moved by `dropCm` (negative raises/closes it),
+ * `brighten` levels lighter (a render never matches the footage exactly), with the
+ * lower-face mask of the tracked and driven landmarks.
+ */
+export async function standIns(tf: TrackedFrames): Promise<{
+  masker: LowerFaceMasker;
+  frame(t: number, dropCm: number, brighten?: number): StandInFrame;
+}> {
+  const masker = await createLowerFaceMasker();
+  const cm = await canonical();
+  const { width: W, height: H } = tf;
+  return {
+    masker,
+    frame(t, dropCm, brighten = 0) {
+      const lm = tf.landmarks[t]!;
+      const driven = jawDisplacedLandmarks(lm, cm.vertices, tf.rotation[t]!, tf.scale[t]!, dropCm);
+      const rgba = warpFaceRgba(tf.frames[t]!, W, H, lm, driven, masker.allTriangles);
+      if (brighten) {
+        for (let i = 0; i < W * H; i++) {
+          for (let c = 0; c < 3; c++) rgba[i * 4 + c] = Math.min(255, rgba[i * 4 + c]! + brighten);
+        }
+      }
+      const { mask } = masker.mask(lm, driven, W, H);
+      return { rgba, mask, trackedLandmarks: lm, drivenLandmarks: driven };
+    },
+  };
 }

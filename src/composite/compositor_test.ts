@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {
-  canonical,
   lcg,
   paintFace,
+  standIns,
   syntheticBackground,
   syntheticLandmarks,
   trackedFrames,
@@ -11,12 +11,15 @@ import { Analysis, compositeFrame, dilatedRaster, holeMask } from "./compositor.
 import { PushPullInpainter } from "./fill.ts";
 import { createLowerFaceMasker, rasterTriangles } from "./mask.ts";
 import { maskedMeanAbsDiff, seamRidge, untouchedDifferences } from "./metrics.ts";
-import { jawDisplacedLandmarks, warpFaceRgba } from "./standin.ts";
 
 const SKIN: [number, number, number] = [200, 150, 120];
 
-/** A static synthetic head whose jaw is lowered by `dropCm` in the footage; the render has it closed. */
-async function jawScene(dropCm: number, seed: number) {
+/**
+ * A static synthetic head (240×260) whose jaw is lowered by `dropCm` in the footage
+ * (skin with noise σ≈3, seeded by `seed`); the render has it closed: a slightly
+ * textured skin, or with `flatRender` a flat skin `flatRender` levels lighter.
+ */
+async function jawScene(dropCm: number, seed: number, opts: { flatRender?: number } = {}) {
   const masker = await createLowerFaceMasker();
   const W = 240, H = 260;
   const truth = syntheticBackground(W, H, 200, 3, 11); // what is behind the face
@@ -25,10 +28,15 @@ async function jawScene(dropCm: number, seed: number) {
   const src = truth.slice();
   const oldCov = paintFace(src, W, H, old, masker.allTriangles, SKIN, 3, seed);
   const rgb = new Uint8Array(W * H * 3);
-  const newCov = paintFace(rgb, W, H, driven, masker.allTriangles, [210, 156, 118], 1, seed + 1);
+  const flat = opts.flatRender;
+  const newCov = flat === undefined
+    ? paintFace(rgb, W, H, driven, masker.allTriangles, [210, 156, 118], 1, seed + 1)
+    : paintFace(rgb, W, H, driven, masker.allTriangles, SKIN, 0, 1);
   const rgba = new Uint8Array(W * H * 4);
   for (let i = 0; i < W * H; i++) {
-    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = rgb[i * 3 + c]!;
+    for (let c = 0; c < 3; c++) {
+      rgba[i * 4 + c] = flat === undefined ? rgb[i * 3 + c]! : SKIN[c]! + flat;
+    }
     rgba[i * 4 + 3] = newCov[i] ? 255 : 0;
   }
   const { mask } = masker.mask(old, driven, W, H);
@@ -181,27 +189,9 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const tf = await trackedFrames(3);
-    const masker = await createLowerFaceMasker();
-    const cm = await canonical();
+    const { masker, frame } = await standIns(tf);
     const { width: W, height: H } = tf;
-    const frames = tf.frames.map((src, t) => {
-      const driven = jawDisplacedLandmarks(
-        tf.landmarks[t]!,
-        cm.vertices,
-        tf.rotation[t]!,
-        tf.scale[t]!,
-        -0.8,
-      );
-      const rgba = warpFaceRgba(src, W, H, tf.landmarks[t]!, driven, masker.allTriangles);
-      const { mask } = masker.mask(tf.landmarks[t]!, driven, W, H);
-      return {
-        passThrough: t === 1,
-        rgba,
-        mask,
-        trackedLandmarks: tf.landmarks[t]!,
-        drivenLandmarks: driven,
-      };
-    });
+    const frames = tf.frames.map((_, t) => ({ passThrough: t === 1, ...frame(t, -0.8) }));
     const an = new Analysis(masker, W, H);
     for (let t = 0; t < 3; t++) an.add(tf.frames[t]!, frames[t]!);
     an.finish();
@@ -230,32 +220,10 @@ Deno.test({
   fn: async () => {
     const N = 6;
     const tf = await trackedFrames(N);
-    const masker = await createLowerFaceMasker();
-    const cm = await canonical();
+    const { masker, frame } = await standIns(tf);
     const { width: W, height: H } = tf;
-    const frames = tf.frames.map((src, t) => {
-      // Stand-in render: the footage's own face, jaw raised 0.8 cm, 6 levels brighter
-      // (a render never matches the footage exactly).
-      const driven = jawDisplacedLandmarks(
-        tf.landmarks[t]!,
-        cm.vertices,
-        tf.rotation[t]!,
-        tf.scale[t]!,
-        -0.8,
-      );
-      const rgba = warpFaceRgba(src, W, H, tf.landmarks[t]!, driven, masker.allTriangles);
-      for (let i = 0; i < W * H; i++) {
-        for (let c = 0; c < 3; c++) rgba[i * 4 + c] = Math.min(255, rgba[i * 4 + c]! + 6);
-      }
-      const { mask } = masker.mask(tf.landmarks[t]!, driven, W, H);
-      return {
-        passThrough: false,
-        rgba,
-        mask,
-        trackedLandmarks: tf.landmarks[t]!,
-        drivenLandmarks: driven,
-      };
-    });
+    // Stand-in render: the footage's own face, jaw raised 0.8 cm, 6 levels brighter.
+    const frames = tf.frames.map((_, t) => ({ passThrough: false, ...frame(t, -0.8, 6) }));
     const ratios: Record<string, { dub: number; src: number }> = {};
     for (const seam of ["mask", "optimal"] as const) {
       const an = new Analysis(masker, W, H, { seam, colorMatch: false });
@@ -291,20 +259,14 @@ Deno.test({
 });
 
 Deno.test("compositeFrame(): on a still head with tracker jitter the grain and the seam stay put (no added flicker)", async () => {
-  const masker = await createLowerFaceMasker();
-  const W = 240, H = 260;
-  const src = syntheticBackground(W, H, 200, 3, 11);
-  const lm0 = await syntheticLandmarks(120, 95, 12, 0.6);
-  paintFace(src, W, H, lm0, masker.allTriangles, SKIN, 3, 7);
-  const driven = await syntheticLandmarks(120, 95, 12, 0);
   // A smooth render (no texture: the grain has something to add), a little brighter.
-  const rgba = new Uint8Array(W * H * 4);
-  const cov = paintFace(new Uint8Array(W * H * 3), W, H, driven, masker.allTriangles, SKIN, 0, 1);
-  for (let i = 0; i < W * H; i++) {
-    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = SKIN[c]! + 4;
-    rgba[i * 4 + 3] = cov[i] ? 255 : 0;
-  }
-  const { mask } = masker.mask(lm0, driven, W, H);
+  const {
+    masker,
+    W,
+    H,
+    src,
+    frame: { rgba, mask, trackedLandmarks: lm0, drivenLandmarks: driven },
+  } = await jawScene(0.6, 7, { flatRender: 4 });
   // Eight frames of the same picture; the tracker jitters ±0.3 px.
   const rnd = lcg(5);
   const frames = Array.from({ length: 8 }, () => {
@@ -342,12 +304,8 @@ Deno.test("compositeFrame(): on a still head with tracker jitter the grain and t
 });
 
 Deno.test("compositeFrame(): a hand in front of the cheek stays in front (occluders), the mouth is still dubbed", async () => {
-  const masker = await createLowerFaceMasker();
-  const W = 240, H = 260;
-  const src = syntheticBackground(W, H, 200, 3, 11);
-  const lm = await syntheticLandmarks(120, 95, 12, 0.5);
-  const driven = await syntheticLandmarks(120, 95, 12, 0);
-  paintFace(src, W, H, lm, masker.allTriangles, SKIN, 3, 7);
+  // The render: the face (no hand), a little brighter, with the new (closed) jaw.
+  const { masker, W, H, src, frame } = await jawScene(0.5, 7, { flatRender: 3 });
   // The hand: a textured, lighter disc over the left cheek (canonical x ≈ −5, y ≈ −4.5 cm).
   const hand: number[] = [], rnd = lcg(9);
   for (let y = 0; y < H; y++) {
@@ -359,16 +317,7 @@ Deno.test("compositeFrame(): a hand in front of the cheek stays in front (occlud
       for (let c = 0; c < 3; c++) src[i * 3 + c] = Math.min(255, SKIN[c]! + v);
     }
   }
-  // The render: the face (no hand), a little brighter, with the new (closed) jaw.
-  const rgba = new Uint8Array(W * H * 4);
-  const cov = paintFace(new Uint8Array(W * H * 3), W, H, driven, masker.allTriangles, SKIN, 0, 1);
-  for (let i = 0; i < W * H; i++) {
-    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = SKIN[c]! + 3;
-    rgba[i * 4 + 3] = cov[i] ? 255 : 0;
-  }
-  const { mask } = masker.mask(lm, driven, W, H);
-  assert.ok(hand.every((i) => mask[i]! > 128), "the hand lies inside the mask");
-  const frame = { passThrough: false, rgba, mask, trackedLandmarks: lm, drivenLandmarks: driven };
+  assert.ok(hand.every((i) => frame.mask[i]! > 128), "the hand lies inside the mask");
   const err = async (occluders: boolean) => {
     const an = new Analysis(masker, W, H, { temporalFill: false, occluders, seam: "mask" });
     an.add(src, frame);

@@ -195,6 +195,28 @@ export function rasterScalar(
   outside = 0,
 ): Float32Array {
   const out = new Float32Array(box.w * box.h).fill(outside);
+  forEachCoveredPixel(lm, tris, box, (i, f, u, v) => {
+    const va = values[tris[f]!]!, vb = values[tris[f + 1]!]!, vc = values[tris[f + 2]!]!;
+    out[i] = va + u * (vb - va) + v * (vc - va);
+  });
+  return out;
+}
+
+/**
+ * Visit every pixel of `box` whose centre a triangle of `tris` (`[F, 3]`) of `lm`
+ * (`[V, 2]` px) covers, with the barycentric coordinates of the centre:
+ * centre = a + u·(b − a) + v·(c − a) for the triangle's vertices a, b, c.
+ * `visit(i, f, u, v)`: `i` the pixel's index in `[box.h, box.w]`, `f` the offset of
+ * the triangle in `tris`. Triangles are visited in order (a pixel on a shared edge is
+ * visited for each: the last one wins where the caller writes); degenerate ones
+ * (|det| < 1e-9) are skipped. Serves `rasterScalar` and the stand-in warp.
+ */
+export function forEachCoveredPixel(
+  lm: Float32Array,
+  tris: Uint32Array,
+  box: { x: number; y: number; w: number; h: number },
+  visit: (i: number, f: number, u: number, v: number) => void,
+): void {
   for (let f = 0; f < tris.length; f += 3) {
     const ia = tris[f]!, ib = tris[f + 1]!, ic = tris[f + 2]!;
     const ax = lm[ia * 2]! - box.x, ay = lm[ia * 2 + 1]! - box.y;
@@ -206,18 +228,16 @@ export function rasterScalar(
     const x1 = Math.min(box.w - 1, Math.ceil(Math.max(ax, bx, cx) - 0.5));
     const y0 = Math.max(0, Math.floor(Math.min(ay, by, cy) - 0.5));
     const y1 = Math.min(box.h - 1, Math.ceil(Math.max(ay, by, cy) - 0.5));
-    const va = values[ia]!, vb = values[ib]!, vc = values[ic]!;
     for (let y = y0; y <= y1; y++) {
       for (let x = x0; x <= x1; x++) {
         const px = x + 0.5, py = y + 0.5;
         const u = ((px - ax) * (cy - ay) - (cx - ax) * (py - ay)) / det;
         const v = ((bx - ax) * (py - ay) - (px - ax) * (by - ay)) / det;
         if (u < -1e-9 || v < -1e-9 || u + v > 1 + 1e-9) continue;
-        out[y * box.w + x] = va + u * (vb - va) + v * (vc - va);
+        visit(y * box.w + x, f, u, v);
       }
     }
   }
-  return out;
 }
 
 /** A masker on the MediaPipe canonical mesh (loaded from the npm package). */

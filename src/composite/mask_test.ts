@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { syntheticLandmarks } from "./_testutil.ts";
-import { createLowerFaceMasker, distanceTransform, faceSizePx } from "./mask.ts";
+import {
+  createLowerFaceMasker,
+  distanceTransform,
+  faceSizePx,
+  forEachCoveredPixel,
+  rasterScalar,
+} from "./mask.ts";
 
 // MediaPipe indices: eye contours, brows, lips, chin.
 const EYES = [33, 7, 133, 159, 145, 263, 362, 386, 374, 246, 466];
@@ -72,4 +78,35 @@ Deno.test("distanceTransform() gives exact Euclidean distances", () => {
       assert.ok(Math.abs(d[y * w + x]! - Math.hypot(x - 4, y - 3)) < 1e-6);
     }
   }
+});
+
+Deno.test("forEachCoveredPixel() visits exactly the pixel centres inside the triangles, with their (u, v)", () => {
+  // A 6×6 px square from (3, 4) to (9, 10) in two triangles, seen through a box at (1, 2).
+  const lm = new Float32Array([3, 4, 9, 4, 9, 10, 3, 10]); // [4, 2] px
+  const tris = new Uint32Array([0, 1, 2, 0, 2, 3]); // [2, 3]
+  const box = { x: 1, y: 2, w: 12, h: 12 };
+  const visits = new Uint8Array(box.w * box.h);
+  forEachCoveredPixel(lm, tris, box, (i, f, u, v) => {
+    visits[i]!++;
+    // The barycentric point is the pixel centre (in image px).
+    const at = (k: number, d: number) => lm[tris[f + k]! * 2 + d]!;
+    const px = at(0, 0) + u * (at(1, 0) - at(0, 0)) + v * (at(2, 0) - at(0, 0));
+    const py = at(0, 1) + u * (at(1, 1) - at(0, 1)) + v * (at(2, 1) - at(0, 1));
+    assert.ok(Math.abs(px - (box.x + (i % box.w) + 0.5)) < 1e-9, `x of pixel ${i}: ${px}`);
+    assert.ok(Math.abs(py - (box.y + Math.floor(i / box.w) + 0.5)) < 1e-9, `y of pixel ${i}`);
+  });
+  for (let y = 0; y < box.h; y++) {
+    for (let x = 0; x < box.w; x++) {
+      const cx = box.x + x + 0.5, cy = box.y + y + 0.5;
+      const inside = cx > 3 && cx < 9 && cy > 4 && cy < 10;
+      // Centres on the shared diagonal (cx − 3 = cy − 4) belong to both triangles.
+      const want = inside ? (cx - 3 === cy - 4 ? 2 : 1) : 0;
+      assert.equal(visits[y * box.w + x], want, `pixel (${x}, ${y})`);
+    }
+  }
+  // rasterScalar() interpolates through it: a linear field is reproduced exactly.
+  const values = new Float32Array([3 + 2 * 4, 9 + 2 * 4, 9 + 2 * 10, 3 + 2 * 10]); // x + 2y
+  const field = rasterScalar(lm, tris, values, box, -1);
+  assert.ok(Math.abs(field[(5 - 2) * box.w + (4 - 1)]! - (4.5 + 2 * 5.5)) < 1e-4);
+  assert.equal(field[0], -1);
 });

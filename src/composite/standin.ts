@@ -9,6 +9,7 @@
  * @module
  */
 import { MESH_VERTEX_COUNT } from "../track/canonical_mesh.ts";
+import { forEachCoveredPixel } from "./mask.ts";
 
 /**
  * Driven landmarks `[468, 2]` px: the tracked ones with the jaw lowered by
@@ -51,41 +52,25 @@ export function warpFaceRgba(
   tris: Uint32Array,
 ): Uint8Array {
   const out = new Uint8Array(W * H * 4);
-  for (let f = 0; f < tris.length; f += 3) {
+  forEachCoveredPixel(to, tris, { x: 0, y: 0, w: W, h: H }, (i, f, u, v) => {
     const ia = tris[f]!, ib = tris[f + 1]!, ic = tris[f + 2]!;
-    const ax = to[ia * 2]!, ay = to[ia * 2 + 1]!, bx = to[ib * 2]!, by = to[ib * 2 + 1]!;
-    const cx = to[ic * 2]!, cy = to[ic * 2 + 1]!;
-    const det = (bx - ax) * (cy - ay) - (cx - ax) * (by - ay);
-    if (Math.abs(det) < 1e-9) continue;
-    const x0 = Math.max(0, Math.floor(Math.min(ax, bx, cx) - 0.5));
-    const x1 = Math.min(W - 1, Math.ceil(Math.max(ax, bx, cx) - 0.5));
-    const y0 = Math.max(0, Math.floor(Math.min(ay, by, cy) - 0.5));
-    const y1 = Math.min(H - 1, Math.ceil(Math.max(ay, by, cy) - 0.5));
-    for (let y = y0; y <= y1; y++) {
-      for (let x = x0; x <= x1; x++) {
-        const px = x + 0.5, py = y + 0.5;
-        const u = ((px - ax) * (cy - ay) - (cx - ax) * (py - ay)) / det;
-        const v = ((bx - ax) * (py - ay) - (px - ax) * (by - ay)) / det;
-        if (u < -1e-9 || v < -1e-9 || u + v > 1 + 1e-9) continue;
-        const sx = from[ia * 2]! + u * (from[ib * 2]! - from[ia * 2]!) +
-          v * (from[ic * 2]! - from[ia * 2]!) - 0.5;
-        const sy = from[ia * 2 + 1]! + u * (from[ib * 2 + 1]! - from[ia * 2 + 1]!) +
-          v * (from[ic * 2 + 1]! - from[ia * 2 + 1]!) - 0.5;
-        const X0 = Math.max(0, Math.min(W - 1, Math.floor(sx))),
-          Y0 = Math.max(0, Math.min(H - 1, Math.floor(sy)));
-        const X1 = Math.min(W - 1, X0 + 1), Y1 = Math.min(H - 1, Y0 + 1);
-        const fx = Math.max(0, Math.min(1, sx - X0)), fy = Math.max(0, Math.min(1, sy - Y0));
-        const o = (y * W + x) * 4;
-        for (let c = 0; c < 3; c++) {
-          const v00 = src[(Y0 * W + X0) * 3 + c]!, v10 = src[(Y0 * W + X1) * 3 + c]!;
-          const v01 = src[(Y1 * W + X0) * 3 + c]!, v11 = src[(Y1 * W + X1) * 3 + c]!;
-          out[o + c] = Math.round(
-            (v00 * (1 - fx) + v10 * fx) * (1 - fy) + (v01 * (1 - fx) + v11 * fx) * fy,
-          );
-        }
-        out[o + 3] = 255;
-      }
+    const sx = from[ia * 2]! + u * (from[ib * 2]! - from[ia * 2]!) +
+      v * (from[ic * 2]! - from[ia * 2]!) - 0.5;
+    const sy = from[ia * 2 + 1]! + u * (from[ib * 2 + 1]! - from[ia * 2 + 1]!) +
+      v * (from[ic * 2 + 1]! - from[ia * 2 + 1]!) - 0.5;
+    const X0 = Math.max(0, Math.min(W - 1, Math.floor(sx))),
+      Y0 = Math.max(0, Math.min(H - 1, Math.floor(sy)));
+    const X1 = Math.min(W - 1, X0 + 1), Y1 = Math.min(H - 1, Y0 + 1);
+    const fx = Math.max(0, Math.min(1, sx - X0)), fy = Math.max(0, Math.min(1, sy - Y0));
+    const o = i * 4;
+    for (let c = 0; c < 3; c++) {
+      const v00 = src[(Y0 * W + X0) * 3 + c]!, v10 = src[(Y0 * W + X1) * 3 + c]!;
+      const v01 = src[(Y1 * W + X0) * 3 + c]!, v11 = src[(Y1 * W + X1) * 3 + c]!;
+      out[o + c] = Math.round(
+        (v00 * (1 - fx) + v10 * fx) * (1 - fy) + (v01 * (1 - fx) + v11 * fx) * fy,
+      );
     }
-  }
+    out[o + 3] = 255;
+  });
   return out;
 }

@@ -20,7 +20,13 @@
  * @module
  */
 import type { DeviceColors, SplatBackend } from "../splat/types.ts";
-import { type GpuContext, gpuContextOf, PipelineCache, readShaderFile } from "../splat/mod.ts";
+import {
+  type DispatchGrid,
+  type GpuContext,
+  gpuContextOf,
+  PipelineCache,
+  readShaderFile,
+} from "../splat/mod.ts";
 import {
   activationStride,
   GRAD_CHUNK,
@@ -186,13 +192,7 @@ export class WebGpuColorMlp implements ColorMlp {
     return this.#pipelines.compileAll(ENTRIES);
   }
 
-  #dispatch(
-    file: Shader,
-    entry: string,
-    bindings: Record<number, GPUBuffer | GPUBufferBinding>,
-    x: number,
-    y = 1,
-  ): void {
+  #dispatch(file: Shader, entry: string, ...[bindings, x, y = 1]: DispatchGrid): void {
     if (x === 0 || y === 0) return;
     if (x > MAX_GROUPS || y > MAX_GROUPS) {
       throw new RangeError(`Too many work items for one colour-MLP dispatch (${x}×${y} groups)`);

@@ -24,6 +24,16 @@ export class WebGpuDeviceLostError extends Error {
   }
 }
 
+/**
+ * What one dispatch binds and launches: binding number (group 0) → buffer, and the
+ * grid of x × y workgroups (y defaults to 1). Shared by every dispatch helper.
+ */
+export type DispatchGrid = [
+  bindings: Record<number, GPUBufferBinding | GPUBuffer>,
+  x: number,
+  y?: number,
+];
+
 const SHADER_FILES = [
   "common.wgsl",
   "raster_common.wgsl",
@@ -436,27 +446,15 @@ export class GpuContext implements Disposable {
    * Records a dispatch of `file:entry`. `bindings` maps binding numbers to
    * buffers; pass exactly the bindings the entry point uses (layouts are "auto").
    */
-  dispatch(
-    file: ShaderFile,
-    entry: string,
-    bindings: Record<number, GPUBufferBinding | GPUBuffer>,
-    x: number,
-    y = 1,
-  ): void {
-    this.run(this.pipeline(file, entry), `${file}:${entry}`, bindings, x, y);
+  dispatch(file: ShaderFile, entry: string, ...grid: DispatchGrid): void {
+    this.run(this.pipeline(file, entry), `${file}:${entry}`, ...grid);
   }
 
   /**
    * Records a dispatch of `pipeline` (x × y workgroups) on the current encoder;
    * `bindings` maps binding numbers of group 0 to buffers.
    */
-  run(
-    pipeline: GPUComputePipeline,
-    label: string,
-    bindings: Record<number, GPUBufferBinding | GPUBuffer>,
-    x: number,
-    y = 1,
-  ): void {
+  run(pipeline: GPUComputePipeline, label: string, ...[bindings, x, y = 1]: DispatchGrid): void {
     if (x === 0 || y === 0) return;
     const bg = this.device.createBindGroup({
       label,

@@ -73,7 +73,7 @@ export { ALPHA_MAX, ALPHA_MIN, SH_C0, shCoeffCount, T_MIN, TILE_SIZE } from "./_
 /** The host photometric loss (L1 + D-SSIM, masked); its `ssim` is the eval metric of the head. */
 export { type LossResult, photometricLoss } from "./_loss.ts";
 
-export type { GpuContext } from "./_webgpu_context.ts";
+export type { DispatchGrid, GpuContext } from "./_webgpu_context.ts";
 /** WebGPU plumbing for code that runs its own passes on the splatter's device (the colour MLP). */
 export { PipelineCache, readShaderFile } from "./_webgpu_context.ts";
 export { defineStruct, packStruct, type StructDef, structWgsl } from "./_layout.ts";

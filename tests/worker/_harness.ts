@@ -366,3 +366,37 @@ export function dumpLogs(s: QueueSetup): string {
     ...s.workers.map((p, i) => part(`worker ${i}`, p)),
   ].join("\n");
 }
+
+/** The clips' file names (`clip_00.mp4`, …). */
+export const clipNames = (s: QueueSetup): string[] => s.clips.map((c) => c.split("/").pop()!);
+
+/** The submitter's `summary` line. */
+export const summaryOf = (p: DubProcess): LogLine =>
+  p.lines.find((l) => l.type === "summary") as LogLine;
+
+/** Where the queue workflow writes a clip's output. */
+export const outPath = (s: QueueSetup, clip: string): string =>
+  join(s.dir, "out", `${clip.replace(/\.mp4$/, "")}_dubbed.mp4`);
+
+/** A worker's line: its run of a job started step `step`. */
+export const stepStarted = (step: string) => (l: LogLine): boolean =>
+  l.type === "worker_event" && (l.event as LogLine).type === "step_start" &&
+  (l.event as LogLine).step === step;
+
+/**
+ * The first of the setup's workers to log a line matching `pred` (polled every
+ * `pollMs`), or undefined after `timeoutMs`.
+ */
+export async function workerWhere(
+  s: QueueSetup,
+  pred: (l: LogLine) => boolean,
+  timeoutMs = 120_000,
+  pollMs = 10,
+): Promise<DubProcess | undefined> {
+  const t0 = Date.now();
+  for (;;) {
+    const w = s.workers.find((w) => w.lines.some(pred));
+    if (w || Date.now() - t0 >= timeoutMs) return w;
+    await sleep(pollMs);
+  }
+}

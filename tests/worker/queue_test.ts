@@ -15,17 +15,20 @@ import { QUEUE_NAME } from "../../src/worker/job.ts";
 import { closeRedis, connectRedis } from "../../src/worker/redis.ts";
 import {
   addWorker,
+  clipNames,
   completions,
   DubProcess,
   dumpLogs,
-  type LogLine,
+  outPath,
   type QueueSetup,
   redisMissing,
   setupQueue,
-  sleep,
+  stepStarted,
   submit,
+  summaryOf,
   teardownQueue,
   type WorkerOpts,
+  workerWhere,
 } from "./_harness.ts";
 
 const missing = await redisMissing();
@@ -48,12 +51,8 @@ const setup = (n: number, w: number, opts: { password?: string; worker?: WorkerO
 const teardown = (s: Setup) => teardownQueue(s);
 
 const once = (names: string[]) => Object.fromEntries(names.map((n) => [n, 1]));
-const clipNames = (s: Setup) => s.clips.map((c) => c.split("/").pop()!);
-const summaryOf = (p: DubProcess) => p.lines.find((l) => l.type === "summary") as LogLine;
 /** Why a scenario went wrong: every line of its submitters and workers. */
 const why = (s: Setup) => dumpLogs(s);
-const outPath = (s: Setup, clip: string) =>
-  join(s.dir, "out", `${clip.replace(/\.mp4$/, "")}_dubbed.mp4`);
 
 /** Every cache entry verifies (manifest, sizes and sha256 of all its files). */
 async function assertCacheIntact(cacheDir: string): Promise<number> {
@@ -145,17 +144,7 @@ queueTest(
 
       const sub = submit(s);
       // Kill whichever worker starts encoding (its step is writing into the cache).
-      let victim: DubProcess | undefined;
-      const t0 = Date.now();
-      while (!victim && Date.now() - t0 < 120_000) {
-        victim = s.workers.find((w) =>
-          w.lines.some((l) =>
-            l.type === "worker_event" && (l.event as LogLine).type === "step_start" &&
-            (l.event as LogLine).step === "enc"
-          )
-        );
-        await sleep(10);
-      }
+      const victim = await workerWhere(s, stepStarted("enc"));
       assert.ok(victim, "no worker started the clip");
       victim.kill("SIGKILL");
       assert.equal(await sub.done(), 0, why(s));
@@ -279,12 +268,7 @@ queueTest(
       const clip = clipNames(s)[0]!;
       const report = join(s.dir, "report.json");
       const sub = submit(s, ["--report", report]);
-      let first: DubProcess | undefined;
-      const t0 = Date.now();
-      while (!first && Date.now() - t0 < 120_000) {
-        first = s.workers.find((w) => w.lines.some((l) => l.type === "job_start"));
-        await sleep(5);
-      }
+      const first = await workerWhere(s, (l) => l.type === "job_start", 120_000, 5);
       assert.ok(first, "no worker started the clip");
       first.kill("SIGSTOP");
       const other = s.workers.find((w) => w !== first)!;
