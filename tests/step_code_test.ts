@@ -9,6 +9,8 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import { openMedia } from "../src/media/mod.ts";
+import { clipJobId } from "../src/worker/job.ts";
+import { clipJobs } from "../src/workflow/jobs.ts";
 import { STAGES } from "../src/stages/mod.ts";
 import { hashModuleTree } from "../src/workflow/code_hash.ts";
 import { parseWorkflow } from "../src/workflow/load.ts";
@@ -157,5 +159,35 @@ Deno.test("a change to the mouth map re-keys head.render and speaker.adapt, not 
       [script]: (await Deno.readTextFile(join(REPO, "src", script))) + "\n// changed\n",
     });
     assert.deepEqual(other, base);
+  });
+});
+
+Deno.test("clipJobId(): a batch re-submitted after a stage's code changed is a new queue job; the same code elsewhere is the same job", async () => {
+  await withTempDir(async (dir) => {
+    const text = `version: 1\nsteps:\n  - id: e\n    uses: test.echo\n    with: { text: hi }\n`;
+    const idWith = async (module: string) => {
+      const stage = defineStage({
+        type: "test.echo",
+        version: 1,
+        module,
+        description: "Upper-cases a text",
+        params: z.strictObject({ text: z.string() }),
+        fileParams: [],
+        outputs: { text: { kind: "value", description: "the text, upper-cased" } },
+        run: (_ctx, p) => Promise.resolve({ values: { text: p.text.toUpperCase() } }),
+      });
+      const wf = parseWorkflow(join(dir, "wf.yaml"), text, {
+        registry: stageRegistry([stage]),
+        sets: [],
+      });
+      const [clip] = await clipJobs(wf);
+      return await clipJobId(wf, text, [], clip!);
+    };
+    const a = await idWith(await writeSources(join(dir, "a")));
+    assert.equal(await idWith(await writeSources(join(dir, "b"))), a);
+    const edited = await writeSources(join(dir, "d"), {
+      "lib/shout.ts": `export const shout = (s: string) => s.toLowerCase();\n`,
+    });
+    assert.notEqual(await idWith(edited), a);
   });
 });
