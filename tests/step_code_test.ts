@@ -45,33 +45,41 @@ async function writeSources(dir: string, edits: Record<string, string> = {}): Pr
   return pathToFileURL(join(dir, "stages", "echo.ts")).href;
 }
 
+/** The one-step workflow of these tests. */
+const ECHO_WF = `version: 1\nsteps:\n  - id: e\n    uses: test.echo\n    with: { text: hi }\n`;
+
+/**
+ * A one-step workflow (`dir/wf.yaml`) over the step type `test.echo`, whose code is
+ * said to be `module` (a file written by the test); `onRun` is called per run.
+ */
+function echoWorkflow(dir: string, module: string, onRun = () => {}) {
+  const echo = defineStage({
+    type: "test.echo",
+    version: 1,
+    module,
+    description: "Upper-cases a text (its module is a file written by the test)",
+    params: z.strictObject({ text: z.string() }),
+    fileParams: [],
+    outputs: { text: { kind: "value", description: "the text, upper-cased" } },
+    run(_ctx, p) {
+      onRun();
+      return Promise.resolve({ values: { text: p.text.toUpperCase() } });
+    },
+  });
+  return parseWorkflow(join(dir, "wf.yaml"), ECHO_WF, {
+    registry: stageRegistry([echo]),
+    sets: [],
+  });
+}
+
 mediaTest(
   "runWorkflow(): a changed helper of a stage re-runs its step; unchanged code elsewhere and an unrelated file stay cached",
   async () => {
     await using media = await openMedia();
     await withTempDir(async (dir) => {
       let runs = 0;
-      const stageAt = (module: string) =>
-        defineStage({
-          type: "test.echo",
-          version: 1,
-          module,
-          description: "Upper-cases a text (its module is a file written by the test)",
-          params: z.strictObject({ text: z.string() }),
-          fileParams: [],
-          outputs: { text: { kind: "value", description: "the text, upper-cased" } },
-          run(_ctx, p) {
-            runs++;
-            return Promise.resolve({ values: { text: p.text.toUpperCase() } });
-          },
-        });
-      const text = `version: 1\nsteps:\n  - id: e\n    uses: test.echo\n    with: { text: hi }\n`;
       const cacheDir = join(dir, "cache");
-      const parse = (module: string) =>
-        parseWorkflow(join(dir, "wf.yaml"), text, {
-          registry: stageRegistry([stageAt(module)]),
-          sets: [],
-        });
+      const parse = (module: string) => echoWorkflow(dir, module, () => runs++);
       const run = async (module: string) => {
         const events: RunEvent[] = [];
         const report = await runWorkflow(parse(module), {
@@ -164,24 +172,10 @@ Deno.test("a change to the mouth map re-keys head.render and speaker.adapt, not 
 
 Deno.test("clipJobId(): a batch re-submitted after a stage's code changed is a new queue job; the same code elsewhere is the same job", async () => {
   await withTempDir(async (dir) => {
-    const text = `version: 1\nsteps:\n  - id: e\n    uses: test.echo\n    with: { text: hi }\n`;
     const idWith = async (module: string) => {
-      const stage = defineStage({
-        type: "test.echo",
-        version: 1,
-        module,
-        description: "Upper-cases a text",
-        params: z.strictObject({ text: z.string() }),
-        fileParams: [],
-        outputs: { text: { kind: "value", description: "the text, upper-cased" } },
-        run: (_ctx, p) => Promise.resolve({ values: { text: p.text.toUpperCase() } }),
-      });
-      const wf = parseWorkflow(join(dir, "wf.yaml"), text, {
-        registry: stageRegistry([stage]),
-        sets: [],
-      });
+      const wf = echoWorkflow(dir, module);
       const [clip] = await clipJobs(wf);
-      return await clipJobId(wf, text, [], clip!);
+      return await clipJobId(wf, ECHO_WF, [], clip!);
     };
     const a = await idWith(await writeSources(join(dir, "a")));
     assert.equal(await idWith(await writeSources(join(dir, "b"))), a);
