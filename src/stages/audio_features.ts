@@ -12,6 +12,7 @@ import { defineStage } from "../workflow/stage.ts";
 export default defineStage({
   type: "audio.features",
   version: 2,
+  module: import.meta.url,
   description:
     "Log-mel features (16 kHz, 25 ms / 10 ms, 80 mels) and Silero voice activity of a dialogue track",
   params: z.strictObject({

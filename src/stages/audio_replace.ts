@@ -43,6 +43,7 @@ export function fitAudio(
 export default defineStage({
   type: "audio.replace",
   version: 1,
+  module: import.meta.url,
   description: "Put the translated dialogue into the footage (video stream copied untouched)",
   params: z.strictObject({
     video: z.string().describe("the footage"),

@@ -61,6 +61,7 @@ export async function* lockstep(
 export default defineStage({
   type: "body.inpaint",
   version: 9,
+  module: import.meta.url,
   description:
     "Composite the rendered head into the footage: fill, colour/grain match, multi-band blend",
   params: z.strictObject({

@@ -16,6 +16,7 @@ const box = z.tuple([z.number(), z.number(), z.number().positive(), z.number().p
 export default defineStage({
   type: "face.track",
   version: 3, // 3: sub-pixel landmarks (TRACKER_REVISION 2)
+  module: import.meta.url,
   description:
     "Track the speaker's 3D face mesh, head pose, expression, blinks and articulation per frame",
   params: z.strictObject({

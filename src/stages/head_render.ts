@@ -35,6 +35,7 @@ import { defineStage, type StageContext } from "../workflow/stage.ts";
 export default defineStage({
   type: "head.render",
   version: 3, // 2: smooth_pose; 3: the mouth map honours driven bilabial closures
+  module: import.meta.url,
   description:
     "Render the speaker's head driven by a new articulation track over every footage frame (RGBA + change mask + preview)",
   params: z.strictObject({

@@ -25,6 +25,7 @@ import { reportArticulation } from "../report/articulation.ts";
 export default defineStage({
   type: "lipsync.expression",
   version: 3,
+  module: import.meta.url,
   description:
     "Articulation track at the video frame rate from speech features (learned prior or baseline)",
   params: z.strictObject({

@@ -5,6 +5,7 @@ import { defineStage } from "../workflow/stage.ts";
 export default defineStage({
   type: "media.probe",
   version: 2,
+  module: import.meta.url,
   description:
     "Probe a media file: video size, fps, frame count, duration, rotation, audio streams",
   params: z.strictObject({

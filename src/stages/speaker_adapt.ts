@@ -17,6 +17,7 @@ const POSE_REFINE = { lrRot: 1e-3, lrTrans: 5e-3, from: 200 };
 export default defineStage({
   type: "speaker.adapt",
   version: 3, // 3: the silhouette objective (src/head/silhouette.ts)
+  module: import.meta.url,
   description: "Adapt the speaker's Gaussian head (and mouth map) to their footage and face track",
   params: z.strictObject({
     video: z.string().describe("the footage that was tracked"),

@@ -113,6 +113,7 @@ const psnr = (s: number, n: number) =>
 export default defineStage({
   type: "video.compare",
   version: 1,
+  module: import.meta.url,
   description:
     "Compare a dubbed video with the original footage: pictures (original | dubbed | difference, mouth strips) and PSNR outside/inside the lower face",
   params: z.strictObject({

@@ -11,6 +11,7 @@ import { defineStage } from "../workflow/stage.ts";
 export default defineStage({
   type: "video.encode",
   version: 2,
+  module: import.meta.url,
   description: "Encode frames to H.264 (original size and fps) and mux an audio track",
   params: z.strictObject({
     video: z.string().describe("video whose frames are encoded"),

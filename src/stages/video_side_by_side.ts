@@ -27,6 +27,7 @@ export function sideBySideFrame(
 export default defineStage({
   type: "video.side_by_side",
   version: 1,
+  module: import.meta.url,
   description: "Two same-size videos side by side (left | right) in one mp4",
   params: z.strictObject({
     left: z.string().describe("left video (e.g. the original)"),

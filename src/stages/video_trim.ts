@@ -12,6 +12,7 @@ import { defineStage } from "../workflow/stage.ts";
 export default defineStage({
   type: "video.trim",
   version: 1,
+  module: import.meta.url,
   description: "Cut a segment of a video into a lossless FFV1 .mkv (exact decoded frames)",
   params: z.strictObject({
     video: z.string().describe("the footage"),

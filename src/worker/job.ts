@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { hashFile, hashJson } from "../workflow/cache.ts";
+import { stageCodeHash } from "../workflow/code_hash.ts";
 import type { LoadedWorkflow } from "../workflow/load.ts";
 import type { ClipJob, ClipRecord } from "../workflow/run.ts";
 
@@ -59,7 +60,9 @@ export function fileInputs(wf: LoadedWorkflow): string[] {
 /**
  * The job id of a clip: sha256 over the workflow text and overrides, the clip's
  * name and stem, its input values with file inputs replaced by their content
- * hashes, and `force` (a forced run is a new job every time via `nonce`).
+ * hashes, the code of the step types it uses (as in their cache keys: a batch
+ * re-submitted after `dub` changed is new work, not the old jobs' results), and
+ * `force` (a forced run is a new job every time via `nonce`).
  */
 export async function clipJobId(
   wf: LoadedWorkflow,
@@ -81,8 +84,14 @@ export async function clipJobId(
       };
     } else inputs[k] = v;
   }
+  const code: Record<string, string | null> = {};
+  for (const step of wf.file.steps) {
+    const module = wf.registry.find(step.uses)?.module;
+    code[step.uses] = module ? (await stageCodeHash(module))?.hash ?? null : null;
+  }
   return hashJson({
     v: JOB_DATA_VERSION,
+    code,
     path: wf.path,
     text: hashJson(text),
     sets,

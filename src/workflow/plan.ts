@@ -65,7 +65,7 @@ export async function planWorkflow(
           steps.push({
             ...base,
             status: "cached",
-            reason: "inputs, parameters and version unchanged",
+            reason: "inputs, parameters, version and code unchanged",
             key: rs.key,
           });
         } else {

@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import type { z } from "zod";
 import { DubError } from "../errors.ts";
 import { hashFile, hashJson } from "./cache.ts";
+import { stageCodeHash } from "./code_hash.ts";
 import { fileKind } from "./guard.ts";
 import type { LoadedWorkflow } from "./load.ts";
 import { findRefs, interpolate, mapStrings, type Ref, refText, walkStrings } from "./refs.ts";
@@ -49,8 +50,12 @@ export interface ResolvedStep extends StepJob {
   uses: string;
   /** Names of the step type's file parameters. */
   fileParams: readonly string[];
-  /** Key components, for explaining why a step re-runs. */
-  components: { type: string; version: number; params: Record<string, string> };
+  /**
+   * Key components, for explaining why a step re-runs. `code`: the hash of the step
+   * type's module and its local imports (`code_hash.ts`); absent where the sources
+   * cannot be read, and the version alone stands for the code.
+   */
+  components: { type: string; version: number; code?: string; params: Record<string, string> };
 }
 
 /** Upstream results by step id (file output paths and values). */
@@ -166,7 +171,13 @@ export async function resolveStep(
     if (!fileHashes.has(hash)) models.push(hash);
   }
   if (models.length) paramHashes["models"] = hashJson(models.sort());
-  const components = { type: stage.type, version: stage.version, params: paramHashes };
+  const code = stage.module ? await stageCodeHash(stage.module) : null;
+  const components = {
+    type: stage.type,
+    version: stage.version,
+    ...(code ? { code: code.hash } : {}),
+    params: paramHashes,
+  };
   return {
     id: step.id,
     uses: step.uses,
@@ -197,6 +208,9 @@ export function explainChange(
   }
   if (prev.version !== cur.components.version) {
     return `step version changed (${prev.version} → ${cur.components.version})`;
+  }
+  if (prev.code !== cur.components.code) {
+    return `the code of "${cur.type}" changed (its module or a local file it imports)`;
   }
   const changed = [...new Set([...Object.keys(prev.params), ...Object.keys(cur.components.params)])]
     .filter((k) => prev.params[k] !== cur.components.params[k]);

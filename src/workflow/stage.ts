@@ -146,6 +146,14 @@ export interface StageDef<S extends z.ZodObject = z.ZodObject> {
   readonly type: string;
   /** Bump when outputs change for the same inputs; part of the cache key. */
   readonly version: number;
+  /**
+   * The URL of the file that defines the step type: `import.meta.url`. When it is a
+   * readable `file:` URL, a hash of that file and the local files it imports
+   * (transitively, `code_hash.ts`) is part of the cache key too, so a changed
+   * implementation re-runs the step without a `version` bump. Without it (or where
+   * the sources cannot be read) the version alone stands for the code.
+   */
+  readonly module?: string;
   /** One line for `dub steps`. */
   readonly description: string;
   /** Schema of the `with:` parameters: the single source of truth. */

@@ -144,6 +144,19 @@ export interface AlignResult {
 /** Pocketsphinx frame i covers samples 160 i … 160 i + 410 (centre ≈ 12.8 ms after ours at 160 i). */
 const SPHINX_FRAME_OFFSET_S = 0.008;
 
+/**
+ * Options of `alignPhones`. The defaults are what every training shard uses
+ * (beams 1e-80/1e-80/1e-60, pocketsphinx's own `-remove_silence yes`).
+ */
+export interface AlignOptions {
+  /**
+   * `pocketsphinx_batch` arguments that replace or add to the defaults, e.g.
+   * `{ "-beam": "1e-200" }` (pocketsphinx rejects a repeated argument, so they
+   * are merged by name).
+   */
+  sphinxArgs?: Readonly<Record<string, string>>;
+}
+
 let haveSphinxCache: boolean | undefined;
 /** True when `pocketsphinx_batch` and the en-us model are installed. */
 export async function haveSphinx(): Promise<boolean> {
@@ -175,7 +188,10 @@ function toS16(x: Float32Array): Uint8Array {
  * Align a batch of utterances with one `pocketsphinx_batch` run. Throws a clear
  * error naming the Debian packages when pocketsphinx is missing.
  */
-export async function alignPhones(reqs: readonly AlignRequest[]): Promise<AlignResult[]> {
+export async function alignPhones(
+  reqs: readonly AlignRequest[],
+  opts: AlignOptions = {},
+): Promise<AlignResult[]> {
   if (!(await haveSphinx())) {
     throw new Error(
       "Phone alignment needs pocketsphinx_batch and the en-us model: " +
@@ -216,37 +232,25 @@ export async function alignPhones(reqs: readonly AlignRequest[]): Promise<AlignR
     if (ctl.length) {
       await Deno.writeTextFile(join(dir, "ctl"), ctl.join("\n") + "\n");
       await Deno.writeTextFile(join(dir, "fsgctl"), fsgCtl.join("\n") + "\n");
+      const args: Record<string, string> = {
+        "-adcin": "yes",
+        "-cepdir": dir,
+        "-cepext": ".raw",
+        "-ctl": join(dir, "ctl"),
+        "-hmm": SPHINX_HMM,
+        "-dict": join(dir, "phones.dict"),
+        "-fsgctl": join(dir, "fsgctl"),
+        "-fsgusefiller": "yes",
+        "-bestpath": "no",
+        "-hypseg": join(dir, "seg"),
+        "-beam": "1e-80",
+        "-pbeam": "1e-80",
+        "-wbeam": "1e-60",
+        "-logfn": join(dir, "log"),
+        ...opts.sphinxArgs,
+      };
       const out = await new Deno.Command("pocketsphinx_batch", {
-        args: [
-          "-adcin",
-          "yes",
-          "-cepdir",
-          dir,
-          "-cepext",
-          ".raw",
-          "-ctl",
-          join(dir, "ctl"),
-          "-hmm",
-          SPHINX_HMM,
-          "-dict",
-          join(dir, "phones.dict"),
-          "-fsgctl",
-          join(dir, "fsgctl"),
-          "-fsgusefiller",
-          "yes",
-          "-bestpath",
-          "no",
-          "-hypseg",
-          join(dir, "seg"),
-          "-beam",
-          "1e-80",
-          "-pbeam",
-          "1e-80",
-          "-wbeam",
-          "1e-60",
-          "-logfn",
-          join(dir, "log"),
-        ], // deno-fmt-ignore
+        args: Object.entries(args).flat(),
         stdout: "null",
         stderr: "null",
       }).output();
