@@ -204,7 +204,7 @@ Deno.test("importOnnx() reads back exactly the weights exportOnnx() wrote", asyn
   assert.throws(() => importOnnx(new Uint8Array([8, 1]), "junk.onnx"), /junk\.onnx/);
 });
 
-for (const file of ["audio_prior.onnx", "audio_prior_synth.onnx", "audio_prior_real.onnx"]) {
+for (const file of ["audio_prior.onnx", "audio_prior_synth.onnx"]) {
   Deno.test(`shipped models/${file} follows the contract: any T, channel ranges, no delay`, async () => {
     const { ARTICULATION_CHANNELS } = await import("../../articulation/mod.ts");
     const path = join(new URL("../../../models/", import.meta.url).pathname, file);

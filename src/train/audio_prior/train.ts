@@ -4,7 +4,8 @@
  * copies (`codec.ts`), then train the prior with TF.js on the wasm backend on
  * a mix of real and synthetic clips, export it to ONNX, check onnxruntime-node
  * against TF.js (max |Δ| < 1e-4) and write the model (`--out`) plus a training
- * record (`models/audio_prior.train.json` when writing the shipped file).
+ * record (`<out>.train.json`). The shipped `models/audio_prior.onnx` is this
+ * fine-tune mixed with the synthetic-only prior by `interpolate.ts` (see the card).
  *
  * By default it fine-tunes the synthetic-only model `models/audio_prior_synth.onnx`
  * (the shipped prior, sha256 pinned below); `--init none` trains from scratch
@@ -30,13 +31,16 @@
  * and baked into the closure logit's bias, so the exported model keeps the
  * contract ("closed" ≥ 0.5).
  *
- * Options: --seed 1, --steps 450, --batch 12, --frames 256, --utterances 900,
+ * Options: --seed 1, --steps 2000, --batch 12, --frames 256, --utterances 900,
  * --lr 0.0007, --init models/audio_prior_synth.onnx, --real-share 0.6,
  * --sources all (comma-separated shard name prefixes, e.g. "asterisk,fillets"),
  * --codec yes, --closure-bce 0.25, --silence-weight 2, --val-share 0.08,
  * --calibrate yes, --closure-loss 0 (weight of the older closure hinge; 0.5 was
  * tried, see the card), --ckpt-every 25, --prepare-eval yes (also fetch + align
- * the held-out shards that eval:audio-prior uses), --out models/audio_prior.onnx.
+ * the held-out shards that eval:audio-prior uses), --spectral 0.5 and --breaths 0.3
+ * (augmentation probabilities, `dataset.ts`), --drop-untranscribed yes and
+ * --teacher-min-r 0.3 (cleaning of the real clips, `clean.ts`), --closure-operating-point
+ * f1, --hidden/--dilations (only with --init none), --out .cache/audio_prior/audio_prior_ft.onnx.
  *
  * This is a script (it prints progress), not library code.
  *
@@ -85,7 +89,7 @@ const SYNTH_INIT_SHA256 = "0ae75fff607e2c72d448ff086ba9edfc8ddedd66b085b055133ff
 const { values: args } = parseArgs({
   options: {
     seed: { type: "string", default: "1" },
-    steps: { type: "string", default: "450" },
+    steps: { type: "string", default: "2000" },
     batch: { type: "string", default: "12" },
     frames: { type: "string", default: "256" },
     utterances: { type: "string", default: "900" },
@@ -107,9 +111,9 @@ const { values: args } = parseArgs({
     /** Share of each real shard's clips kept out of training to calibrate the closure threshold. */
     "val-share": { type: "string", default: "0.08" },
     /** Probability of each spectral perturbation (VTLP warp, random EQ) per clip; 0 = off. */
-    spectral: { type: "string", default: "0" },
+    spectral: { type: "string", default: "0.5" },
     /** Probability of synthetic breaths in a clip's pauses; 0 = off. */
-    breaths: { type: "string", default: "0" },
+    breaths: { type: "string", default: "0.3" },
     /** Hidden width of a net trained from scratch (`--init none`). */
     hidden: { type: "string", default: String(DEFAULT_CONFIG.hidden) },
     /** Dilations of the k=5 conv layers of a net trained from scratch, comma-separated. */
@@ -121,14 +125,14 @@ const { values: args } = parseArgs({
      * "yes": drop real clips with untranscribed voiced speech outside their
      * alignment (`breath.ts`), whose "rest" targets are wrong.
      */
-    "drop-untranscribed": { type: "string", default: "no" },
+    "drop-untranscribed": { type: "string", default: "yes" },
     /**
      * Drop real training clips whose aligned reference does not follow the
      * audio: Pearson r of jaw_open + lip_aperture between the synthetic-only
      * prior's prediction and the clip's targets below this (0 = keep all).
      * Misaligned or mistranscribed clips score ≈ 0; typical clean ones ≈ 0.7.
      */
-    "teacher-min-r": { type: "string", default: "0" },
+    "teacher-min-r": { type: "string", default: "0.3" },
     /**
      * Closure threshold rule on the validation clips: "f1" (best event F1) or a
      * recall to reach, e.g. "0.8" (the highest threshold with that recall).
@@ -637,9 +641,7 @@ const ref = net.apply(tf.tensor3d(check.mel, [1, check.frames, nMels])).dataSync
     sha256: sha256(onnxBytes),
     lossLog: log,
   };
-  const recordPath = args.out.endsWith("audio_prior.onnx")
-    ? join(dirname(args.out), "audio_prior.train.json")
-    : args.out.replace(/\.onnx$/, "") + ".train.json";
+  const recordPath = args.out.replace(/\.onnx$/, "") + ".train.json";
   await writeFileAtomic(recordPath, JSON.stringify(record, null, 1) + "\n");
 }
 await Deno.rename(tmp, args.out);
