@@ -155,6 +155,30 @@ export interface AlignOptions {
    * are merged by name).
    */
   sphinxArgs?: Readonly<Record<string, string>>;
+  /**
+   * Align only up to 0.2 s after the last 10 ms frame whose RMS is within this
+   * many dB of the clip's loudest (reverberant recordings: without
+   * pocketsphinx's VAD the last phones otherwise stretch into the decaying
+   * tail). `speechShare` is then relative to the trimmed clip.
+   */
+  trimTailDb?: number;
+}
+
+/** `x` `[N]` cut 0.2 s after its last 10 ms frame within `db` of the loudest frame. */
+export function trimTail(x: Float32Array, db: number): Float32Array {
+  const hop = 160;
+  const rms = new Float64Array(Math.max(1, Math.floor(x.length / hop)));
+  for (let f = 0; f < rms.length; f++) {
+    let e = 0;
+    for (let i = f * hop; i < Math.min(x.length, (f + 2) * hop); i++) e += x[i]! * x[i]!;
+    rms[f] = Math.sqrt(e / (2 * hop));
+  }
+  let peak = 0;
+  for (const v of rms) peak = Math.max(peak, v);
+  const floor = peak * 10 ** (-db / 20);
+  let last = rms.length - 1;
+  while (last > 0 && rms[last]! < floor) last--;
+  return x.subarray(0, Math.min(x.length, (last + 2) * hop + 3200));
 }
 
 let haveSphinxCache: boolean | undefined;
@@ -197,6 +221,10 @@ export async function alignPhones(
       "Phone alignment needs pocketsphinx_batch and the en-us model: " +
         "apt-get install pocketsphinx pocketsphinx-en-us",
     );
+  }
+  if (opts.trimTailDb !== undefined) {
+    const db = opts.trimTailDb;
+    reqs = reqs.map((q) => ({ ...q, samples: trimTail(q.samples, db) }));
   }
   const dir = await Deno.makeTempDir({ prefix: "dub-align-" });
   try {

@@ -92,3 +92,17 @@ Deno.test({
     );
   },
 });
+
+Deno.test("trimTail() cuts 0.2 s after the last frame within the given dB of the loudest", async () => {
+  const { trimTail } = await import("./phone_align.ts");
+  // 0.5 s of a 200 Hz tone (RMS ≈ 0.35), then 1 s of a tail 30 dB down.
+  const x = new Float32Array(24000);
+  for (let i = 0; i < x.length; i++) {
+    x[i] = Math.sin((2 * Math.PI * 200 * i) / 16000) * (i < 8000 ? 0.5 : 0.5 * 10 ** (-30 / 20));
+  }
+  const cut = trimTail(x, 20);
+  // The last loud 20 ms frame starts at 7840, so the cut is (49 + 2) · 160 + 3200 samples.
+  assert.equal(cut.length, 51 * 160 + 3200);
+  assert.equal(trimTail(x, 40).length, x.length, "a 40 dB range keeps the whole tail");
+  assert.equal(cut[100], x[100]);
+});
