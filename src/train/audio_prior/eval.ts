@@ -537,10 +537,11 @@ if (await haveSphinx()) {
       Object.entries(dips).map(([k, v]) => `${k} ${v.dip.toFixed(2)} (n=${v.n})`).join(", ")
     }`,
   );
-  // Alignment-quality gate (model-independent): a clip with ≥ 50 ms of loud
-  // voiced sound ≥ 150 ms outside every aligned phone holds speech its
+  // Alignment-quality flag (model-independent): a clip with ≥ 50 ms of loud
+  // voiced sound ≥ 150 ms outside every aligned phone may hold speech its
   // transcript/alignment missed (the reference says "rest" while the speaker
-  // talks); it is dropped from the headline set and kept in "all aligned".
+  // talks) — or a long reverb tail (fillets-nl: 26 of 71 clips). Both tables
+  // are reported; "all aligned" is the headline.
   const perSet: Record<string, Record<string, Metrics>> = {};
   const pooled: Record<string, Item[]> = Object.fromEntries(METHODS.map((k) => [k, []]));
   const pooledAll: Record<string, Item[]> = Object.fromEntries(METHODS.map((k) => [k, []]));
@@ -574,7 +575,10 @@ if (await haveSphinx()) {
   }
   const all = Object.fromEntries(METHODS.map((k) => [k, metrics(pooled[k]!)]));
   if (args.compare) {
-    bootstraps["real-pooled"] = pairedBootstrap(pooled["prior+vad"]!, pooled["old prior+vad"]!);
+    bootstraps["real-pooled"] = pairedBootstrap(
+      pooledAll["prior+vad"]!,
+      pooledAll["old prior+vad"]!,
+    );
   }
   const allAligned = Object.fromEntries(METHODS.map((k) => [k, metrics(pooledAll[k]!)]));
   report.realHeldout = {
@@ -596,12 +600,18 @@ if (await haveSphinx()) {
       Object.entries(kept).map(([n, u]) => `${n} ${u.length} clips (${dropped[n]} dropped)`).join(
         ", ",
       )
-    }; ${(pooledS / 60).toFixed(1)} min. Dropped: ≥ 50 ms of loud voiced sound outside the ` +
-      `alignment (untranscribed speech).`,
+    }; ${(pooledS / 60).toFixed(1)} min after dropping. Dropped: ≥ 50 ms of loud voiced sound ` +
+      `outside the alignment (untranscribed speech or a long reverb tail).`,
   );
-  console.log(table("held-out real, pooled", all));
+  console.log(table("held-out real, pooled, all aligned clips (the headline set)", allAligned));
+  console.log(
+    table(
+      "held-out real, pooled, without clips flagged for voiced sound outside the alignment " +
+        "(untranscribed speech, but also long reverb tails: biased towards dry recordings)",
+      all,
+    ),
+  );
   if (bootstraps["real-pooled"]) printBootstrap("held-out real, pooled", bootstraps["real-pooled"]);
-  console.log(table("held-out real, pooled, all aligned clips (none dropped)", allAligned));
   for (const [n, m] of Object.entries(perSet)) console.log(table(n, m));
 } else {
   console.log("\nSkipped held-out real speech: apt-get install pocketsphinx pocketsphinx-en-us");
