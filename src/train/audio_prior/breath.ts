@@ -87,7 +87,7 @@ export const VOICED_DB = -25;
 export function voicingAt(x: Float32Array, center: number): number {
   const n = 480;
   const a = Math.max(0, Math.min(x.length - n, center - n / 2));
-  const seg = x.subarray(Math.max(0, a), Math.min(x.length, Math.max(0, a) + n));
+  const seg = x.subarray(a, a + n); // subarray clamps the end to x.length
   let best = 0;
   for (let lag = 40; lag <= 228 && lag < seg.length; lag++) {
     let s = 0, e1 = 0, e2 = 0;

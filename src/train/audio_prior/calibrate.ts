@@ -121,6 +121,18 @@ export function chooseClosureThreshold(
 }
 
 /**
+ * The `--closure-operating-point` option of `train.ts` and `interpolate.ts`:
+ * "f1" (the F1-best threshold) or a validation recall to reach, e.g. "0.8".
+ * Returns the recall target for {@link chooseClosureThreshold} (undefined =
+ * F1) and the rule's name for the training record.
+ */
+export function closureOperatingPoint(arg: string): { targetRecall?: number; rule: string } {
+  if (arg === "f1") return { rule: "f1" };
+  const targetRecall = Number(arg);
+  return { targetRecall, rule: `recall>=${targetRecall}` };
+}
+
+/**
  * Shift to add to the closure logit so that an output of `threshold` becomes
  * 0.5: sigmoid(z − logit(τ)) ≥ 0.5 ⇔ sigmoid(z) ≥ τ.
  */

@@ -18,7 +18,7 @@
  * @module
  */
 import { ARTICULATION_DIM } from "../../articulation/mod.ts";
-import { logMel, MEL_CONFIG } from "../../audio/mel.ts";
+import { type LogMel, logMel, MEL_CONFIG } from "../../audio/mel.ts";
 import { AudioPrior } from "../../audio/prior.ts";
 import { REPO_ROOT } from "../../../fixtures/mod.ts";
 import { join } from "node:path";
@@ -38,8 +38,11 @@ export interface CleanOptions {
 export const TEACHER_PATH: string = join(REPO_ROOT, "models", "audio_prior_synth.onnx");
 
 /** r of jaw_open + lip_aperture: a prior's prediction vs the clip's aligned targets. */
-export async function referenceAgreement(prior: AudioPrior, u: RealUtt): Promise<number> {
-  const mel = logMel(u.samples);
+export async function referenceAgreement(
+  prior: AudioPrior,
+  u: RealUtt,
+  mel: LogMel = logMel(u.samples),
+): Promise<number> {
   const p = await prior.predict(mel.data);
   const t = articulationTargets(u.phonemes, mel.frames, MEL_CONFIG.frameRateHz);
   const a = new Float64Array(mel.frames);
@@ -56,24 +59,24 @@ export async function cleanClips(
   utts: readonly RealUtt[],
   opts: CleanOptions,
 ): Promise<{ kept: RealUtt[]; droppedUntranscribed: number; droppedTeacher: number }> {
-  let kept = [...utts];
+  using teacher = opts.teacherMinR > 0 ? await AudioPrior.load(TEACHER_PATH) : undefined;
+  const kept: RealUtt[] = [];
   let droppedUntranscribed = 0, droppedTeacher = 0;
-  if (opts.dropUntranscribed) {
-    kept = kept.filter((u) =>
-      untranscribedVoicedFrames(u.samples, logMel(u.samples).data, u.phonemes) <
-        UNTRANSCRIBED_MAX_FRAMES
-    );
-    droppedUntranscribed = utts.length - kept.length;
-  }
-  if (opts.teacherMinR > 0) {
-    using teacher = await AudioPrior.load(TEACHER_PATH);
-    const pass: RealUtt[] = [];
-    // NaN (a constant reference) fails the comparison: dropped.
-    for (const u of kept) {
-      if ((await referenceAgreement(teacher, u)) >= opts.teacherMinR) pass.push(u);
+  for (const u of utts) {
+    const mel = logMel(u.samples); // once per clip, for both tests
+    if (
+      opts.dropUntranscribed &&
+      untranscribedVoicedFrames(u.samples, mel.data, u.phonemes) >= UNTRANSCRIBED_MAX_FRAMES
+    ) {
+      droppedUntranscribed++;
+      continue;
     }
-    droppedTeacher = kept.length - pass.length;
-    kept = pass;
+    // NaN (a constant reference) fails the comparison: dropped.
+    if (teacher && !((await referenceAgreement(teacher, u, mel)) >= opts.teacherMinR)) {
+      droppedTeacher++;
+      continue;
+    }
+    kept.push(u);
   }
   return { kept, droppedUntranscribed, droppedTeacher };
 }

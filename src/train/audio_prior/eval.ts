@@ -191,20 +191,22 @@ function metrics(items: Item[], full = true): Metrics {
   }
   // Lag of the opening (jaw + aperture) by cross-correlation.
   let bestLag = 0, bestR = -Infinity;
-  for (let lag = full ? -20 : 0; lag <= (full ? 20 : -1); lag++) {
-    const p: number[] = [];
-    const t: number[] = [];
-    for (const it of items) {
-      const frames = it.pred.length / C;
-      for (let j = Math.max(0, -lag); j < Math.min(frames, frames - lag); j++) {
-        p.push(it.pred[(j + lag) * C + J]! + it.pred[(j + lag) * C + A]!);
-        t.push(it.target[j * C + J]! + it.target[j * C + A]!);
+  if (full) {
+    for (let lag = -20; lag <= 20; lag++) {
+      const p: number[] = [];
+      const t: number[] = [];
+      for (const it of items) {
+        const frames = it.pred.length / C;
+        for (let j = Math.max(0, -lag); j < Math.min(frames, frames - lag); j++) {
+          p.push(it.pred[(j + lag) * C + J]! + it.pred[(j + lag) * C + A]!);
+          t.push(it.target[j * C + J]! + it.target[j * C + A]!);
+        }
       }
-    }
-    const rr = pearson(p, t);
-    if (rr > bestR) {
-      bestR = rr;
-      bestLag = lag;
+      const rr = pearson(p, t);
+      if (rr > bestR) {
+        bestR = rr;
+        bestLag = lag;
+      }
     }
   }
   return {

@@ -29,6 +29,7 @@ import {
   chooseClosureThreshold,
   type ClosureItem,
   closureLogitShift,
+  closureOperatingPoint,
   closureScore,
 } from "./calibrate.ts";
 import { cleanClips, type CleanOptions } from "./clean.ts";
@@ -49,9 +50,7 @@ const { values: args } = parseArgs({
 });
 if (!args.ft || !args.out) throw new Error("Pass --ft <fine-tune.onnx> and --out <model.onnx>");
 const alpha = Number(args.alpha);
-const closureTargetRecall = args["closure-operating-point"] === "f1"
-  ? undefined
-  : Number(args["closure-operating-point"]);
+const operatingPoint = closureOperatingPoint(args["closure-operating-point"]);
 const seed = Number(args.seed);
 const B = ARTICULATION_NAMES.indexOf("bilabial_closure");
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -96,7 +95,7 @@ const items: ClosureItem[] = [];
     });
   }
 }
-const { best, curve } = chooseClosureThreshold(items, undefined, closureTargetRecall);
+const { best, curve } = chooseClosureThreshold(items, undefined, operatingPoint.targetRecall);
 const shift = closureLogitShift(best.threshold);
 mix.biases[n] = Float32Array.from(mix.biases[n]!, (v, i) => (i === B ? v + shift : v));
 const bytes = exportOnnx(mix, {
@@ -116,7 +115,7 @@ const record = {
   synth: { file: args.synth.replace(REPO_ROOT, ""), sha256: sha(synthBytes) },
   ft: { file: args.ft.replace(REPO_ROOT, ""), sha256: sha(ftBytes), removedLogitShift: ftShift },
   calibration: {
-    rule: closureTargetRecall === undefined ? "f1" : `recall>=${closureTargetRecall}`,
+    rule: operatingPoint.rule,
     validationClips: val.length,
     threshold: best.threshold,
     logitShift: shift,

@@ -59,6 +59,7 @@ import {
   chooseClosureThreshold,
   type ClosureItem,
   closureLogitShift,
+  closureOperatingPoint,
   closureScore,
 } from "./calibrate.ts";
 import { REPO_ROOT } from "../../../fixtures/mod.ts";
@@ -163,9 +164,7 @@ const closureWeight = Number(args["closure-loss"]);
 const closureBce = Number(args["closure-bce"]);
 const silenceWeight = Number(args["silence-weight"]);
 const valShare = Number(args["val-share"]);
-const closureTargetRecall = args["closure-operating-point"] === "f1"
-  ? undefined
-  : Number(args["closure-operating-point"]);
+const operatingPoint = closureOperatingPoint(args["closure-operating-point"]);
 const clipOpts = { spectral: Number(args.spectral), breaths: Number(args.breaths) };
 const t0 = performance.now();
 const elapsed = () => ((performance.now() - t0) / 1000).toFixed(0) + " s";
@@ -544,7 +543,7 @@ if (args.calibrate !== "no" && val.length) {
     }
   }
   await Deno.remove(rawPath);
-  const { best, curve } = chooseClosureThreshold(items, undefined, closureTargetRecall);
+  const { best, curve } = chooseClosureThreshold(items, undefined, operatingPoint.targetRecall);
   const raw = closureScore(items, 0.5);
   const shift = closureLogitShift(best.threshold);
   const n = net.biases.length - 1;
@@ -552,7 +551,7 @@ if (args.calibrate !== "no" && val.length) {
   const shifted = Float32Array.from(bias, (v, i) => (i === B_INDEX ? v + shift : v));
   net.biases[n]!.assign(tf.tensor1d(shifted));
   calibration = {
-    rule: closureTargetRecall === undefined ? "f1" : `recall>=${closureTargetRecall}`,
+    rule: operatingPoint.rule,
     validationClips: val.length,
     validationMinutes: val.reduce((a, u) => a + u.samples.length, 0) / 16000 / 60,
     threshold: best.threshold,
